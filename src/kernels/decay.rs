@@ -1,0 +1,1 @@
+//! SKELETON STUB: decay kernel.
