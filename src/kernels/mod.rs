@@ -9,4 +9,4 @@ mod error;
 pub mod similarity;
 pub mod spread;
 
-pub use error::KernelError;
+pub use error::{GraphError, KernelError};
