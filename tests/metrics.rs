@@ -20,14 +20,14 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
 
     // Overflows are counted per cycle; the peak counts the arena only (spills live elsewhere).
     with_arena(|s| {
-        s.alloc_slice_fill_copy(2 << 20, 0u8);
-        s.alloc_slice_fill_copy(2 << 20, 0u8);
+        s.alloc_uninit_slice::<u8>(2 << 20);
+        s.alloc_uninit_slice::<u8>(2 << 20);
     });
     let m = metrics::snapshot();
     assert_eq!((m.total_resets, m.total_overflows), (3, 2));
 
     // Batch scopes record too, and other threads' cycles are summed, also after they exit.
-    with_arena_sized(4 << 20, |s| drop(s.alloc_slice_fill_copy(3 << 20, 0u8)));
+    with_arena_sized(4 << 20, |s| drop(s.alloc_uninit_slice::<u8>(3 << 20)));
     let threads: Vec<_> = (0..8)
         .map(|_| std::thread::spawn(|| for _ in 0..10 { with_arena(|s| drop(s.alloc(0u64))) }))
         .collect();
