@@ -149,7 +149,7 @@ fn frontier(c: &mut Criterion) {
     eprintln!("frontier 1M x 8: {edges} edges, {summary:?}");
     // Re-zero only what a call touches, so the timing is the sparse work, not a 4 MB fill.
     let touched: Vec<usize> = (0..n).filter(|&i| act[i] != 0.0).collect();
-    let mut reset = |act: &mut [f32]| touched.iter().for_each(|&i| act[i] = 0.0);
+    let reset = |act: &mut [f32]| touched.iter().for_each(|&i| act[i] = 0.0);
 
     let mut group = c.benchmark_group("spread_frontier");
     group.throughput(Throughput::Elements(edges as u64));
