@@ -19,8 +19,8 @@
 
 use crate::config::{self, OverflowPolicy};
 use crate::kernels::decay::Decay;
-use crate::kernels::similarity::{self, Match};
-use crate::kernels::spread::{self, CsrGraph, FrontierParams};
+use crate::kernels::similarity;
+use crate::kernels::spread;
 use crate::kernels::KernelError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
