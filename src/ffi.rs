@@ -18,10 +18,10 @@
 //! * Every export may be called from any number of threads at once; scratch is per thread.
 
 use crate::config::{self, OverflowPolicy};
+use crate::kernels::KernelError;
 use crate::kernels::decay::Decay;
 use crate::kernels::similarity;
 use crate::kernels::spread;
-use crate::kernels::KernelError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
@@ -139,10 +139,16 @@ pub unsafe extern "C" fn engram_vector_similarity(
     num_candidates: usize,
 ) {
     guard(|| {
-        let Some(total) = query_len.checked_mul(num_candidates) else { return };
+        let Some(total) = query_len.checked_mul(num_candidates) else {
+            return;
+        };
         // SAFETY: the pointers are valid for these lengths by this function's contract.
         let slices = unsafe {
-            (input(query, query_len), input(candidates, total), output(scores, num_candidates))
+            (
+                input(query, query_len),
+                input(candidates, total),
+                output(scores, num_candidates),
+            )
         };
         if let (Some(q), Some(c), Some(s)) = slices {
             let _ = status(similarity::cosine_similarity_batch(q, c, s));
@@ -179,7 +185,11 @@ pub unsafe extern "C" fn engram_spread_activation(
     guard(|| {
         // SAFETY: the pointers are valid for these lengths by this function's contract.
         let slices = unsafe {
-            (input(adjacency, num_edges), input(weights, num_edges), output(activations, num_nodes))
+            (
+                input(adjacency, num_edges),
+                input(weights, num_edges),
+                output(activations, num_nodes),
+            )
         };
         if let (Some(adj), Some(w), Some(act)) = slices {
             let _ = status(spread::spread_legacy(adj, w, act, iterations));
@@ -211,7 +221,12 @@ pub unsafe extern "C" fn engram_apply_decay(
 ) {
     guard(|| {
         // SAFETY: the pointers are valid for these lengths by this function's contract.
-        let slices = unsafe { (output(strengths, num_memories), input(ages_seconds, num_memories)) };
+        let slices = unsafe {
+            (
+                output(strengths, num_memories),
+                input(ages_seconds, num_memories),
+            )
+        };
         if let (Some(s), Some(a)) = slices {
             let _ = status(Decay::ENGRAM_DEFAULT.apply(s, a));
         }

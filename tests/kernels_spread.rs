@@ -2,6 +2,10 @@
 //! straightforward scalar references (same operation order, so bit-exact), the frontier variant,
 //! threads and the scratch spill path.
 
+// The references spell out `a = a + b` to mirror the spec's steps, and the expected values are
+// the spec's printed digits, which round to the exact f32 results.
+#![allow(clippy::assign_op_pattern, clippy::excessive_precision)]
+
 use engram_kernels::kernels::spread::{
     CsrGraph, FrontierParams, FrontierSummary, spread, spread_frontier, spread_legacy,
 };
@@ -86,7 +90,8 @@ fn frontier_ref(
         let mut next = Vec::new();
         let mut any = false;
         for (&u, &a) in frontier.iter().zip(&fires) {
-            if !(a >= threshold) {
+            let fires = a >= threshold; // false for NaN
+            if !fires {
                 continue;
             }
             any = true;

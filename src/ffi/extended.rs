@@ -21,9 +21,15 @@ unsafe fn csr<'a>(
     let offsets_len = num_nodes.checked_add(1).ok_or(ENGRAM_ERR_INVALID)?;
     // SAFETY: the pointers are valid for these lengths by the caller's contract.
     let slices = unsafe {
-        (input(offsets, offsets_len), input(targets, num_edges), input(weights, num_edges))
+        (
+            input(offsets, offsets_len),
+            input(targets, num_edges),
+            input(weights, num_edges),
+        )
     };
-    let (Some(o), Some(t), Some(w)) = slices else { return Err(ENGRAM_ERR_NULL) };
+    let (Some(o), Some(t), Some(w)) = slices else {
+        return Err(ENGRAM_ERR_NULL);
+    };
     CsrGraph::new(o, t, w).map_err(|_| ENGRAM_ERR_INVALID)
 }
 
@@ -72,7 +78,9 @@ pub unsafe extern "C" fn engram_spread_activation_csr(
             Err(code) => return code,
         };
         // SAFETY: as above.
-        let Some(act) = (unsafe { output(activations, num_nodes) }) else { return ENGRAM_ERR_NULL };
+        let Some(act) = (unsafe { output(activations, num_nodes) }) else {
+            return ENGRAM_ERR_NULL;
+        };
         status(spread::spread(&graph, act, iterations))
     })
 }
@@ -141,7 +149,9 @@ pub unsafe extern "C" fn engram_spread_frontier(
                 output(activations, num_nodes),
             )
         };
-        let (Some(nodes), Some(amounts), Some(act)) = slices else { return ENGRAM_ERR_NULL };
+        let (Some(nodes), Some(amounts), Some(act)) = slices else {
+            return ENGRAM_ERR_NULL;
+        };
         status(crate::with_arena(|scratch| {
             let seeds = scratch
                 .try_alloc_slice_fill_with(num_seeds, |i| (nodes[i], amounts[i]))
@@ -183,10 +193,19 @@ pub unsafe extern "C" fn engram_apply_decay_tau(
     tau_seconds: f64,
 ) -> i32 {
     guard(|| {
-        let Ok(decay) = Decay::from_time_constant(tau_seconds) else { return ENGRAM_ERR_INVALID };
+        let Ok(decay) = Decay::from_time_constant(tau_seconds) else {
+            return ENGRAM_ERR_INVALID;
+        };
         // SAFETY: the pointers are valid for these lengths by this function's contract.
-        let slices = unsafe { (output(strengths, num_memories), input(ages_seconds, num_memories)) };
-        let (Some(s), Some(a)) = slices else { return ENGRAM_ERR_NULL };
+        let slices = unsafe {
+            (
+                output(strengths, num_memories),
+                input(ages_seconds, num_memories),
+            )
+        };
+        let (Some(s), Some(a)) = slices else {
+            return ENGRAM_ERR_NULL;
+        };
         status(decay.apply(s, a))
     })
 }
@@ -197,8 +216,8 @@ pub unsafe extern "C" fn engram_apply_decay_tau(
 /// [`top_k_into`](crate::kernels::similarity::top_k_into) for scoring and ties.
 ///
 /// Returns `ENGRAM_OK`; `ENGRAM_ERR_NULL` for a null pointer with a non-zero length (`out_count`
-/// must never be null); `ENGRAM_ERR_INVALID` when `query_len * num_candidates` overflows or the
-/// kernel rejects the input; `ENGRAM_ERR_SCRATCH` under `error_return` when its k-entry heap does
+/// must never be null); `ENGRAM_ERR_INVALID` when `query_len * num_candidates` overflows or
+/// `query_len == 0` with candidates; `ENGRAM_ERR_SCRATCH` under `error_return` when its k-entry heap does
 /// not fit. On any error the outputs are untouched.
 ///
 /// # Safety
@@ -232,7 +251,13 @@ pub unsafe extern "C" fn engram_top_k_similarity(
     out_count: *mut usize,
 ) -> i32 {
     guard(|| {
-        let Some(total) = query_len.checked_mul(num_candidates) else { return ENGRAM_ERR_INVALID };
+        // A zero-length query cannot rank candidates: refuse it rather than report no match.
+        if query_len == 0 && num_candidates > 0 {
+            return ENGRAM_ERR_INVALID;
+        }
+        let Some(total) = query_len.checked_mul(num_candidates) else {
+            return ENGRAM_ERR_INVALID;
+        };
         // SAFETY: the pointers are valid for these lengths by this function's contract.
         let slices = unsafe {
             (
@@ -249,12 +274,19 @@ pub unsafe extern "C" fn engram_top_k_similarity(
         let want = k.min(num_candidates);
         status(crate::with_arena(|scratch| {
             let best = scratch
-                .try_alloc_slice_fill_with(want, |_| Match { index: 0, score: 0.0 })
+                .try_alloc_slice_fill_with(want, |_| Match {
+                    index: 0,
+                    score: 0.0,
+                })
                 .map_err(|_| KernelError::ScratchExhausted {
                     requested: want * size_of::<Match>(),
                 })?;
             let found = similarity::top_k_into(q, c, best)?;
-            for ((m, i), s) in best[..found].iter().zip(indices.iter_mut()).zip(scores.iter_mut()) {
+            for ((m, i), s) in best[..found]
+                .iter()
+                .zip(indices.iter_mut())
+                .zip(scores.iter_mut())
+            {
                 (*i, *s) = (m.index, m.score);
             }
             *count = found;

@@ -263,7 +263,9 @@ impl Walk<'_> {
             let fired_before = summary.fired;
             for i in lo..hi {
                 let Entry { node, fire, .. } = self.queue[i];
-                if !(fire >= params.threshold) {
+                // NaN never reaches the threshold
+                let fires = fire >= params.threshold;
+                if !fires {
                     continue;
                 }
                 summary.fired += 1;
