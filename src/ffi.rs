@@ -128,7 +128,8 @@ unsafe fn output<'a, T>(ptr: *mut T, len: usize) -> Option<&'a mut [T]> {
 /// use engram_kernels::ffi::engram_vector_similarity;
 /// let (q, c, mut s) = ([1.0f32, 2.0, 3.0], [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0f32; 2]);
 /// unsafe { engram_vector_similarity(q.as_ptr(), c.as_ptr(), s.as_mut_ptr(), 3, 2) };
-/// assert_eq!(s, [1.0, 0.974631786]);
+/// assert_eq!(s[0], 1.0);
+/// assert!((s[1] - 0.974631786).abs() < 1e-6);
 /// ```
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn engram_vector_similarity(

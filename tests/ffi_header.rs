@@ -34,7 +34,7 @@ fn strip_c(text: &str) -> String {
 fn c_param(p: &str) -> (String, String) {
     let p = p.split_whitespace().collect::<Vec<_>>().join(" ");
     let split = p
-        .rfind(|c: char| c == ' ' || c == '*')
+        .rfind([' ', '*'])
         .expect("a parameter has a type and a name");
     let (ty, name) = p.split_at(split + 1);
     let ty = ty.trim().replace(" *", "*").replace('*', " *");

@@ -21,7 +21,8 @@
 //! [`OverflowPolicy::Fallback`](crate::OverflowPolicy::Fallback) (and the overflow is counted); under
 //! [`OverflowPolicy::Error`](crate::OverflowPolicy::Error) the call returns
 //! [`KernelError::ScratchExhausted`](super::KernelError::ScratchExhausted) and leaves the
-//! activations untouched.
+//! activations untouched; under [`OverflowPolicy::Panic`](crate::OverflowPolicy::Panic) the
+//! scratch arena panics with a message naming the request.
 //!
 //! # Example
 //!
