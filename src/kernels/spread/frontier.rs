@@ -309,7 +309,7 @@ impl Walk<'_> {
     fn grow(&mut self) -> Result<(), KernelError> {
         // At most n nodes are ever queued, so the capacity never needs to pass n.
         let new_cap = (self.queue.capacity() * 2).max(64).min(self.n);
-        let requested = new_cap * core::mem::size_of::<Entry>();
+        let requested = new_cap.saturating_mul(core::mem::size_of::<Entry>());
         self.queue
             .try_reserve_exact(new_cap - self.queue.len())
             .map_err(|_| KernelError::ScratchExhausted { requested })
