@@ -481,6 +481,23 @@ fn eight_threads_spread_at_once() {
                     legacy_ref(&targets, &weights, &mut legacy_expected, 2);
                     spread_legacy(&targets, &weights, &mut legacy, 2).unwrap();
                     assert!(same_bits(&legacy, &legacy_expected));
+
+                    let seeds = [(round as u32, 1.0), (t, 0.5)];
+                    let hops = (0.5, 0.01, 4);
+                    let mut front = vec![0.0f32; n];
+                    let mut front_expected = front.clone();
+                    let want = frontier_ref(
+                        &offsets,
+                        &targets,
+                        &weights,
+                        &seeds,
+                        hops,
+                        &mut front_expected,
+                    );
+                    let p = FrontierParams::new(hops.0, hops.1, hops.2).unwrap();
+                    let got = spread_frontier(&g, &seeds, &p, &mut front).unwrap();
+                    assert_eq!(got, want);
+                    assert!(same_bits(&front, &front_expected));
                 }
             })
         })
