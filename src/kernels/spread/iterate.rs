@@ -85,8 +85,20 @@ pub(super) fn with_snapshot(
 /// Divides every value by the maximum `m` (starting from 0, NaN ignored) when `m > 1`.
 #[inline]
 pub(super) fn normalise(act: &mut [f32]) {
-    // `fold` with `>` skips NaN (every comparison with NaN is false) and keeps 0 as the floor.
-    let m = act.iter().fold(0.0f32, |m, &v| if v > m { v } else { m });
+    // `>` skips NaN (every comparison with NaN is false) and keeps +0 as the floor. Eight
+    // independent running maxima let the compiler use vector max instructions; the result is the
+    // same value in any order, since only a strictly greater value replaces a maximum.
+    let mut lanes = [0.0f32; 8];
+    let chunks = act.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (m, &v) in lanes.iter_mut().zip(chunk) {
+            if v > *m {
+                *m = v;
+            }
+        }
+    }
+    let m = lanes.iter().chain(rest).fold(0.0f32, |m, &v| if v > m { v } else { m });
     if m > 1.0 {
         for v in act.iter_mut() {
             *v /= m;
