@@ -225,7 +225,11 @@ mod tests {
                 let align = 1usize << shift;
                 let wide = (addr as u128).div_ceil(align as u128) * align as u128;
                 let expect = usize::try_from(wide).ok();
-                assert_eq!(align_up(addr, align), expect, "addr={addr:#x} align={align:#x}");
+                assert_eq!(
+                    align_up(addr, align),
+                    expect,
+                    "addr={addr:#x} align={align:#x}"
+                );
             }
         }
     }

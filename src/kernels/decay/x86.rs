@@ -65,7 +65,10 @@ fn lanes_avx512(s: __m512d, ages: __m512i, neg_inv_tau: f64) -> __m512d {
         _mm512_sub_pd(_mm512_castsi512_pd(hi), _mm512_set1_pd(TWO_84_PLUS_52)),
         _mm512_castsi512_pd(lo),
     );
-    let x = _mm512_max_pd(_mm512_mul_pd(age, _mm512_set1_pd(neg_inv_tau)), _mm512_set1_pd(X_MIN));
+    let x = _mm512_max_pd(
+        _mm512_mul_pd(age, _mm512_set1_pd(neg_inv_tau)),
+        _mm512_set1_pd(X_MIN),
+    );
     let t = _mm512_fmadd_pd(
         x,
         _mm512_set1_pd(core::f64::consts::LOG2_E),
@@ -133,7 +136,10 @@ fn lanes_avx2(s: __m256d, ages: __m256i, neg_inv_tau: f64) -> __m256d {
         _mm256_sub_pd(_mm256_castsi256_pd(hi), _mm256_set1_pd(TWO_84_PLUS_52)),
         _mm256_castsi256_pd(lo),
     );
-    let x = _mm256_max_pd(_mm256_mul_pd(age, _mm256_set1_pd(neg_inv_tau)), _mm256_set1_pd(X_MIN));
+    let x = _mm256_max_pd(
+        _mm256_mul_pd(age, _mm256_set1_pd(neg_inv_tau)),
+        _mm256_set1_pd(X_MIN),
+    );
     let t = _mm256_fmadd_pd(
         x,
         _mm256_set1_pd(core::f64::consts::LOG2_E),
