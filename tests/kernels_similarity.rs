@@ -13,10 +13,14 @@ use proptest::prelude::*;
 /// The spec's tolerance against the f64 reference.
 const TOL: f64 = 1e-5;
 
-fn assert_close(got: &[f32], want: &[f32], tol: f32) {
+/// Compares with the spec's printed values (f64, as the spec writes them).
+fn assert_close(got: &[f32], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len());
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol, "score {i}: got {g}, want {w}");
+        assert!(
+            (f64::from(g) - w).abs() <= tol,
+            "score {i}: got {g}, want {w}"
+        );
     }
 }
 
@@ -72,7 +76,11 @@ fn nan_inf_and_tiny_vectors_score_zero() {
     for_each_level(|_| {
         assert_eq!(cosine_similarity(&q, &c).unwrap(), [0.0; 5]);
         // A query with NaN, infinity or a tiny magnitude scores 0 against everything.
-        for bad_q in [[f32::NAN, 1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0, f32::INFINITY], [1e-16, 0.0, 0.0, 0.0, 0.0]] {
+        for bad_q in [
+            [f32::NAN, 1.0, 1.0, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0, f32::INFINITY],
+            [1e-16, 0.0, 0.0, 0.0, 0.0],
+        ] {
             assert_eq!(cosine_similarity(&bad_q, &q).unwrap(), [0.0]);
         }
     });
@@ -96,7 +104,14 @@ fn empty_inputs() {
 fn error_messages() {
     let mut s = [0.0f32; 2];
     let e = cosine_similarity_batch(&[1.0, 2.0], &[1.0, 2.0, 3.0], &mut s).unwrap_err();
-    assert_eq!(e, KernelError::LengthMismatch { what: "candidates", expected: 4, actual: 3 });
+    assert_eq!(
+        e,
+        KernelError::LengthMismatch {
+            what: "candidates",
+            expected: 4,
+            actual: 3
+        }
+    );
     assert_eq!(e.to_string(), "candidates has length 3, expected 4");
     let e = cosine_similarity_batch(&[1.0, 2.0], &[1.0; 6], &mut s).unwrap_err();
     assert_eq!(e.to_string(), "scores has length 2, expected 3");
@@ -105,16 +120,36 @@ fn error_messages() {
     assert_eq!(s, [0.0; 2], "scores untouched on error");
 
     let e = cosine_similarity(&[1.0, 2.0, 3.0], &[1.0; 7]).unwrap_err();
-    assert_eq!(e, KernelError::NotAMultiple { what: "candidates", len: 7, dim: 3 });
-    assert_eq!(e.to_string(), "candidates has length 7, which is not a multiple of the dimension 3");
+    assert_eq!(
+        e,
+        KernelError::NotAMultiple {
+            what: "candidates",
+            len: 7,
+            dim: 3
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "candidates has length 7, which is not a multiple of the dimension 3"
+    );
     let e = cosine_similarity(&[], &[1.0]).unwrap_err();
-    assert_eq!(e.to_string(), "candidates has length 1, which is not a multiple of the dimension 0");
+    assert_eq!(
+        e.to_string(),
+        "candidates has length 1, which is not a multiple of the dimension 0"
+    );
     assert_eq!(top_k(&[1.0, 2.0], &[1.0; 3], 1).unwrap_err(), e_nm(3, 2));
-    assert_eq!(top_k_into(&[1.0, 2.0], &[1.0; 5], &mut [Match::default(); 2]).unwrap_err(), e_nm(5, 2));
+    assert_eq!(
+        top_k_into(&[1.0, 2.0], &[1.0; 5], &mut [Match::default(); 2]).unwrap_err(),
+        e_nm(5, 2)
+    );
 }
 
 fn e_nm(len: usize, dim: usize) -> KernelError {
-    KernelError::NotAMultiple { what: "candidates", len, dim }
+    KernelError::NotAMultiple {
+        what: "candidates",
+        len,
+        dim,
+    }
 }
 
 /// Best first, ties by lower index, from independently computed scores.
@@ -133,10 +168,26 @@ fn top_k_orders_ties_by_index() {
     for_each_level(|_| {
         let got: Vec<usize> = top_k(&q, &c, 5).unwrap().iter().map(|m| m.index).collect();
         assert_eq!(got, [1, 3, 4, 0, 2]);
-        let mut out = [Match { index: 99, score: 9.0 }; 8];
+        let mut out = [Match {
+            index: 99,
+            score: 9.0,
+        }; 8];
         assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), 6);
-        assert_eq!(out[5], Match { index: 5, score: -1.0 });
-        assert_eq!(out[6], Match { index: 99, score: 9.0 }, "beyond n untouched");
+        assert_eq!(
+            out[5],
+            Match {
+                index: 5,
+                score: -1.0
+            }
+        );
+        assert_eq!(
+            out[6],
+            Match {
+                index: 99,
+                score: 9.0
+            },
+            "beyond n untouched"
+        );
     });
 }
 
@@ -145,14 +196,20 @@ fn top_k_spans_many_blocks() {
     // More candidates than the internal block, with many equal scores.
     let dim = 3;
     let n = 2000;
-    let c: Vec<f32> = (0..n * dim).map(|i| ((i * 7919) % 13) as f32 - 6.0).collect();
+    let c: Vec<f32> = (0..n * dim)
+        .map(|i| ((i * 7919) % 13) as f32 - 6.0)
+        .collect();
     let q = [1.0f32, -2.0, 0.5];
     for_each_level(|level| {
         let scores = cosine_similarity(&q, &c).unwrap();
         for k in [1, 7, 300, n, n + 5] {
             let got = top_k(&q, &c, k).unwrap();
             let want = top_ref(&scores, k);
-            assert_eq!(got.iter().map(|m| m.index).collect::<Vec<_>>(), want, "{level} k={k}");
+            assert_eq!(
+                got.iter().map(|m| m.index).collect::<Vec<_>>(),
+                want,
+                "{level} k={k}"
+            );
             for m in &got {
                 assert_eq!(m.score, scores[m.index]);
             }
@@ -183,16 +240,19 @@ fn vector(dim: usize) -> impl Strategy<Value = Vec<f32>> {
 
 fn case() -> impl Strategy<Value = (Vec<f32>, Vec<f32>, usize)> {
     (1usize..1100, 0usize..12).prop_flat_map(|(dim, n)| {
-        (vector(dim), prop::collection::vec(vector(dim), n), 0usize..4).prop_map(
-            move |(q, mut rows, copies)| {
+        (
+            vector(dim),
+            prop::collection::vec(vector(dim), n),
+            0usize..4,
+        )
+            .prop_map(move |(q, mut rows, copies)| {
                 // Scaled copies of the query score exactly ±1 and exercise the clamp.
                 for (j, f) in [2.0f32, -0.5, 1.0].into_iter().take(copies).enumerate() {
                     rows.insert(j.min(rows.len()), q.iter().map(|x| x * f).collect());
                 }
                 let n = rows.len();
                 (q, rows.concat(), n)
-            },
-        )
+            })
     })
 }
 
@@ -239,7 +299,10 @@ fn eight_threads_at_once() {
     let n = 500;
     let q: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin()).collect();
     let c: Vec<f32> = (0..n * dim).map(|i| (i as f32 * 0.011).cos()).collect();
-    let want: Vec<f64> = c.chunks_exact(dim).map(|row| cos_ref(&q, row).unwrap()).collect();
+    let want: Vec<f64> = c
+        .chunks_exact(dim)
+        .map(|row| cos_ref(&q, row).unwrap())
+        .collect();
     std::thread::scope(|s| {
         for t in 0..8 {
             let (q, c, want) = (&q, &c, &want);
@@ -250,7 +313,10 @@ fn eight_threads_at_once() {
                         assert!((f64::from(*g) - w).abs() <= TOL, "thread {t}");
                     }
                     let best = top_k(q, c, 10).unwrap();
-                    assert_eq!(best.iter().map(|m| m.index).collect::<Vec<_>>(), top_ref(&got, 10));
+                    assert_eq!(
+                        best.iter().map(|m| m.index).collect::<Vec<_>>(),
+                        top_ref(&got, 10)
+                    );
                 }
             });
         }

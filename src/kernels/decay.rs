@@ -65,7 +65,10 @@ pub struct Decay {
 
 impl Decay {
     /// `τ = 86 400 s` (one day), the constant of the C ABI's `engram_apply_decay`.
-    pub const ENGRAM_DEFAULT: Decay = Decay { tau: 86_400.0, neg_inv_tau: -1.0 / 86_400.0 };
+    pub const ENGRAM_DEFAULT: Decay = Decay {
+        tau: 86_400.0,
+        neg_inv_tau: -1.0 / 86_400.0,
+    };
 
     /// A decay with e-folding time constant `tau_seconds`.
     ///
@@ -93,7 +96,10 @@ impl Decay {
                 requirement: "finite and greater than 0",
             });
         }
-        Ok(Decay { tau: tau_seconds, neg_inv_tau: -1.0 / tau_seconds })
+        Ok(Decay {
+            tau: tau_seconds,
+            neg_inv_tau: -1.0 / tau_seconds,
+        })
     }
 
     /// A decay that halves a strength every `half_life_seconds`: `τ = half_life / ln 2`.
@@ -192,7 +198,12 @@ impl Decay {
                 actual: ages_seconds.len(),
             });
         }
-        apply_at(dispatch::active(), strengths, ages_seconds, self.neg_inv_tau);
+        apply_at(
+            dispatch::active(),
+            strengths,
+            ages_seconds,
+            self.neg_inv_tau,
+        );
         Ok(())
     }
 }
@@ -235,8 +246,16 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// Taylor coefficients of `exp`, highest degree first: `1/7!, 1/6!, …, 1/1!, 1/0!`.
-const POLY: [f64; 8] =
-    [1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0];
+const POLY: [f64; 8] = [
+    1.0 / 5040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    0.5,
+    1.0,
+    1.0,
+];
 
 /// One lane of the kernel; the SIMD paths compute the same steps (with fused multiply-adds).
 #[inline(always)]

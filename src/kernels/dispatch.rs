@@ -53,8 +53,12 @@ pub enum SimdLevel {
 
 impl SimdLevel {
     /// Every level, lowest first.
-    pub const ALL: [SimdLevel; 4] =
-        [SimdLevel::Scalar, SimdLevel::Avx2Fma, SimdLevel::Avx512, SimdLevel::Neon];
+    pub const ALL: [SimdLevel; 4] = [
+        SimdLevel::Scalar,
+        SimdLevel::Avx2Fma,
+        SimdLevel::Avx512,
+        SimdLevel::Neon,
+    ];
 
     /// The name `ENGRAM_SIMD` uses for this level.
     pub const fn name(self) -> &'static str {
@@ -107,7 +111,11 @@ pub struct ParseSimdLevelError(String);
 
 impl fmt::Display for ParseSimdLevelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown SIMD level {:?}; expected scalar, avx2, avx512 or neon", self.0)
+        write!(
+            f,
+            "unknown SIMD level {:?}; expected scalar, avx2, avx512 or neon",
+            self.0
+        )
     }
 }
 

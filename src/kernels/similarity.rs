@@ -91,7 +91,7 @@ pub fn cosine_similarity_batch(
 ) -> Result<(), KernelError> {
     let dim = query.len();
     if scores.len().checked_mul(dim) != Some(candidates.len()) {
-        return Err(if dim != 0 && candidates.len() % dim == 0 {
+        return Err(if dim != 0 && candidates.len().is_multiple_of(dim) {
             KernelError::LengthMismatch {
                 what: "scores",
                 expected: candidates.len() / dim,
@@ -124,7 +124,7 @@ pub fn cosine_similarity_batch(
 /// let scores = cosine_similarity(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
 /// assert_eq!(scores.len(), 2);
 /// assert_eq!(scores[0], 1.0);
-/// assert!((scores[1] - 0.974_631_786).abs() < 1e-6);
+/// assert!((scores[1] - 0.974_631_8).abs() < 1e-6);
 ///
 /// let err = cosine_similarity(&[1.0, 2.0], &[1.0, 2.0, 3.0]).unwrap_err();
 /// assert_eq!(
@@ -213,7 +213,10 @@ pub fn top_k_into(
         let scores = &mut buf[..block.len() / dim];
         batch_at(level, query, block, scores);
         for (j, &score) in scores.iter().enumerate() {
-            let cand = Match { index: b * BLOCK + j, score };
+            let cand = Match {
+                index: b * BLOCK + j,
+                score,
+            };
             if cand.index < m {
                 heap[cand.index] = cand;
                 sift_up(heap, cand.index);
@@ -241,8 +244,12 @@ fn count(query: &[f32], candidates: &[f32]) -> Result<usize, KernelError> {
     if candidates.is_empty() {
         return Ok(0);
     }
-    if dim == 0 || candidates.len() % dim != 0 {
-        return Err(KernelError::NotAMultiple { what: "candidates", len: candidates.len(), dim });
+    if dim == 0 || !candidates.len().is_multiple_of(dim) {
+        return Err(KernelError::NotAMultiple {
+            what: "candidates",
+            len: candidates.len(),
+            dim,
+        });
     }
     Ok(candidates.len() / dim)
 }
@@ -286,7 +293,10 @@ fn sift_down(heap: &mut [Match], mut i: usize) {
 /// Runs the batch kernel of `level`. Lengths are already validated:
 /// `candidates.len() == scores.len() * query.len()`.
 fn batch_at(level: SimdLevel, query: &[f32], candidates: &[f32], scores: &mut [f32]) {
-    debug_assert_eq!(Some(candidates.len()), scores.len().checked_mul(query.len()));
+    debug_assert_eq!(
+        Some(candidates.len()),
+        scores.len().checked_mul(query.len())
+    );
     if query.is_empty() {
         scores.fill(0.0);
         return;
@@ -308,7 +318,11 @@ fn batch_at(level: SimdLevel, query: &[f32], candidates: &[f32], scores: &mut [f
 /// `mag` from `dot(v, v)`, in f64 for the final division.
 #[inline(always)]
 fn magnitude(sum_sq: f32) -> f64 {
-    if sum_sq.is_finite() && sum_sq >= 1e-30 { f64::from(sum_sq).sqrt() } else { 0.0 }
+    if sum_sq.is_finite() && sum_sq >= 1e-30 {
+        f64::from(sum_sq).sqrt()
+    } else {
+        0.0
+    }
 }
 
 /// The score from `dot(q, c)`, `dot(c, c)` and `mag(q) > 0`.

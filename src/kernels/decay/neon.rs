@@ -12,7 +12,13 @@ pub(super) fn apply_neon(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) 
     let mut i = 0;
     while i + 4 <= n {
         // SAFETY: i + 4 <= n: 4 f32 strengths and 4 u64 ages from i are in bounds.
-        let (s, a0, a1) = unsafe { (vld1q_f32(sp.add(i)), vld1q_u64(ap.add(i)), vld1q_u64(ap.add(i + 2))) };
+        let (s, a0, a1) = unsafe {
+            (
+                vld1q_f32(sp.add(i)),
+                vld1q_u64(ap.add(i)),
+                vld1q_u64(ap.add(i + 2)),
+            )
+        };
         let r0 = vcvt_f32_f64(lanes_neon(vcvt_f64_f32(vget_low_f32(s)), a0, neg_inv_tau));
         let r = vcvt_high_f32_f64(r0, lanes_neon(vcvt_high_f64_f32(s), a1, neg_inv_tau));
         // Age 0 keeps the original bits, even of a signalling NaN that f64 would quiet.
@@ -34,7 +40,11 @@ fn lanes_neon(s: float64x2_t, ages: uint64x2_t, neg_inv_tau: f64) -> float64x2_t
     // UCVTF rounds to nearest, like `as f64`.
     let age = vcvtq_f64_u64(ages);
     let x = vmaxq_f64(vmulq_f64(age, vdupq_n_f64(neg_inv_tau)), vdupq_n_f64(X_MIN));
-    let t = vfmaq_f64(vdupq_n_f64(ROUND_MAGIC), x, vdupq_n_f64(core::f64::consts::LOG2_E));
+    let t = vfmaq_f64(
+        vdupq_n_f64(ROUND_MAGIC),
+        x,
+        vdupq_n_f64(core::f64::consts::LOG2_E),
+    );
     let k = vsubq_f64(t, vdupq_n_f64(ROUND_MAGIC));
     let r = vfmsq_f64(x, k, vdupq_n_f64(LN2_HI));
     let r = vfmsq_f64(r, k, vdupq_n_f64(LN2_LO));
@@ -43,6 +53,9 @@ fn lanes_neon(s: float64x2_t, ages: uint64x2_t, neg_inv_tau: f64) -> float64x2_t
         p = vfmaq_f64(vdupq_n_f64(c), p, r);
     }
     // k is an integer in [-1010, 0]; (k + 1023) << 52 are the bits of 2^k.
-    let two_k = vreinterpretq_f64_s64(vshlq_n_s64::<52>(vaddq_s64(vcvtq_s64_f64(k), vdupq_n_s64(1023))));
+    let two_k = vreinterpretq_f64_s64(vshlq_n_s64::<52>(vaddq_s64(
+        vcvtq_s64_f64(k),
+        vdupq_n_s64(1023),
+    )));
     vmulq_f64(vmulq_f64(s, p), two_k)
 }

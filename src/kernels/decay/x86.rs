@@ -1,5 +1,8 @@
 //! x86_64 AVX2+FMA and AVX-512F paths of the decay kernel: the steps of `decay_one`, in f64
 //! lanes, with one rounding to f32 at the end.
+// The AVX-512 intrinsics are stable since Rust 1.89; the crate's rust-version must be at least
+// that (the AVX2 ones are older).
+#![allow(clippy::incompatible_msrv)]
 
 use core::arch::x86_64::*;
 
@@ -65,7 +68,10 @@ fn lanes_avx512(s: __m512d, ages: __m512i, neg_inv_tau: f64) -> __m512d {
         _mm512_sub_pd(_mm512_castsi512_pd(hi), _mm512_set1_pd(TWO_84_PLUS_52)),
         _mm512_castsi512_pd(lo),
     );
-    let x = _mm512_max_pd(_mm512_mul_pd(age, _mm512_set1_pd(neg_inv_tau)), _mm512_set1_pd(X_MIN));
+    let x = _mm512_max_pd(
+        _mm512_mul_pd(age, _mm512_set1_pd(neg_inv_tau)),
+        _mm512_set1_pd(X_MIN),
+    );
     let t = _mm512_fmadd_pd(
         x,
         _mm512_set1_pd(core::f64::consts::LOG2_E),
@@ -111,7 +117,9 @@ pub(super) fn apply_avx2(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) 
             _mm256_castps_pd(_mm256_shuffle_ps(m0, m1, 0b10_00_10_00)),
             0b11_01_10_00,
         ));
-        let r = _mm256_blendv_ps(r, s, keep);
+        // black_box: otherwise LLVM turns "store a blend with the loaded value" into a masked
+        // store (vmaskmovps), which is microcoded and several times slower on AMD cores.
+        let r = _mm256_blendv_ps(r, core::hint::black_box(s), keep);
         // SAFETY: same 8 in-bounds strengths as loaded above.
         unsafe { _mm256_storeu_ps(sp.add(i), r) };
         i += 8;
@@ -133,7 +141,10 @@ fn lanes_avx2(s: __m256d, ages: __m256i, neg_inv_tau: f64) -> __m256d {
         _mm256_sub_pd(_mm256_castsi256_pd(hi), _mm256_set1_pd(TWO_84_PLUS_52)),
         _mm256_castsi256_pd(lo),
     );
-    let x = _mm256_max_pd(_mm256_mul_pd(age, _mm256_set1_pd(neg_inv_tau)), _mm256_set1_pd(X_MIN));
+    let x = _mm256_max_pd(
+        _mm256_mul_pd(age, _mm256_set1_pd(neg_inv_tau)),
+        _mm256_set1_pd(X_MIN),
+    );
     let t = _mm256_fmadd_pd(
         x,
         _mm256_set1_pd(core::f64::consts::LOG2_E),

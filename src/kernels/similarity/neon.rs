@@ -15,10 +15,18 @@ pub(super) fn batch_neon(query: &[f32], candidates: &[f32], scores: &mut [f32]) 
 fn pair_neon(q: &[f32], c: &[f32]) -> (f32, f32) {
     let n = q.len().min(c.len());
     let (qp, cp) = (q.as_ptr(), c.as_ptr());
-    let (mut d0, mut d1, mut d2, mut d3) =
-        (vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0));
-    let (mut n0, mut n1, mut n2, mut n3) =
-        (vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0), vdupq_n_f32(0.0));
+    let (mut d0, mut d1, mut d2, mut d3) = (
+        vdupq_n_f32(0.0),
+        vdupq_n_f32(0.0),
+        vdupq_n_f32(0.0),
+        vdupq_n_f32(0.0),
+    );
+    let (mut n0, mut n1, mut n2, mut n3) = (
+        vdupq_n_f32(0.0),
+        vdupq_n_f32(0.0),
+        vdupq_n_f32(0.0),
+        vdupq_n_f32(0.0),
+    );
     let mut i = 0;
     while i + 16 <= n {
         // SAFETY: i + 16 <= n <= both lengths, so the four 4-lane loads stay inside both slices.

@@ -2,6 +2,9 @@
 //!
 //! Four independent vector accumulators per sum hide the FMA latency; each loaded candidate vector
 //! feeds both `dot(q, c)` and `dot(c, c)`, so a candidate is read exactly once.
+// The AVX-512 intrinsics are stable since Rust 1.89; the crate's rust-version must be at least
+// that (the AVX2 ones are older).
+#![allow(clippy::incompatible_msrv)]
 
 use core::arch::x86_64::*;
 
@@ -23,10 +26,18 @@ pub(super) fn batch_avx2(query: &[f32], candidates: &[f32], scores: &mut [f32]) 
 fn pair_avx512(q: &[f32], c: &[f32]) -> (f32, f32) {
     let n = q.len().min(c.len());
     let (qp, cp) = (q.as_ptr(), c.as_ptr());
-    let (mut d0, mut d1, mut d2, mut d3) =
-        (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps());
-    let (mut n0, mut n1, mut n2, mut n3) =
-        (_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps());
+    let (mut d0, mut d1, mut d2, mut d3) = (
+        _mm512_setzero_ps(),
+        _mm512_setzero_ps(),
+        _mm512_setzero_ps(),
+        _mm512_setzero_ps(),
+    );
+    let (mut n0, mut n1, mut n2, mut n3) = (
+        _mm512_setzero_ps(),
+        _mm512_setzero_ps(),
+        _mm512_setzero_ps(),
+        _mm512_setzero_ps(),
+    );
     let mut i = 0;
     while i + 64 <= n {
         // SAFETY: i + 64 <= n <= both lengths, so the four 16-lane loads stay inside both slices.
@@ -64,7 +75,10 @@ fn pair_avx512(q: &[f32], c: &[f32]) -> (f32, f32) {
         // SAFETY: the mask enables lanes i..n only, which are in bounds; masked-off lanes are
         // neither read nor able to fault (AVX-512 fault suppression).
         let (cv, qv) = unsafe {
-            (_mm512_maskz_loadu_ps(mask, cp.add(i)), _mm512_maskz_loadu_ps(mask, qp.add(i)))
+            (
+                _mm512_maskz_loadu_ps(mask, cp.add(i)),
+                _mm512_maskz_loadu_ps(mask, qp.add(i)),
+            )
         };
         d1 = _mm512_fmadd_ps(qv, cv, d1);
         n1 = _mm512_fmadd_ps(cv, cv, n1);
@@ -80,10 +94,18 @@ fn pair_avx512(q: &[f32], c: &[f32]) -> (f32, f32) {
 fn pair_avx2(q: &[f32], c: &[f32]) -> (f32, f32) {
     let n = q.len().min(c.len());
     let (qp, cp) = (q.as_ptr(), c.as_ptr());
-    let (mut d0, mut d1, mut d2, mut d3) =
-        (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
-    let (mut n0, mut n1, mut n2, mut n3) =
-        (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+    let (mut d0, mut d1, mut d2, mut d3) = (
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+    );
+    let (mut n0, mut n1, mut n2, mut n3) = (
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+        _mm256_setzero_ps(),
+    );
     let mut i = 0;
     while i + 32 <= n {
         // SAFETY: i + 32 <= n <= both lengths, so the four 8-lane loads stay inside both slices.
