@@ -287,7 +287,7 @@ impl Walk<'_> {
 
     /// Marks `node` visited and queues it if it is new. Fails (touching nothing) when the queue
     /// cannot grow.
-    #[inline]
+    #[inline(always)]
     fn reach(&mut self, node: u32, act: &[f32]) -> Result<(), KernelError> {
         let (word, bit) = (node as usize / 64, 1u64 << (node % 64));
         if self.visited[word] & bit != 0 {
