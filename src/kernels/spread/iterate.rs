@@ -98,7 +98,10 @@ pub(super) fn normalise(act: &mut [f32]) {
             }
         }
     }
-    let m = lanes.iter().chain(rest).fold(0.0f32, |m, &v| if v > m { v } else { m });
+    let m = lanes
+        .iter()
+        .chain(rest)
+        .fold(0.0f32, |m, &v| if v > m { v } else { m });
     if m > 1.0 {
         for v in act.iter_mut() {
             *v /= m;
