@@ -46,11 +46,15 @@ pub fn spread_legacy(
     }
     let run = adjacency.len().div_ceil(n);
     with_snapshot(activations, iterations, |cur, act| {
-        // Node `src` owns edges `src*run .. (src+1)*run`; `chunks` yields exactly those runs, and
-        // there are at most N of them because run >= E/N.
-        let runs = adjacency.chunks(run).zip(weights.chunks(run));
-        for ((targets, ws), &a) in runs.zip(cur) {
-            for (&t, &w) in targets.iter().zip(ws) {
+        // Node `src` owns edges `src*run .. (src+1)*run`; there are at most N such runs because
+        // run >= E/N, so every owner has a snapshot entry.
+        for (src, &a) in cur.iter().enumerate() {
+            let lo = src * run;
+            if lo >= adjacency.len() {
+                break;
+            }
+            let hi = (lo + run).min(adjacency.len());
+            for (&t, &w) in adjacency[lo..hi].iter().zip(&weights[lo..hi]) {
                 if let Some(slot) = act.get_mut(t as usize) {
                     *slot += a * w;
                 }
