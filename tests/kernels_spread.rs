@@ -417,7 +417,13 @@ proptest! {
         ws in proptest::collection::vec(weight(), 90),
         seed_acts in proptest::collection::vec(activation(), 30),
         iters in 0u32..6,
+        all_in_range in any::<bool>(),
     ) {
+        // Half the cases keep every target in range (the kernel's fast path), half do not.
+        let adj: Vec<u32> = match (all_in_range, n) {
+            (true, 1..) => adj.iter().map(|&t| t % n as u32).collect(),
+            _ => adj,
+        };
         let weights = &ws[..adj.len()];
         let mut act = seed_acts[..n].to_vec();
         let mut expected = act.clone();

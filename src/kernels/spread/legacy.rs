@@ -45,18 +45,23 @@ pub fn spread_legacy(
         return Ok(());
     }
     let run = adjacency.len().div_ceil(n);
+    // One vectorised pass decides whether any target needs skipping; the common all-in-range
+    // case then runs the same tight loop as the CSR form.
+    let in_range = (adjacency.iter().fold(0u32, |m, &t| m.max(t)) as usize) < n;
     with_snapshot(activations, iterations, |cur, act| {
         // Node `src` owns edges `src*run .. (src+1)*run`; there are at most N such runs because
         // run >= E/N, so every owner has a snapshot entry.
-        for (src, &a) in cur.iter().enumerate() {
-            let lo = src * run;
-            if lo >= adjacency.len() {
-                break;
-            }
-            let hi = (lo + run).min(adjacency.len());
-            for (&t, &w) in adjacency[lo..hi].iter().zip(&weights[lo..hi]) {
-                if let Some(slot) = act.get_mut(t as usize) {
-                    *slot += a * w;
+        let runs = adjacency.chunks(run).zip(weights.chunks(run));
+        for ((targets, ws), &a) in runs.zip(cur) {
+            if in_range {
+                for (&t, &w) in targets.iter().zip(ws) {
+                    act[t as usize] += a * w;
+                }
+            } else {
+                for (&t, &w) in targets.iter().zip(ws) {
+                    if let Some(slot) = act.get_mut(t as usize) {
+                        *slot += a * w;
+                    }
                 }
             }
         }
