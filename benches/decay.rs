@@ -14,7 +14,7 @@ use std::hint::black_box;
 
 /// The size; `DECAY_BENCH_N` overrides it (a cache-resident size shows the compute cost).
 const N: usize = 10_000_000;
-const TAU: f64 = 1e9;
+const TAU: f64 = 1e13;
 
 /// Reads every strength and age and writes every strength, with next to no arithmetic. Ages are
 /// below 2^63, so the OR adds nothing, but the compiler cannot know that.

@@ -14,8 +14,8 @@
 //! Every lane works in f64 and rounds once to f32 at the end. The age is converted from `u64` to
 //! f64 with one round-to-nearest (relative error 2⁻⁵³, so ages above 2⁵³ and `u64::MAX` are
 //! fine), `x = −age/τ` is clamped at −700 (where every f32 result is already 0), and
-//! `exp(x) = 2ᵏ · p(r)` with `k = round(x / ln 2)`, `r = x − k ln 2` (Cody–Waite, exact for the
-//! `k` that occur) and `p` the degree-7 Taylor polynomial, whose truncation error on
+//! `exp(x) = 2ᵏ · p(r)` with `k = round(x / ln 2)`, `r = x − k ln 2` (Cody–Waite, or one fused
+//! multiply-add; either is accurate to 3·10⁻¹⁴ for the `k` that occur) and `p` the degree-7 Taylor polynomial, whose truncation error on
 //! `|r| ≤ ln 2 / 2` is below 8·10⁻⁹. The product `s · p · 2ᵏ` is formed in f64, so neither large
 //! strengths nor subnormal results lose accuracy. The relative error against an f64 reference is
 //! therefore about one f32 rounding (≤ 2⁻²⁴ plus 10⁻⁸) at every age, well inside the spec's
@@ -218,11 +218,17 @@ impl Default for Decay {
 fn apply_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     match level {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() only yields Avx512 when AVX-512F was detected at run time.
-        SimdLevel::Avx512 => unsafe { x86::apply_avx512(strengths, ages, neg_inv_tau) },
+        // SAFETY: dispatch::active() only yields Avx512 when AVX-512F was detected at run time;
+        // the guard checks AVX-512DQ.
+        SimdLevel::Avx512 if std::arch::is_x86_feature_detected!("avx512dq") => unsafe {
+            x86::apply_avx512(strengths, ages, neg_inv_tau)
+        },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() only yields Avx2Fma when AVX2 and FMA were detected.
-        SimdLevel::Avx2Fma => unsafe { x86::apply_avx2(strengths, ages, neg_inv_tau) },
+        // SAFETY: dispatch::active() yields Avx2Fma only when AVX2 and FMA were detected, and
+        // Avx512 only when AVX2 and FMA were detected too.
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 => unsafe {
+            x86::apply_avx2(strengths, ages, neg_inv_tau)
+        },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: dispatch::active() only yields Neon when NEON was detected.
         SimdLevel::Neon => unsafe { neon::apply_neon(strengths, ages, neg_inv_tau) },
@@ -232,7 +238,9 @@ fn apply_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], neg_inv_tau: 
 
 fn apply_scalar(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     for (s, &age) in strengths.iter_mut().zip(ages) {
-        *s = decay_one(*s, age, neg_inv_tau);
+        // Branch-free, so the compiler can vectorize with the baseline instruction set.
+        let r = decay_lane(*s, age, neg_inv_tau);
+        *s = if age == 0 { *s } else { r };
     }
 }
 
@@ -241,33 +249,30 @@ const X_MIN: f64 = -700.0;
 /// Adding and subtracting `1.5 · 2⁵²` rounds an f64 of magnitude below 2⁵¹ to an integer; the
 /// integer also sits in the low mantissa bits of the sum.
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
-/// `ln 2 = LN2_HI + LN2_LO`; `LN2_HI` has 32 trailing zero bits, so `k · LN2_HI` is exact for
+/// `ln 2 = LN2_HI + LN2_LO` for the scalar path's Cody–Waite reduction (the SIMD paths use one
+/// fused multiply-add instead); `LN2_HI` has 32 trailing zero bits, so `k · LN2_HI` is exact for
 /// `|k| < 2²¹` (here `|k| ≤ 1010`).
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-/// Taylor coefficients of `exp`, highest degree first: `1/7!, 1/6!, …, 1/1!, 1/0!`.
-const POLY: [f64; 8] = [
-    1.0 / 5040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
-    0.5,
-    1.0,
-    1.0,
-];
+/// Taylor coefficients of `exp`, `EXP_C[i] = 1/i!`, for the degree-7 polynomial `p(r)`.
+const EXP_C: [f64; 8] = [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0];
 
 /// One lane of the kernel; the SIMD paths compute the same steps (with fused multiply-adds).
 #[inline(always)]
 fn decay_one(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
-    if age == 0 {
-        return s;
-    }
-    // `as` rounds to nearest; age > 0 and -1/tau < 0 make x negative (or -inf), never NaN.
+    if age == 0 { s } else { decay_lane(s, age, neg_inv_tau) }
+}
+
+/// `s · exp(−age/τ)` for `age > 0`. (At age 0 it is `s` too, except that a signalling NaN comes
+/// back quiet: callers keep `s` then.)
+#[inline(always)]
+fn decay_lane(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
+    // `as` rounds to nearest. -1/tau < 0, so x is negative, 0 (age 0) or -inf (NaN only for age 0
+    // with tau so small that 1/tau overflows; max() maps it to X_MIN, and the caller keeps s).
     let x = (age as f64 * neg_inv_tau).max(X_MIN);
     let k = (x * core::f64::consts::LOG2_E + ROUND_MAGIC) - ROUND_MAGIC;
     let r = (x - k * LN2_HI) - k * LN2_LO;
-    let p = POLY[1..].iter().fold(POLY[0], |acc, &c| acc * r + c);
+    let p = EXP_C.iter().rev().fold(0.0, |acc, &c| acc * r + c);
     // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
     let two_k = f64::from_bits(((k as i64 + 1023) as u64) << 52);
     (f64::from(s) * p * two_k) as f32

@@ -45,7 +45,8 @@ pub enum SimdLevel {
     Scalar,
     /// x86_64 AVX2 with FMA, 256-bit vectors.
     Avx2Fma,
-    /// x86_64 AVX-512F, 512-bit vectors.
+    /// x86_64 AVX-512F (with AVX2 and FMA), 512-bit vectors. The decay kernel also uses
+    /// AVX-512DQ when present and runs its AVX2 path otherwise.
     Avx512,
     /// aarch64 NEON (Advanced SIMD), 128-bit vectors.
     Neon,
@@ -149,11 +150,12 @@ pub fn detected() -> SimdLevel {
 
 #[cfg(target_arch = "x86_64")]
 fn detect() -> SimdLevel {
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    // Every level includes the ones below it, so a kernel may fall back to a lower path.
+    let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma");
+    if avx2_fma && std::arch::is_x86_feature_detected!("avx512f") {
         SimdLevel::Avx512
-    } else if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-    {
+    } else if avx2_fma {
         SimdLevel::Avx2Fma
     } else {
         SimdLevel::Scalar
