@@ -85,7 +85,9 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     for (s, row) in scores.iter_mut().zip(cands.chunks_exact(dim)) {
                         // simsimd returns the cosine distance, 1 - cos.
-                        *s = 1.0 - <f32 as SpatialSimilarity>::cos(black_box(&query), row).unwrap() as f32;
+                        *s = 1.0
+                            - <f32 as SpatialSimilarity>::cos(black_box(&query), row).unwrap()
+                                as f32;
                     }
                 })
             });

@@ -10,9 +10,13 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
 
     with_arena(|s| {
         s.alloc([0u8; 12]);
-        with_arena(|inner| drop(inner.alloc([0u8; 100]))); // nested: no reset recorded
+        with_arena(|inner| {
+            let _ = inner.alloc([0u8; 100]);
+        }); // nested: no reset recorded
     });
-    with_arena(|s| drop(s.alloc([0u8; 12])));
+    with_arena(|s| {
+        let _ = s.alloc([0u8; 12]);
+    });
     let m = metrics::snapshot();
     assert_eq!(m.total_resets, 2);
     assert_eq!(m.total_overflows, 0);
@@ -27,9 +31,19 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
     assert_eq!((m.total_resets, m.total_overflows), (3, 2));
 
     // Batch scopes record too, and other threads' cycles are summed, also after they exit.
-    with_arena_sized(4 << 20, |s| drop(s.alloc_uninit_slice::<u8>(3 << 20)));
+    with_arena_sized(4 << 20, |s| {
+        let _ = s.alloc_uninit_slice::<u8>(3 << 20);
+    });
     let threads: Vec<_> = (0..8)
-        .map(|_| std::thread::spawn(|| for _ in 0..10 { with_arena(|s| drop(s.alloc(0u64))) }))
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..10 {
+                    with_arena(|s| {
+                        let _ = s.alloc(0u64);
+                    })
+                }
+            })
+        })
         .collect();
     for t in threads {
         t.join().unwrap();
@@ -41,9 +55,15 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
     // A reset hides everything recorded before it, live threads and exited ones alike.
     metrics::reset();
     assert_eq!(metrics::snapshot(), ArenaMetrics::default());
-    with_arena(|s| drop(s.alloc(0u32)));
+    with_arena(|s| {
+        let _ = s.alloc(0u32);
+    });
     assert_eq!(
         metrics::snapshot(),
-        ArenaMetrics { total_resets: 1, total_overflows: 0, max_high_water_mark: 4 }
+        ArenaMetrics {
+            total_resets: 1,
+            total_overflows: 0,
+            max_high_water_mark: 4
+        }
     );
 }
