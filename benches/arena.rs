@@ -11,12 +11,16 @@
 //! * `scope`: entering and leaving an (almost) empty scope; one element = one enter + exit.
 //! * `hashmap`: 10,000 inserts into a `hashbrown::HashMap<u64, u64>` in each allocator.
 //!
-//! Run: `cargo bench --bench arena -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench --bench arena -- --warm-up-time 1 --measurement-time 3`. Times are this
+//! thread's CPU time (see `support/clock.rs`); `ENGRAM_BENCH_CLOCK=wall` measures wall time.
 
+#[path = "support/clock.rs"]
+mod clock;
 #[path = "support/peers.rs"]
 mod peers;
 
 use allocator_api2::alloc::{Allocator, Layout};
+use clock::BenchClock;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use engram_kernels::{Arena, with_arena, with_arena_sized};
 use peers::{HandBump, mixed_layouts};
@@ -31,7 +35,7 @@ const INSERTS: u64 = 10_000;
 /// Capacity of every pre-sized arena: room for `N` blocks of the largest mixed size.
 const CAP: usize = 1 << 20;
 
-type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+type Group<'a> = BenchmarkGroup<'a, BenchClock>;
 
 const L16: Layout = Layout::new::<[u8; 16]>();
 
@@ -50,7 +54,7 @@ fn touch8(p: NonNull<u8>, i: usize) {
     black_box(p);
 }
 
-fn alloc16(c: &mut Criterion) {
+fn alloc16(c: &mut Criterion<BenchClock>) {
     let mut g = c.benchmark_group("alloc16");
     g.throughput(Throughput::Elements(N as u64));
 
@@ -172,7 +176,7 @@ fn malloc_members(g: &mut Group<'_>, layouts: &[Layout], touch: fn(NonNull<u8>, 
     });
 }
 
-fn mixed(c: &mut Criterion) {
+fn mixed(c: &mut Criterion<BenchClock>) {
     let layouts = mixed_layouts(N);
     let mut g = c.benchmark_group("mixed");
     g.throughput(Throughput::Elements(N as u64));
@@ -236,7 +240,7 @@ fn mixed(c: &mut Criterion) {
     g.finish();
 }
 
-fn scope(c: &mut Criterion) {
+fn scope(c: &mut Criterion<BenchClock>) {
     let mut g = c.benchmark_group("scope");
     g.throughput(Throughput::Elements(1));
     // The thread arena exists before the first measurement, as it does after a thread's first
@@ -313,7 +317,7 @@ fn key(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-fn hashmap(c: &mut Criterion) {
+fn hashmap(c: &mut Criterion<BenchClock>) {
     let mut g = c.benchmark_group("hashmap");
     g.throughput(Throughput::Elements(INSERTS));
     g.sample_size(30);
@@ -407,5 +411,9 @@ fn report_scratch_overflows() {
     }
 }
 
-criterion_group!(benches, alloc16, mixed, scope, hashmap);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(BenchClock::from_env());
+    targets = alloc16, mixed, scope, hashmap
+}
 criterion_main!(benches);
