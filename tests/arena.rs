@@ -48,7 +48,12 @@ fn many_allocations_fill_the_arena_in_order() {
 fn check_align<T: Default>(arena: &Arena) {
     arena.alloc(1u8); // knock the cursor off alignment
     let p = arena.alloc(T::default());
-    assert_eq!(addr(p) % align_of::<T>(), 0, "{}", std::any::type_name::<T>());
+    assert_eq!(
+        addr(p) % align_of::<T>(),
+        0,
+        "{}",
+        std::any::type_name::<T>()
+    );
 }
 
 #[test]
@@ -79,7 +84,9 @@ fn alignments_up_to_4096_are_absolute_and_padding_is_counted() {
         let align = 1usize << shift;
         arena.alloc(0u8);
         let before = arena.used();
-        let p = (&arena).allocate(Layout::from_size_align(3, align).unwrap()).unwrap();
+        let p = (&arena)
+            .allocate(Layout::from_size_align(3, align).unwrap())
+            .unwrap();
         let a = p.cast::<u8>().as_ptr() as usize;
         assert_eq!(a % align, 0, "align {align}");
         assert!(arena.used() - before >= 3 && arena.used() - before < 3 + align);
@@ -107,7 +114,11 @@ fn overflow_is_refused_counted_and_leaves_the_offset_unchanged() {
     assert!(arena.try_alloc([0u8; 41]).is_err());
     assert!(arena.try_alloc_slice_fill_copy(41, 0u8).is_err());
     // 40 bytes remain, but 64-alignment pads the start past them (buffers are 64-aligned).
-    assert!((&arena).allocate(Layout::from_size_align(40, 64).unwrap()).is_err());
+    assert!(
+        (&arena)
+            .allocate(Layout::from_size_align(40, 64).unwrap())
+            .is_err()
+    );
     assert_eq!(arena.used(), 60);
     assert_eq!(arena.overflow_count(), 3);
     // The remaining 40 bytes are still usable.
@@ -118,7 +129,12 @@ fn overflow_is_refused_counted_and_leaves_the_offset_unchanged() {
 fn sizes_and_alignments_near_usize_max_never_wrap() {
     let arena = Arena::with_capacity(256);
     arena.alloc(0u8);
-    for size in [usize::MAX, usize::MAX - 1, isize::MAX as usize, isize::MAX as usize - 63] {
+    for size in [
+        usize::MAX,
+        usize::MAX - 1,
+        isize::MAX as usize,
+        isize::MAX as usize - 63,
+    ] {
         for align in [1usize, 8, 4096] {
             if let Ok(layout) = Layout::from_size_align(size, align) {
                 assert!((&arena).allocate(layout).is_err());
@@ -221,7 +237,9 @@ fn zero_capacity_arena_refuses_everything_but_zero_size() {
     assert_eq!((arena.capacity(), arena.utilization()), (0, 0.0));
     assert!(arena.try_alloc(1u8).is_err());
     for align in [1usize, 2, 64, 4096] {
-        let p = (&arena).allocate(Layout::from_size_align(0, align).unwrap()).unwrap();
+        let p = (&arena)
+            .allocate(Layout::from_size_align(0, align).unwrap())
+            .unwrap();
         assert_eq!(p.cast::<u8>().as_ptr() as usize % align, 0);
     }
     let unit: &mut () = arena.alloc(());
@@ -293,7 +311,10 @@ fn growing_an_older_block_moves_it_and_never_overwrites_the_younger_one() {
     assert_ne!(moved, old);
     assert_eq!(*young, 0xEEEE_EEEE_EEEE_EEEE);
     // SAFETY: `moved` holds 32 bytes, the first 8 copied from `old`.
-    assert_eq!(unsafe { std::slice::from_raw_parts(moved.as_ptr(), 8) }, &[1u8; 8]);
+    assert_eq!(
+        unsafe { std::slice::from_raw_parts(moved.as_ptr(), 8) },
+        &[1u8; 8]
+    );
 }
 
 #[test]
@@ -303,7 +324,9 @@ fn grow_at_the_end_of_the_buffer_copies_only_the_old_bytes() {
     let l = Layout::from_size_align(16, 8).unwrap();
     let first = (&arena).allocate(l).unwrap().cast::<u8>();
     let _pin = arena.alloc([0u8; 16]);
-    let last = (&arena).allocate(Layout::from_size_align(32, 8).unwrap()).unwrap();
+    let last = (&arena)
+        .allocate(Layout::from_size_align(32, 8).unwrap())
+        .unwrap();
     assert_eq!(arena.remaining(), 0);
     let _ = last;
     // `first` is not the most recent block and the arena is full: the move fails cleanly.
@@ -380,7 +403,11 @@ fn arena_scope_releases_only_its_own_blocks() {
         assert_eq!(outer.used(), 108);
     }
     assert_eq!(arena.used(), 8);
-    assert_eq!(addr(arena.alloc(0u64)), keep + 8, "the scope's space is handed out again");
+    assert_eq!(
+        addr(arena.alloc(0u64)),
+        keep + 8,
+        "the scope's space is handed out again"
+    );
 }
 
 #[test]
@@ -390,7 +417,11 @@ fn forgetting_a_scope_guard_leaks_but_never_rewinds_wrongly() {
     let guard = arena.scope();
     guard.alloc([0u8; 40]);
     std::mem::forget(guard);
-    assert_eq!(arena.used(), 48, "the forgotten scope's blocks stay until a reset");
+    assert_eq!(
+        arena.used(),
+        48,
+        "the forgotten scope's blocks stay until a reset"
+    );
     let later = arena.alloc(5u32);
     assert_eq!(*later, 5);
     arena.reset();
@@ -428,7 +459,12 @@ fn arena_moves_to_another_thread_with_its_contents() {
 fn raw_pointers_from_the_allocator_are_aligned_and_in_bounds() {
     let arena = Arena::with_capacity(4096);
     let mut blocks: Vec<(NonNull<[u8]>, usize)> = Vec::new();
-    for (i, size) in [1usize, 3, 8, 17, 64, 100, 255].iter().cycle().take(30).enumerate() {
+    for (i, size) in [1usize, 3, 8, 17, 64, 100, 255]
+        .iter()
+        .cycle()
+        .take(30)
+        .enumerate()
+    {
         let align = 1 << (i % 7);
         let l = Layout::from_size_align(*size, align).unwrap();
         if let Ok(p) = (&arena).allocate(l) {
@@ -439,6 +475,9 @@ fn raw_pointers_from_the_allocator_are_aligned_and_in_bounds() {
     blocks.sort_by_key(|(p, _)| p.cast::<u8>().as_ptr() as usize);
     for w in blocks.windows(2) {
         let end = w[0].0.cast::<u8>().as_ptr() as usize + w[0].1;
-        assert!(end <= w[1].0.cast::<u8>().as_ptr() as usize, "blocks overlap");
+        assert!(
+            end <= w[1].0.cast::<u8>().as_ptr() as usize,
+            "blocks overlap"
+        );
     }
 }

@@ -20,5 +20,8 @@ fn garbage_environment_keeps_defaults_and_the_arena_works() {
     // Valid values set later are not re-read: the configuration was fixed at first use.
     // SAFETY: as above.
     unsafe { std::env::set_var("ENGRAM_ARENA_SIZE", "131072") };
-    assert_eq!(config::current().pool_size, ArenaConfig::default().pool_size);
+    assert_eq!(
+        config::current().pool_size,
+        ArenaConfig::default().pool_size
+    );
 }

@@ -12,7 +12,10 @@ fn valid_environment_values_apply() {
         std::env::set_var("ENGRAM_ARENA_ZERO", "1");
     }
     let cfg = config::current();
-    assert_eq!((cfg.pool_size, cfg.overflow, cfg.zero_on_reset), (131072, OverflowPolicy::Error, true));
+    assert_eq!(
+        (cfg.pool_size, cfg.overflow, cfg.zero_on_reset),
+        (131072, OverflowPolicy::Error, true)
+    );
     let cap = engram_kernels::with_arena(|s| {
         assert!(s.try_alloc_slice_fill_copy(200_000, 0u8).is_err());
         s.stats().capacity

@@ -29,7 +29,13 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
     // Batch scopes record too, and other threads' cycles are summed, also after they exit.
     with_arena_sized(4 << 20, |s| drop(s.alloc_slice_fill_copy(3 << 20, 0u8)));
     let threads: Vec<_> = (0..8)
-        .map(|_| std::thread::spawn(|| for _ in 0..10 { with_arena(|s| drop(s.alloc(0u64))) }))
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..10 {
+                    with_arena(|s| drop(s.alloc(0u64)))
+                }
+            })
+        })
         .collect();
     for t in threads {
         t.join().unwrap();
@@ -44,6 +50,10 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
     with_arena(|s| drop(s.alloc(0u32)));
     assert_eq!(
         metrics::snapshot(),
-        ArenaMetrics { total_resets: 1, total_overflows: 0, max_high_water_mark: 4 }
+        ArenaMetrics {
+            total_resets: 1,
+            total_overflows: 0,
+            max_high_water_mark: 4
+        }
     );
 }

@@ -10,10 +10,23 @@ use std::ptr::NonNull;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Alloc { size: usize, align_shift: u32, handle: usize },
-    Grow { which: usize, extra: usize, align_shift: u32 },
-    Shrink { which: usize, keep_pct: usize },
-    Free { which: usize },
+    Alloc {
+        size: usize,
+        align_shift: u32,
+        handle: usize,
+    },
+    Grow {
+        which: usize,
+        extra: usize,
+        align_shift: u32,
+    },
+    Shrink {
+        which: usize,
+        keep_pct: usize,
+    },
+    Free {
+        which: usize,
+    },
     Enter,
     Exit,
 }
@@ -56,10 +69,16 @@ fn check(blocks: &[Block], bounds: Option<(usize, usize)>) {
     for b in blocks {
         let start = b.ptr.as_ptr() as usize;
         assert_eq!(start % b.layout.align(), 0, "misaligned block");
-        assert!(b.bytes().iter().all(|&x| x == b.fill), "block contents changed");
+        assert!(
+            b.bytes().iter().all(|&x| x == b.fill),
+            "block contents changed"
+        );
         if b.layout.size() > 0 {
             if let Some((lo, hi)) = bounds {
-                assert!(start >= lo && start + b.layout.size() <= hi, "block out of bounds");
+                assert!(
+                    start >= lo && start + b.layout.size() <= hi,
+                    "block out of bounds"
+                );
             }
             spans.push((start, start + b.layout.size()));
         }
@@ -70,19 +89,33 @@ fn check(blocks: &[Block], bounds: Option<(usize, usize)>) {
 
 /// Applies one allocator op through `handles[level]`; returns false for scope ops.
 fn apply<A: Allocator>(op: &Op, handles: &[A], blocks: &mut Vec<Block>, next_fill: &mut u8) {
-    let pick = |which: usize, blocks: &Vec<Block>| (!blocks.is_empty()).then(|| which % blocks.len());
+    let pick =
+        |which: usize, blocks: &Vec<Block>| (!blocks.is_empty()).then(|| which % blocks.len());
     match *op {
-        Op::Alloc { size, align_shift, handle } => {
+        Op::Alloc {
+            size,
+            align_shift,
+            handle,
+        } => {
             let level = handle % handles.len();
             let layout = Layout::from_size_align(size, 1 << align_shift).unwrap();
             if let Ok(p) = handles[level].allocate(layout) {
                 let ptr = p.cast::<u8>();
                 *next_fill = next_fill.wrapping_add(1);
                 fill(ptr, size, 0, *next_fill);
-                blocks.push(Block { ptr, layout, fill: *next_fill, level });
+                blocks.push(Block {
+                    ptr,
+                    layout,
+                    fill: *next_fill,
+                    level,
+                });
             }
         }
-        Op::Grow { which, extra, align_shift } => {
+        Op::Grow {
+            which,
+            extra,
+            align_shift,
+        } => {
             let Some(i) = pick(which, blocks) else { return };
             let b = &blocks[i];
             let align = b.layout.align().max(1 << align_shift);
@@ -98,7 +131,8 @@ fn apply<A: Allocator>(op: &Op, handles: &[A], blocks: &mut Vec<Block>, next_fil
         Op::Shrink { which, keep_pct } => {
             let Some(i) = pick(which, blocks) else { return };
             let b = &blocks[i];
-            let new = Layout::from_size_align(b.layout.size() * keep_pct / 100, b.layout.align()).unwrap();
+            let new = Layout::from_size_align(b.layout.size() * keep_pct / 100, b.layout.align())
+                .unwrap();
             // SAFETY: the block is live, allocated by this handle with `b.layout`.
             if let Ok(p) = unsafe { handles[b.level].shrink(b.ptr, b.layout, new) } {
                 blocks[i].ptr = p.cast();
@@ -175,7 +209,10 @@ fn run_scratch(ops: &[Op]) {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig { failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {

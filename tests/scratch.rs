@@ -58,7 +58,11 @@ fn outer_handle_never_places_memory_above_the_inner_checkpoint() {
                 let overflows = inner.stats().overflow_count;
                 // Served from the heap instead of the arena (default Fallback policy).
                 let escaped: &mut [u8] = outer.alloc_slice_fill_copy(64, 0x5A);
-                assert_eq!(used(inner), before, "outer allocation must not bump the arena");
+                assert_eq!(
+                    used(inner),
+                    before,
+                    "outer allocation must not bump the arena"
+                );
                 assert_eq!(inner.stats().overflow_count, overflows + 1);
                 let clobber = inner.alloc_slice_fill_copy(256, 0xFFu8);
                 assert!(clobber.iter().all(|&b| b == 0xFF));
@@ -83,7 +87,10 @@ fn growing_or_freeing_an_older_block_through_an_outer_handle_cannot_rewind_under
                 let young = inner.alloc_slice_fill_copy(8, 7u64);
                 // Growing the outer block cannot happen in place (it is below the checkpoint).
                 v.extend(5..=64);
-                assert!(young.iter().all(|&x| x == 7), "grow overwrote a younger block");
+                assert!(
+                    young.iter().all(|&x| x == 7),
+                    "grow overwrote a younger block"
+                );
                 let young2 = inner.alloc_slice_fill_copy(8, 9u64);
                 assert!(young2.iter().all(|&x| x == 9));
                 assert!(young.iter().all(|&x| x == 7));
@@ -166,7 +173,11 @@ fn requests_larger_than_the_pool_spill_and_are_still_correct() {
             assert_eq!(m.len(), 50_000);
             assert!((0..50_000u64).all(|i| m[&i] == i + 1));
         });
-        assert_eq!(thread_arena_stats().unwrap().overflow_count, 0, "reset at scope exit");
+        assert_eq!(
+            thread_arena_stats().unwrap().overflow_count,
+            0,
+            "reset at scope exit"
+        );
     });
 }
 
@@ -196,7 +207,10 @@ fn threads_are_isolated_and_each_gets_its_own_arena() {
                         let mine = s.alloc_slice_fill_copy(4096, id);
                         let at = mine.as_ptr() as usize;
                         barrier.wait();
-                        assert!(mine.iter().all(|&b| b == id), "thread {id} saw foreign writes");
+                        assert!(
+                            mine.iter().all(|&b| b == id),
+                            "thread {id} saw foreign writes"
+                        );
                         at
                     })
                 })
@@ -204,7 +218,10 @@ fn threads_are_isolated_and_each_gets_its_own_arena() {
             .collect();
         let mut starts: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         starts.sort_unstable();
-        assert!(starts.windows(2).all(|w| w[1] - w[0] >= 4096), "arenas overlap");
+        assert!(
+            starts.windows(2).all(|w| w[1] - w[0] >= 4096),
+            "arenas overlap"
+        );
     });
 }
 
@@ -234,9 +251,13 @@ fn batch_scopes_reuse_pooled_buffers_across_calls_and_threads() {
         s.alloc_slice_fill_copy(size, 1u8).as_ptr() as usize
     });
     let again = with_arena_sized(size, |s| s.alloc(0u8) as *mut u8 as usize);
-    let elsewhere = on_fresh_thread(move || with_arena_sized(size, |s| s.alloc(0u8) as *mut u8 as usize));
+    let elsewhere =
+        on_fresh_thread(move || with_arena_sized(size, |s| s.alloc(0u8) as *mut u8 as usize));
     // Other tests may hold a pooled buffer at the same time, so insist only that reuse happened.
-    assert!(first == again || first == elsewhere, "no pooled buffer was reused");
+    assert!(
+        first == again || first == elsewhere,
+        "no pooled buffer was reused"
+    );
 }
 
 #[test]
@@ -300,7 +321,10 @@ fn with_arena_works_during_thread_local_teardown() {
     .join()
     .unwrap();
     assert_eq!(RESULTS.load(Ordering::SeqCst), 2);
-    assert!(SAW_ARENA_GONE.load(Ordering::SeqCst), "teardown path was never exercised");
+    assert!(
+        SAW_ARENA_GONE.load(Ordering::SeqCst),
+        "teardown path was never exercised"
+    );
 }
 
 #[test]

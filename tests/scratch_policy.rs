@@ -12,7 +12,11 @@ fn panic_message(e: Box<dyn std::any::Any + Send>) -> String {
 #[test]
 fn each_policy_does_what_it_says() {
     let pool = ArenaConfig::MIN_POOL_SIZE;
-    config::configure(ArenaConfig { pool_size: pool, ..ArenaConfig::default() }).unwrap();
+    config::configure(ArenaConfig {
+        pool_size: pool,
+        ..ArenaConfig::default()
+    })
+    .unwrap();
 
     // Fallback (the default): served from the heap, counted, correct.
     with_arena(|s| {
@@ -34,9 +38,16 @@ fn each_policy_does_what_it_says() {
     let e = catch_unwind(|| with_arena(|s| drop(s.alloc_slice_fill_copy(pool + 1, 0u8))));
     let msg = panic_message(e.unwrap_err());
     assert!(msg.contains("scratch arena overflow"), "{msg}");
-    assert!(msg.contains(&format!("requested {} bytes", pool + 1)), "{msg}");
+    assert!(
+        msg.contains(&format!("requested {} bytes", pool + 1)),
+        "{msg}"
+    );
     assert!(msg.contains("ENGRAM_ARENA_SIZE"), "{msg}");
-    assert_eq!(thread_arena_stats().unwrap().used, 0, "the panicking scope was rewound");
+    assert_eq!(
+        thread_arena_stats().unwrap().used,
+        0,
+        "the panicking scope was rewound"
+    );
 
     // Batch scopes follow the policy too.
     with_arena_sized(1 << 20, |s| {
@@ -54,17 +65,31 @@ fn each_policy_does_what_it_says() {
     }));
     let msg = panic_message(e.unwrap_err());
     assert!(msg.contains(&format!("requested {pool} bytes")), "{msg}");
-    assert!(msg.contains(&format!("only {} of {pool} bytes remain", pool - 100)), "{msg}");
+    assert!(
+        msg.contains(&format!("only {} of {pool} bytes remain", pool - 100)),
+        "{msg}"
+    );
     assert!(msg.contains("OverflowPolicy::Fallback"), "{msg}");
 
     // Pool size is fixed per thread at creation: a new thread sees the new size.
-    config::configure(ArenaConfig { pool_size: 2 * pool, ..config::current() }).unwrap();
+    config::configure(ArenaConfig {
+        pool_size: 2 * pool,
+        ..config::current()
+    })
+    .unwrap();
     assert_eq!(thread_arena_stats().unwrap().capacity, pool);
-    let other = std::thread::spawn(|| with_arena(|s| s.stats().capacity)).join().unwrap();
+    let other = std::thread::spawn(|| with_arena(|s| s.stats().capacity))
+        .join()
+        .unwrap();
     assert_eq!(other, 2 * pool);
 
     // Zeroing on reset, for arenas created after it is configured.
-    config::configure(ArenaConfig { zero_on_reset: true, overflow: OverflowPolicy::Fallback, ..config::current() }).unwrap();
+    config::configure(ArenaConfig {
+        zero_on_reset: true,
+        overflow: OverflowPolicy::Fallback,
+        ..config::current()
+    })
+    .unwrap();
     std::thread::spawn(|| {
         with_arena(|s| drop(s.alloc_slice_fill_copy(64, 0xFFu8)));
         with_arena(|s| {

@@ -4,36 +4,40 @@
 use allocator_api2::alloc::Layout;
 use std::ptr::NonNull;
 
-/// The floor any bump allocator can reach: a local buffer, an offset, an align-up and a bounds
-/// check, nothing else (no statistics, no overflow policy, no `Cell`s).
+/// The floor any bump allocator can reach: a local buffer, an absolute cursor, an align-up and
+/// a bounds check, nothing else (no statistics, no overflow policy, no `Cell`s).
 pub struct HandBump {
     buf: Vec<u8>,
-    offset: usize,
+    cursor: usize,
+    end: usize,
 }
 
 impl HandBump {
     pub fn with_capacity(bytes: usize) -> Self {
+        let mut buf = vec![0u8; bytes];
+        let start = buf.as_mut_ptr().addr();
         Self {
-            buf: vec![0; bytes],
-            offset: 0,
+            buf,
+            cursor: start,
+            end: start + bytes,
         }
     }
 
     /// A block for `layout`; panics when the buffer is full (the benches never fill it).
     #[inline(always)]
     pub fn alloc(&mut self, layout: Layout) -> NonNull<u8> {
-        let base = self.buf.as_mut_ptr();
         let mask = layout.align() - 1;
-        let start = ((base.addr() + self.offset + mask) & !mask) - base.addr();
+        let start = (self.cursor + mask) & !mask;
         let end = start + layout.size();
-        assert!(end <= self.buf.len(), "HandBump is full");
-        self.offset = end;
-        // SAFETY: `start <= end <= buf.len()`, so the pointer stays inside the buffer.
-        unsafe { NonNull::new_unchecked(base.add(start)) }
+        assert!(end <= self.end, "HandBump is full");
+        self.cursor = end;
+        // SAFETY: `[start, end)` lies inside `buf` (checked above), so the pointer, which keeps
+        // the buffer's provenance, is in bounds and non-null.
+        unsafe { NonNull::new_unchecked(self.buf.as_mut_ptr().with_addr(start)) }
     }
 
     pub fn reset(&mut self) {
-        self.offset = 0;
+        self.cursor = self.buf.as_mut_ptr().addr();
     }
 }
 
