@@ -57,6 +57,15 @@ pub(crate) fn dangling(align: usize) -> NonNull<u8> {
     unsafe { NonNull::new_unchecked(ptr::without_provenance_mut(align)) }
 }
 
+/// What a reset reports about the cycle it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cycle {
+    /// Requests refused or served elsewhere during the cycle.
+    pub(crate) overflows: usize,
+    /// Peak `used` during the cycle, in bytes.
+    pub(crate) peak: usize,
+}
+
 /// A bump cursor over one buffer, plus the statistics an arena reports.
 ///
 /// Invariant: `base.addr() <= floor-of-any-scope <= cursor <= limit`, and `[base, limit)` is a
@@ -135,6 +144,7 @@ impl BumpCore {
     }
 
     /// Peak `used` since the last reset.
+    #[inline]
     pub(crate) fn cycle_peak(&self) -> usize {
         self.peak.get().max(self.cursor.get()) - self.base_addr()
     }
@@ -238,11 +248,14 @@ impl BumpCore {
         }
     }
 
-    /// Empties the arena, optionally zeroing the bytes used since the last reset.
+    /// Empties the arena, optionally zeroing the bytes used since the last reset. Returns the
+    /// finished cycle's overflow count and peak `used`, so that callers recording it need not
+    /// read them separately.
     #[inline]
-    pub(crate) fn reset(&self, zero: bool) {
+    pub(crate) fn reset(&self, zero: bool) -> Cycle {
         self.fold_peak();
         let dirty = self.peak.get() - self.base_addr();
+        let overflows = self.overflows.get();
         if zero && dirty > 0 {
             // SAFETY: `[base, base + dirty)` lies inside the buffer (the peak never passes
             // `limit`), and resetting means no block handed out from it is still in use.
@@ -253,6 +266,10 @@ impl BumpCore {
         self.cursor.set(start);
         self.peak.set(start);
         self.overflows.set(0);
+        Cycle {
+            overflows,
+            peak: dirty,
+        }
     }
 
     /// Reallocation shared by every allocator built on a core: in place when

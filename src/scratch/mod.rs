@@ -263,7 +263,7 @@ fn run_scope<R>(state: &ScratchState, f: impl for<'s> FnOnce(Scratch<'s>) -> R) 
         state,
         depth: guard.depth(),
     });
-    drop(guard);
+    guard.close();
     r
 }
 

@@ -12,7 +12,7 @@
 
 use super::spill::SpillList;
 use crate::ArenaStats;
-use crate::arena::core::{BumpCore, dangling};
+use crate::arena::core::{BumpCore, Cycle, dangling};
 use crate::config::{self, OverflowPolicy};
 use crate::metrics::ThreadMetrics;
 use allocator_api2::alloc::{AllocError, Layout};
@@ -211,6 +211,7 @@ impl ScratchState {
     }
 
     /// Records a finished cycle in this (thread) state's counters.
+    #[inline]
     pub(crate) fn record_cycle(&self, overflows: usize, peak: usize) {
         self.metrics.record(overflows, peak);
     }
@@ -218,12 +219,11 @@ impl ScratchState {
     /// The end of an outermost scope: record the cycle, then reset.
     #[inline]
     fn end_cycle(&self) {
-        let (overflows, peak) = (self.core.overflow_count(), self.core.cycle_peak());
+        let Cycle { overflows, peak } = self.core.reset(self.zero_on_reset.get());
         match self.kind {
             Kind::Thread => self.record_cycle(overflows, peak),
             Kind::Batch | Kind::Teardown => super::record_on_this_thread(overflows, peak),
         }
-        self.core.reset(self.zero_on_reset.get());
     }
 }
 
@@ -235,8 +235,9 @@ impl Drop for ScratchState {
     }
 }
 
-/// Closes its scope on drop: frees the scope's spilled blocks, rewinds to the floor, and at the
-/// outermost level records the cycle and resets the arena.
+/// Closes its scope ([`close`](Self::close), or on drop while unwinding): frees the scope's
+/// spilled blocks, rewinds to the floor, and at the outermost level records the cycle and resets
+/// the arena.
 pub(crate) struct ScopeGuard<'s> {
     state: &'s ScratchState,
     saved_floor: usize,
@@ -248,11 +249,16 @@ impl ScopeGuard<'_> {
     pub(crate) fn depth(&self) -> u32 {
         self.depth
     }
-}
 
-impl Drop for ScopeGuard<'_> {
+    /// Closes the scope on the normal path. Inlined into the caller, where the guard then lives
+    /// in registers; `Drop` does the same work, but only while unwinding.
     #[inline(always)]
-    fn drop(&mut self) {
+    pub(crate) fn close(self) {
+        core::mem::ManuallyDrop::new(self).exit();
+    }
+
+    #[inline(always)]
+    fn exit(&self) {
         let s = self.state;
         if !s.spills.is_empty() {
             s.spills.free_from_depth(self.depth);
@@ -263,5 +269,14 @@ impl Drop for ScopeGuard<'_> {
         if self.depth == 1 {
             s.end_cycle();
         }
+    }
+}
+
+impl Drop for ScopeGuard<'_> {
+    /// Reached only when the scope's closure panics: `close` handles every normal exit.
+    #[cold]
+    #[inline(never)]
+    fn drop(&mut self) {
+        self.exit();
     }
 }
