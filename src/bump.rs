@@ -225,7 +225,11 @@ mod tests {
                 let align = 1usize << shift;
                 let wide = (addr as u128).div_ceil(align as u128) * align as u128;
                 let expect = usize::try_from(wide).ok();
-                assert_eq!(align_up(addr, align), expect, "addr={addr:#x} align={align:#x}");
+                assert_eq!(
+                    align_up(addr, align),
+                    expect,
+                    "addr={addr:#x} align={align:#x}"
+                );
             }
         }
     }
@@ -270,7 +274,8 @@ mod tests {
         assert_eq!(bump_up(10, 20, 10, 1), Some(Bump { start: 10, end: 20 }));
         assert_eq!(bump_up(10, 20, 11, 1), None);
         assert_eq!(bump_up(9, 20, 10, 2), Some(Bump { start: 10, end: 20 }));
-        assert_eq!(bump_up(11, 20, 8, 2), None);
+        assert_eq!(bump_up(11, 20, 8, 2), Some(Bump { start: 12, end: 20 }));
+        assert_eq!(bump_up(11, 20, 9, 2), None);
     }
 
     #[test]

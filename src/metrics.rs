@@ -1,1 +1,284 @@
-//! SKELETON STUB: process-wide metrics.
+//! Process-wide scratch metrics: resets, overflows and the peak arena use.
+//!
+//! Every outermost scratch scope exit records one reset, the overflows of its cycle and its peak
+//! `used`. The write side must stay off every lock and shared cache line, so each thread owns a
+//! [`CachePadded`] block of counters that only it writes (plain relaxed loads and stores, no
+//! read-modify-write). The blocks are listed in a [`parking_lot`] registry that is locked only
+//! when a thread registers or exits, and when someone reads or resets the totals.
+//!
+//! Resetting cannot zero another thread's counters without racing its writes, so a reset bumps
+//! each block's `reset_epoch` instead. Readers ignore a block whose owner has not yet
+//! acknowledged the newest epoch; the owner zeroes its counters and acknowledges the epoch at its
+//! next record. A reset therefore never loses to a concurrent write: the values counted before it
+//! are never counted again.
+//!
+//! # Example
+//!
+//! ```
+//! use engram_kernels::{metrics, with_arena};
+//!
+//! let before = metrics::snapshot();
+//! with_arena(|s| {
+//!     s.alloc([0u8; 100]);
+//! });
+//! let after = metrics::snapshot();
+//! assert!(after.total_resets > before.total_resets);
+//! assert!(after.max_high_water_mark >= 100);
+//! ```
+
+use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
+use std::cell::OnceCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+
+/// Totals over every thread's scratch scopes since the start of the process (or the last
+/// [`reset`]).
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::metrics::ArenaMetrics;
+///
+/// let a = ArenaMetrics { total_resets: 2, total_overflows: 0, max_high_water_mark: 12 };
+/// let b = ArenaMetrics { total_resets: 1, total_overflows: 1, max_high_water_mark: 40 };
+/// let sum = a.merge(b);
+/// assert_eq!((sum.total_resets, sum.total_overflows, sum.max_high_water_mark), (3, 1, 40));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ArenaMetrics {
+    /// Outermost scope exits (each one resets its arena).
+    pub total_resets: usize,
+    /// Requests that did not fit, summed over all cycles.
+    pub total_overflows: usize,
+    /// The largest peak `used` of any cycle, in bytes.
+    pub max_high_water_mark: usize,
+}
+
+impl ArenaMetrics {
+    /// Combines two sets of totals: counts add, peaks take the maximum.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::metrics::ArenaMetrics;
+    ///
+    /// let z = ArenaMetrics::default();
+    /// assert_eq!(z.merge(z), z);
+    /// ```
+    pub fn merge(self, other: ArenaMetrics) -> ArenaMetrics {
+        ArenaMetrics {
+            total_resets: self.total_resets.saturating_add(other.total_resets),
+            total_overflows: self.total_overflows.saturating_add(other.total_overflows),
+            max_high_water_mark: self.max_high_water_mark.max(other.max_high_water_mark),
+        }
+    }
+}
+
+/// One thread's counters. Only the owning thread writes `resets`, `overflows`, `peak` and
+/// `seen_epoch`; only readers (under the registry lock) write `reset_epoch`.
+#[derive(Default)]
+struct Counters {
+    resets: AtomicUsize,
+    overflows: AtomicUsize,
+    peak: AtomicUsize,
+    seen_epoch: AtomicUsize,
+    reset_epoch: AtomicUsize,
+}
+
+/// Owner-only increment: a relaxed load and store, no `lock`-prefixed instruction.
+#[inline(always)]
+fn add(counter: &AtomicUsize, n: usize) {
+    counter.store(counter.load(Relaxed).saturating_add(n), Relaxed);
+}
+
+impl Counters {
+    #[inline]
+    fn record(&self, overflows: usize, peak: usize) {
+        let epoch = self.reset_epoch.load(Acquire);
+        if self.seen_epoch.load(Relaxed) != epoch {
+            self.acknowledge_reset(epoch);
+        }
+        add(&self.resets, 1);
+        add(&self.overflows, overflows);
+        if peak > self.peak.load(Relaxed) {
+            self.peak.store(peak, Relaxed);
+        }
+    }
+
+    #[cold]
+    fn acknowledge_reset(&self, epoch: usize) {
+        self.resets.store(0, Relaxed);
+        self.overflows.store(0, Relaxed);
+        self.peak.store(0, Relaxed);
+        self.seen_epoch.store(epoch, Release);
+    }
+
+    /// The totals, or zero if a reset happened that the owner has not yet acknowledged.
+    fn read(&self) -> ArenaMetrics {
+        if self.seen_epoch.load(Acquire) != self.reset_epoch.load(Relaxed) {
+            return ArenaMetrics::default();
+        }
+        ArenaMetrics {
+            total_resets: self.resets.load(Relaxed),
+            total_overflows: self.overflows.load(Relaxed),
+            max_high_water_mark: self.peak.load(Relaxed),
+        }
+    }
+}
+
+type Block = Arc<CachePadded<Counters>>;
+
+struct Registry {
+    live: Vec<Block>,
+    /// Totals of threads that have exited, and of cycles recorded without a thread block.
+    retired: ArenaMetrics,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    live: Vec::new(),
+    retired: ArenaMetrics {
+        total_resets: 0,
+        total_overflows: 0,
+        max_high_water_mark: 0,
+    },
+});
+
+/// The totals over all threads, live and exited.
+///
+/// Cost: takes the registry lock and reads each live thread's counters once.
+///
+/// # Example
+///
+/// ```
+/// engram_kernels::with_arena(|s| {
+///     s.alloc(1u8);
+/// });
+/// assert!(engram_kernels::metrics::snapshot().total_resets >= 1);
+/// ```
+pub fn snapshot() -> ArenaMetrics {
+    let reg = REGISTRY.lock();
+    reg.live
+        .iter()
+        .fold(reg.retired, |acc, b| acc.merge(b.read()))
+}
+
+/// Zeroes the totals. Cycles recorded concurrently with the reset may or may not be counted;
+/// nothing recorded before it is counted again.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::{metrics, with_arena};
+///
+/// with_arena(|s| {
+///     s.alloc([0u8; 4096]);
+/// });
+/// metrics::reset();
+/// with_arena(|s| {
+///     s.alloc(0u8);
+/// });
+/// // Only this thread records here, so the 4096-byte cycle before the reset is gone.
+/// let m = metrics::snapshot();
+/// assert_eq!((m.total_resets, m.max_high_water_mark), (1, 1));
+/// ```
+pub fn reset() {
+    let mut reg = REGISTRY.lock();
+    reg.retired = ArenaMetrics::default();
+    for b in &reg.live {
+        b.reset_epoch.fetch_add(1, Release);
+    }
+}
+
+/// Records a cycle for a thread that has no counter block (for example during thread-local
+/// teardown). Takes the registry lock: only for cold paths.
+pub(crate) fn record_detached(overflows: usize, peak: usize) {
+    let mut reg = REGISTRY.lock();
+    reg.retired = reg.retired.merge(ArenaMetrics {
+        total_resets: 1,
+        total_overflows: overflows,
+        max_high_water_mark: peak,
+    });
+}
+
+/// A thread's handle on its counter block, registered lazily at the first record. Lives in the
+/// scratch thread-local; dropping it folds the thread's totals into the retired ones.
+pub(crate) struct ThreadMetrics {
+    block: OnceCell<Block>,
+}
+
+impl ThreadMetrics {
+    pub(crate) const fn new() -> Self {
+        Self {
+            block: OnceCell::new(),
+        }
+    }
+
+    /// Records one outermost-scope cycle: one reset, `overflows`, and a peak of `peak` bytes.
+    #[inline]
+    pub(crate) fn record(&self, overflows: usize, peak: usize) {
+        self.block.get_or_init(register).record(overflows, peak);
+    }
+}
+
+#[cold]
+fn register() -> Block {
+    let block = Block::default();
+    REGISTRY.lock().live.push(Arc::clone(&block));
+    block
+}
+
+impl Drop for ThreadMetrics {
+    fn drop(&mut self) {
+        if let Some(block) = self.block.take() {
+            let mut reg = REGISTRY.lock();
+            reg.retired = reg.retired.merge(block.read());
+            reg.live.retain(|b| !Arc::ptr_eq(b, &block));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_acknowledges_reset_before_counting_again() {
+        let c = Counters::default();
+        c.record(2, 100);
+        c.record(0, 50);
+        assert_eq!(
+            c.read(),
+            ArenaMetrics {
+                total_resets: 2,
+                total_overflows: 2,
+                max_high_water_mark: 100
+            }
+        );
+        c.reset_epoch.fetch_add(1, Release);
+        assert_eq!(
+            c.read(),
+            ArenaMetrics::default(),
+            "a pending reset hides old counts"
+        );
+        c.record(1, 10);
+        assert_eq!(
+            c.read(),
+            ArenaMetrics {
+                total_resets: 1,
+                total_overflows: 1,
+                max_high_water_mark: 10
+            }
+        );
+    }
+
+    #[test]
+    fn merge_saturates() {
+        let big = ArenaMetrics {
+            total_resets: usize::MAX,
+            total_overflows: 1,
+            max_high_water_mark: 0,
+        };
+        assert_eq!(big.merge(big).total_resets, usize::MAX);
+    }
+}

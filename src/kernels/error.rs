@@ -116,13 +116,24 @@ pub enum GraphError {
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::LengthMismatch { what, expected, actual } => {
+            Self::LengthMismatch {
+                what,
+                expected,
+                actual,
+            } => {
                 write!(f, "{what} has length {actual}, expected {expected}")
             }
             Self::NotAMultiple { what, len, dim } => {
-                write!(f, "{what} has length {len}, which is not a multiple of the dimension {dim}")
+                write!(
+                    f,
+                    "{what} has length {len}, which is not a multiple of the dimension {dim}"
+                )
             }
-            Self::InvalidParameter { what, value, requirement } => {
+            Self::InvalidParameter {
+                what,
+                value,
+                requirement,
+            } => {
                 write!(f, "{what} is {value}, but it must be {requirement}")
             }
             Self::InvalidGraph(e) => write!(f, "invalid graph: {e}"),
@@ -140,7 +151,11 @@ impl fmt::Display for GraphError {
         match self {
             Self::EmptyOffsets => write!(f, "offsets is empty; it needs num_nodes + 1 entries"),
             Self::OffsetsStart { first } => write!(f, "offsets[0] is {first}, expected 0"),
-            Self::OffsetsNotMonotone { index, previous, next } => write!(
+            Self::OffsetsNotMonotone {
+                index,
+                previous,
+                next,
+            } => write!(
                 f,
                 "offsets decrease at index {index}: {previous} is followed by {next}"
             ),
@@ -149,14 +164,24 @@ impl fmt::Display for GraphError {
                 "the last offset is {last}, but there are {num_edges} edges"
             ),
             Self::WeightsLength { expected, actual } => {
-                write!(f, "weights has length {actual}, expected {expected} (one per edge)")
+                write!(
+                    f,
+                    "weights has length {actual}, expected {expected} (one per edge)"
+                )
             }
-            Self::TargetOutOfRange { edge, target, num_nodes } => write!(
+            Self::TargetOutOfRange {
+                edge,
+                target,
+                num_nodes,
+            } => write!(
                 f,
                 "edge {edge} targets node {target}, but the graph has {num_nodes} nodes"
             ),
             Self::NodeOutOfRange { node, num_nodes } => {
-                write!(f, "node {node} is out of range for a graph of {num_nodes} nodes")
+                write!(
+                    f,
+                    "node {node} is out of range for a graph of {num_nodes} nodes"
+                )
             }
         }
     }
