@@ -58,7 +58,11 @@ fn std_collections_inside_a_scope_make_no_inner_calls() {
     assert_eq!(calls, 0, "inner allocator called inside the scope");
     assert!(d.arena_allocs > n as u64 / 10, "{d:?}");
     assert_eq!((d.spills, d.passthrough_allocs), (0, 0), "{d:?}");
-    assert_eq!(inner_calls() - before.0, 0, "arena blocks freed outside a scope reached inner");
+    assert_eq!(
+        inner_calls() - before.0,
+        0,
+        "arena blocks freed outside a scope reached inner"
+    );
 }
 
 #[test]
@@ -77,11 +81,19 @@ fn requests_that_do_not_fit_spill_to_inner() {
     let before = (inner_calls(), stats());
     let v = with_global_arena(|| vec![7u8; ARENA_SIZE + 1]);
     let d = stats().since(&before.1);
-    assert_eq!((d.spills, d.passthrough_allocs, d.arena_allocs), (1, 1, 0), "{d:?}");
+    assert_eq!(
+        (d.spills, d.passthrough_allocs, d.arena_allocs),
+        (1, 1, 0),
+        "{d:?}"
+    );
     assert_eq!(inner_calls() - before.0, 1);
     assert!(v.iter().all(|&b| b == 7));
     drop(v);
-    assert_eq!(inner_calls() - before.0, 2, "a spilled block goes back to inner");
+    assert_eq!(
+        inner_calls() - before.0,
+        2,
+        "a spilled block goes back to inner"
+    );
 }
 
 #[test]
@@ -148,14 +160,21 @@ fn the_last_block_grows_and_shrinks_in_place_in_the_right_direction() {
         v.extend((16..cap).map(|i| i as u8));
         // a block allocated now must not overlap the grown one
         let w = vec![0xEEu8; 256];
-        assert!(v.iter().enumerate().all(|(i, &b)| b == i as u8), "grow did not reserve its space");
+        assert!(
+            v.iter().enumerate().all(|(i, &b)| b == i as u8),
+            "grow did not reserve its space"
+        );
         drop(w);
         v.truncate(8);
         v.shrink_to_fit(); // shrink in place
         assert_eq!(v.as_ptr(), p);
         assert_eq!(v, (0..8u8).collect::<Vec<_>>());
         let next = Box::new(0u8);
-        assert_eq!((&*next as *const u8).addr(), p.addr() + 8, "shrink gave the tail back");
+        assert_eq!(
+            (&*next as *const u8).addr(),
+            p.addr() + 8,
+            "shrink gave the tail back"
+        );
     });
 }
 
@@ -193,6 +212,10 @@ fn a_panic_inside_a_scope_leaves_it() {
     drop(r); // the payload was allocated in the arena
     let before = stats();
     let v = vec![1u8; 10];
-    assert_eq!(stats().since(&before).passthrough_allocs, 1, "still inside the scope after a panic");
+    assert_eq!(
+        stats().since(&before).passthrough_allocs,
+        1,
+        "still inside the scope after a panic"
+    );
     drop(v);
 }

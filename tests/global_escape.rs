@@ -26,7 +26,8 @@ fn escaped_values_survive_many_later_scopes() {
         for i in 0..n {
             let s = with_global_arena(|| {
                 // garbage that dies in the scope, overwritten with a pattern
-                let junk: Vec<Vec<u8>> = (0..8).map(|j| vec![0x5A ^ j as u8; 100 + i % 64]).collect();
+                let junk: Vec<Vec<u8>> =
+                    (0..8).map(|j| vec![0x5A ^ j as u8; 100 + i % 64]).collect();
                 std::hint::black_box(&junk);
                 expected(i)
             });

@@ -24,7 +24,11 @@ fn an_inner_block_grown_inside_a_scope_moves_into_the_arena() {
     assert_eq!(moved_calls, 1, "only the old inner block was freed");
     let calls_before_drop = inner_calls();
     drop(v);
-    assert_eq!(inner_calls(), calls_before_drop, "the moved block is arena memory now");
+    assert_eq!(
+        inner_calls(),
+        calls_before_drop,
+        "the moved block is arena memory now"
+    );
 }
 
 #[test]
@@ -132,7 +136,12 @@ fn random_operations_keep_every_block_intact() {
                     let tag = rng.next() as u8;
                     // SAFETY: fresh block of `size` bytes.
                     unsafe { ptr.write_bytes(tag, size) };
-                    live.push(Block { ptr, size, align, tag });
+                    live.push(Block {
+                        ptr,
+                        size,
+                        align,
+                        tag,
+                    });
                 }
                 2 if !live.is_empty() => {
                     let i = rng.below(live.len() as u64) as usize;
@@ -140,12 +149,22 @@ fn random_operations_keep_every_block_intact() {
                     check(b);
                     let new = 1 + rng.below(2 * b.size as u64 + 64) as usize;
                     // SAFETY: `b` is live with this layout; `new` is non-zero.
-                    let p = unsafe { realloc(b.ptr, Layout::from_size_align(b.size, b.align).unwrap(), new) };
+                    let p = unsafe {
+                        realloc(
+                            b.ptr,
+                            Layout::from_size_align(b.size, b.align).unwrap(),
+                            new,
+                        )
+                    };
                     assert!(!p.is_null() && p.addr() % b.align == 0);
                     // SAFETY: `p` is valid for `new` bytes, the first min(old, new) preserved.
                     unsafe {
                         let keep = b.size.min(new);
-                        assert!(std::slice::from_raw_parts(p, keep).iter().all(|&x| x == b.tag));
+                        assert!(
+                            std::slice::from_raw_parts(p, keep)
+                                .iter()
+                                .all(|&x| x == b.tag)
+                        );
                         p.write_bytes(b.tag, new);
                     }
                     b.ptr = p;

@@ -34,7 +34,12 @@ fn scratch_scopes_inside_a_global_scope() {
         .map(|r| (0..256).map(|i| i + r).sum::<u64>() + (0..16).map(|i| i + r).sum::<u64>())
         .sum();
     assert_eq!(total, expect);
-    assert!(words.iter().enumerate().all(|(i, w)| *w == format!("round {i}")));
+    assert!(
+        words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| *w == format!("round {i}"))
+    );
 }
 
 #[test]

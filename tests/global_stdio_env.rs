@@ -49,7 +49,10 @@ fn stdout_first_touched_in_a_scope() {
     }
     churn();
     println!("env: {}", std::env::var("ENGRAM_SET_IN_SCOPE").unwrap());
-    println!("path kept: {}", !path.is_empty() || std::env::var_os("PATH").is_none());
+    println!(
+        "path kept: {}",
+        !path.is_empty() || std::env::var_os("PATH").is_none()
+    );
 }
 
 fn stdout_first_touched_on_a_thread_that_exits() {
@@ -72,8 +75,16 @@ fn stdout_first_touched_on_a_thread_that_exits() {
 }
 
 fn run_child(name: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap()).env(SCENARIO, name).output().unwrap();
-    assert!(out.status.success(), "{name}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(SCENARIO, name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -91,6 +102,9 @@ fn main() {
         run_child("scope"),
         "first line, printed inside a scope\nline 0 end\nline 1 end\nline 2 end\nenv: value from the arena\npath kept: true\n"
     );
-    assert_eq!(run_child("thread"), "from a thread that exits\nmain after churn\nmain inside a scope\n");
+    assert_eq!(
+        run_child("thread"),
+        "from a thread that exits\nmain after churn\nmain inside a scope\n"
+    );
     println!("global_stdio_env: 2 scenarios ok");
 }

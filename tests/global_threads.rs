@@ -56,14 +56,18 @@ fn blocks_freed_on_another_thread() {
     });
     let producer = thread::spawn(move || {
         for _ in 0..scaled(200, 6) {
-            let batch = with_global_arena(|| (0..50).map(|i| format!("item {i}")).collect::<Vec<_>>());
+            let batch =
+                with_global_arena(|| (0..50).map(|i| format!("item {i}")).collect::<Vec<_>>());
             tx.send(batch).unwrap();
         }
         ALLOC.thread_stats()
     });
     let produced = producer.join().unwrap();
     assert_eq!(consumer.join().unwrap(), scaled(200, 6) * 50);
-    assert!(produced.arena_allocs >= (scaled(200, 6) * 51) as u64, "{produced:?}");
+    assert!(
+        produced.arena_allocs >= (scaled(200, 6) * 51) as u64,
+        "{produced:?}"
+    );
 }
 
 #[test]
@@ -71,9 +75,11 @@ fn a_thread_exits_while_its_arena_memory_lives_elsewhere() {
     let _g = serial();
     let baseline = ALLOC.arenas_in_use();
     let n = scaled(500, 20);
-    let vals = thread::spawn(move || with_global_arena(|| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>()))
-        .join()
-        .unwrap();
+    let vals = thread::spawn(move || {
+        with_global_arena(|| (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>())
+    })
+    .join()
+    .unwrap();
     // the exited thread's slot is orphaned, not free: nobody may bump into it
     assert_eq!(ALLOC.arenas_in_use(), baseline + 1);
     churn(4, scaled(50, 3));
@@ -94,7 +100,9 @@ fn eight_threads_hundreds_of_scopes() {
     let threads = scaled(8, 3);
     let scopes = scaled(400, 8);
     // each thread sends some values to the next one, which checks and frees them
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads).map(|_| channel::<(usize, usize, String)>()).unzip();
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..threads)
+        .map(|_| channel::<(usize, usize, String)>())
+        .unzip();
     let hs: Vec<_> = rxs
         .into_iter()
         .enumerate()
@@ -134,7 +142,10 @@ fn eight_threads_hundreds_of_scopes() {
         rxs.push(rx);
     }
     for rx in &rxs {
-        total += rx.try_iter().inspect(|(from, at, m)| assert_eq!(*m, format!("t{from}s{at}"))).count();
+        total += rx
+            .try_iter()
+            .inspect(|(from, at, m)| assert_eq!(*m, format!("t{from}s{at}")))
+            .count();
     }
     assert_eq!(total, threads * scopes.div_ceil(10));
     drop(rxs);
@@ -164,8 +175,15 @@ fn more_threads_than_slots_pass_through() {
                 .unwrap()
         })
         .collect();
-    let served = hs.into_iter().map(|h| h.join().unwrap()).filter(|&b| b).count();
-    assert!(served <= MAX_ARENAS - baseline, "{served} threads got a slot");
+    let served = hs
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|&b| b)
+        .count();
+    assert!(
+        served <= MAX_ARENAS - baseline,
+        "{served} threads got a slot"
+    );
     assert!(served >= 1);
     assert_eq!(ALLOC.arenas_in_use(), baseline);
 }

@@ -80,7 +80,9 @@ pub const fn slot_bounds(index: usize) -> (usize, usize) {
 /// (its allocations minus its own frees). Both sides wrap; their sum does not.
 #[inline(always)]
 pub const fn live_blocks(word: usize, local: usize) -> usize {
-    word.wrapping_sub(OWNED).wrapping_add(local.wrapping_mul(ONE_BLOCK)) / ONE_BLOCK
+    word.wrapping_sub(OWNED)
+        .wrapping_add(local.wrapping_mul(ONE_BLOCK))
+        / ONE_BLOCK
 }
 
 /// The amount the owner adds to the word when it hands the slot back: publishes `local` and
@@ -134,11 +136,15 @@ pub fn reserve() -> Option<*mut u8> {
 /// use of the slot's memory by earlier owners and freers happens before the new owner's writes.
 pub fn claim() -> Option<usize> {
     let start = CLAIM_HINT.fetch_add(1, Ordering::Relaxed);
-    (0..SLOT_COUNT).map(|k| (start + k) % SLOT_COUNT).find(|&i| {
-        let word = &SLOTS[i].word;
-        word.load(Ordering::Relaxed) == 0
-            && word.compare_exchange(0, OWNED, Ordering::Acquire, Ordering::Relaxed).is_ok()
-    })
+    (0..SLOT_COUNT)
+        .map(|k| (start + k) % SLOT_COUNT)
+        .find(|&i| {
+            let word = &SLOTS[i].word;
+            word.load(Ordering::Relaxed) == 0
+                && word
+                    .compare_exchange(0, OWNED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+        })
 }
 
 /// Records that a thread other than the owner freed one block of slot `index`.
@@ -164,7 +170,10 @@ pub fn hand_back(index: usize, local: usize) -> bool {
 
 /// How many slots are owned or still hold live blocks.
 pub fn slots_in_use() -> usize {
-    SLOTS.iter().filter(|s| s.word.load(Ordering::Acquire) != 0).count()
+    SLOTS
+        .iter()
+        .filter(|s| s.word.load(Ordering::Acquire) != 0)
+        .count()
 }
 
 #[cfg(test)]
@@ -177,7 +186,10 @@ mod tests {
         assert_eq!(slot_index(base, base), Some(0));
         assert_eq!(slot_index(base + SLOT_SIZE - 1, base), Some(0));
         assert_eq!(slot_index(base + SLOT_SIZE, base), Some(1));
-        assert_eq!(slot_index(base + REGION_SIZE - 1, base), Some(SLOT_COUNT - 1));
+        assert_eq!(
+            slot_index(base + REGION_SIZE - 1, base),
+            Some(SLOT_COUNT - 1)
+        );
         assert_eq!(slot_index(base + REGION_SIZE, base), None);
         assert_eq!(slot_index(base - 1, base), None);
         assert_eq!(slot_index(0, base), None);
@@ -215,7 +227,9 @@ mod tests {
     fn word_arithmetic_tracks_live_blocks() {
         // (owner allocs, owner frees, remote frees) sequences, including remote frees that
         // outnumber the owner's unpublished count for a while (the word wraps).
-        for &(allocs, own_frees, remote) in &[(0, 0, 0), (5, 2, 3), (10, 0, 10), (3, 3, 0), (1000, 1, 998)] {
+        for &(allocs, own_frees, remote) in
+            &[(0, 0, 0), (5, 2, 3), (10, 0, 10), (3, 3, 0), (1000, 1, 998)]
+        {
             let mut word = OWNED;
             let mut local = 0usize;
             for _ in 0..allocs {
@@ -231,7 +245,11 @@ mod tests {
             let live = allocs - own_frees - remote;
             assert_eq!(live_blocks(word, local), live);
             let after = word.wrapping_add(hand_back_delta(local));
-            assert_eq!(after, live * ONE_BLOCK, "hand-back publishes the exact count");
+            assert_eq!(
+                after,
+                live * ONE_BLOCK,
+                "hand-back publishes the exact count"
+            );
             // remaining remote frees drive it to exactly zero, never below
             let mut w = after;
             for _ in 0..live {

@@ -99,12 +99,27 @@ impl Local {
 
     /// Resizes the owned slot's most recent block in place; growing only inside a scope.
     #[inline(always)]
-    pub fn resize_in_place(&self, index: usize, addr: usize, old: usize, new: usize, align: usize) -> bool {
+    pub fn resize_in_place(
+        &self,
+        index: usize,
+        addr: usize,
+        old: usize,
+        new: usize,
+        align: usize,
+    ) -> bool {
         if !self.owns(index) || (new > old && !self.active()) {
             return false;
         }
         let floor = self.start.get().addr();
-        match resize_last(addr, old, new, align, self.cursor.get(), floor, self.limit.get()) {
+        match resize_last(
+            addr,
+            old,
+            new,
+            align,
+            self.cursor.get(),
+            floor,
+            self.limit.get(),
+        ) {
             Some(c) => {
                 self.cursor.set(c);
                 true
@@ -159,8 +174,12 @@ impl Local {
         if EXIT.try_with(|_| ()).is_err() {
             return false;
         }
-        let Some(base) = region::reserve() else { return false };
-        let Some(index) = region::claim() else { return false };
+        let Some(base) = region::reserve() else {
+            return false;
+        };
+        let Some(index) = region::claim() else {
+            return false;
+        };
         let (lo, hi) = region::slot_bounds(index);
         debug_assert_eq!(hi - lo, SLOT_SIZE);
         // `lo < REGION_SIZE`: within the reservation `base` points to.

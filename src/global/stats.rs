@@ -53,7 +53,9 @@ impl GlobalStats {
     /// assert_eq!(GlobalStats::default().since(&a).spills, 0);
     /// ```
     pub fn since(&self, earlier: &GlobalStats) -> GlobalStats {
-        Self::from_array(core::array::from_fn(|i| self.to_array()[i].saturating_sub(earlier.to_array()[i])))
+        Self::from_array(core::array::from_fn(|i| {
+            self.to_array()[i].saturating_sub(earlier.to_array()[i])
+        }))
     }
 
     fn to_array(self) -> [u64; FIELDS] {
@@ -96,7 +98,9 @@ const SPILLS: usize = 6;
 
 impl Counters {
     pub const fn new() -> Self {
-        Counters { c: [const { Cell::new(0) }; FIELDS] }
+        Counters {
+            c: [const { Cell::new(0) }; FIELDS],
+        }
     }
 
     #[inline(always)]

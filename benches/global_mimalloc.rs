@@ -1,0 +1,20 @@
+//! `mimalloc` as the global allocator, the allocator users would otherwise pick; and
+//! `GlobalArena<MiMalloc>`, the arena over it.
+
+#[path = "global_common/workload.rs"]
+mod workload;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mimalloc::MiMalloc;
+
+#[global_allocator]
+static ALLOC: MiMalloc = MiMalloc;
+
+fn bench(c: &mut Criterion) {
+    c.bench_function("global/std_workload/mimalloc", |b| {
+        b.iter(|| workload::std_workload(7))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
