@@ -89,15 +89,15 @@ fn page_aligned_blocks_keep_alignment_across_the_boundary() {
         // SAFETY: non-zero sizes, same alignment throughout, each pointer used with its layout.
         unsafe {
             let p = with_global_arena(|| alloc(layout));
-            assert!(!p.is_null() && p.addr() % align == 0);
+            assert!(!p.is_null() && p.addr().is_multiple_of(align));
             p.write_bytes(1, 100);
             let q = realloc(p, layout, 3000);
-            assert!(!q.is_null() && q.addr() % align == 0);
+            assert!(!q.is_null() && q.addr().is_multiple_of(align));
             assert!((0..100).all(|i| *q.add(i) == 1));
             q.add(100).write_bytes(2, 2900);
             let l2 = Layout::from_size_align(3000, align).unwrap();
             let r = with_global_arena(|| realloc(q, l2, 6000));
-            assert!(!r.is_null() && r.addr() % align == 0);
+            assert!(!r.is_null() && r.addr().is_multiple_of(align));
             assert!((0..100).all(|i| *r.add(i) == 1) && (100..3000).all(|i| *r.add(i) == 2));
             dealloc(r, Layout::from_size_align(6000, align).unwrap());
         }
@@ -132,7 +132,7 @@ fn random_operations_keep_every_block_intact() {
                     let layout = Layout::from_size_align(size, align).unwrap();
                     // SAFETY: non-zero size.
                     let ptr = unsafe { alloc(layout) };
-                    assert!(!ptr.is_null() && ptr.addr() % align == 0);
+                    assert!(!ptr.is_null() && ptr.addr().is_multiple_of(align));
                     let tag = rng.next() as u8;
                     // SAFETY: fresh block of `size` bytes.
                     unsafe { ptr.write_bytes(tag, size) };
@@ -156,7 +156,7 @@ fn random_operations_keep_every_block_intact() {
                             new,
                         )
                     };
-                    assert!(!p.is_null() && p.addr() % b.align == 0);
+                    assert!(!p.is_null() && p.addr().is_multiple_of(b.align));
                     // SAFETY: `p` is valid for `new` bytes, the first min(old, new) preserved.
                     unsafe {
                         let keep = b.size.min(new);

@@ -32,7 +32,7 @@ fn churn_here() {
 
 fn stdout_first_touched_in_a_scope() {
     let path = with_global_arena(|| {
-        print!("first line, printed inside a scope\n");
+        println!("first line, printed inside a scope");
         std::io::stdout().flush().unwrap();
         let vars: Vec<(String, String)> = std::env::vars().collect();
         assert!(!vars.is_empty());

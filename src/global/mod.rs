@@ -2,7 +2,7 @@
 //! [`with_global_arena`] scope from a per-thread bump arena, and passes everything else through
 //! to an inner allocator.
 //!
-//! ```no_run
+//! ```
 //! use engram_kernels::{GlobalArena, with_global_arena};
 //! use std::alloc::System;
 //!
