@@ -1,5 +1,4 @@
-//! `mimalloc` as the global allocator, the allocator users would otherwise pick; and
-//! `GlobalArena<MiMalloc>`, the arena over it.
+//! `mimalloc` as the global allocator, the allocator users would otherwise pick.
 
 #[path = "global_common/workload.rs"]
 mod workload;

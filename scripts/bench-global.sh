@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-1}
 MEASURE=${MEASURE:-3}
-BENCHES=(global_system global_arena global_mimalloc)
+BENCHES=(global_system global_arena global_mimalloc global_arena_mimalloc)
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 
