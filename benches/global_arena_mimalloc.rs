@@ -3,7 +3,7 @@
 #[path = "global_common/workload.rs"]
 mod workload;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use engram_kernels::{GlobalArena, with_global_arena};
 use mimalloc::MiMalloc;
 
@@ -20,4 +20,15 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    if workload::fixed_iterations(&[
+        ("arena_mimalloc_outside", &|| workload::std_workload(7)),
+        ("arena_mimalloc_inside", &|| {
+            with_global_arena(|| workload::std_workload(7))
+        }),
+    ]) {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

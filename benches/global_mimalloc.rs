@@ -3,7 +3,7 @@
 #[path = "global_common/workload.rs"]
 mod workload;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use mimalloc::MiMalloc;
 
 #[global_allocator]
@@ -16,4 +16,10 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    if workload::fixed_iterations(&[("mimalloc", &|| workload::std_workload(7))]) {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

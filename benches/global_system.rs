@@ -4,7 +4,7 @@
 #[path = "global_common/workload.rs"]
 mod workload;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use std::alloc::System;
 
 #[global_allocator]
@@ -17,4 +17,10 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    if workload::fixed_iterations(&[("system", &|| workload::std_workload(7))]) {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -37,3 +37,29 @@ pub fn std_workload(seed: u64) -> u64 {
     digest += map.values().map(|v| v.len() as u64).sum::<u64>();
     black_box(digest)
 }
+
+/// When `GLOBAL_BENCH_ITERS=N` is set, runs each `(name, f)` whose name contains
+/// `GLOBAL_BENCH_FILTER` (default: all) `N` times and returns `true`, bypassing criterion: used
+/// by `scripts/bench-global-instr.sh` to count instructions under callgrind, which is immune to
+/// machine load.
+#[allow(dead_code)]
+pub fn fixed_iterations(benches: &[(&str, &dyn Fn() -> u64)]) -> bool {
+    let Some(n) = std::env::var("GLOBAL_BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let filter = std::env::var("GLOBAL_BENCH_FILTER").unwrap_or_default();
+    for (name, f) in benches
+        .iter()
+        .filter(|(name, _)| name.contains(filter.as_str()))
+    {
+        let mut digest = 0u64;
+        for _ in 0..n {
+            digest = digest.wrapping_add(f());
+        }
+        eprintln!("{name}: {n} iterations, digest {digest}");
+    }
+    true
+}

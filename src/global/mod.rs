@@ -230,31 +230,38 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     }
 
     /// Inside a scope: an arena block, or a spill to `inner`; outside: `inner`.
+    ///
+    /// The thread-local closure only decides and counts; the inner call stays outside it so the
+    /// pass-through path inlines into `__rust_alloc` as a flag test, two adds and a tail call.
     #[inline(always)]
-    fn alloc_routed(&self, layout: Layout, zeroed: bool) -> *mut u8 {
-        LOCAL.with(|l| {
+    fn alloc_routed<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        let p = LOCAL.with(|l| {
             if l.active() {
                 if let Some(p) = l.try_bump(layout.size(), layout.align()) {
                     l.counters.arena_alloc(layout.size());
-                    if zeroed {
-                        // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
-                        unsafe { p.write_bytes(0, layout.size()) };
-                    }
                     return p;
                 }
                 l.counters.spill(layout.size());
             } else {
                 l.counters.pass_alloc(layout.size());
             }
-            // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
-            unsafe {
-                if zeroed {
-                    self.inner.alloc_zeroed(layout)
-                } else {
-                    self.inner.alloc(layout)
-                }
+            null_mut()
+        });
+        if !p.is_null() {
+            if ZEROED {
+                // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
+                unsafe { p.write_bytes(0, layout.size()) };
             }
-        })
+            return p;
+        }
+        // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
+        unsafe {
+            if ZEROED {
+                self.inner.alloc_zeroed(layout)
+            } else {
+                self.inner.alloc(layout)
+            }
+        }
     }
 }
 
@@ -264,12 +271,12 @@ impl<A: GlobalAlloc> GlobalArena<A> {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        self.alloc_routed(layout, false)
+        self.alloc_routed::<false>(layout)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        self.alloc_routed(layout, true)
+        self.alloc_routed::<true>(layout)
     }
 
     #[inline]
@@ -303,7 +310,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
             // SAFETY: the caller guarantees `new_size`, rounded up to `layout.align()`, does not
             // overflow `isize`; the alignment is `layout`'s, already valid.
             let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-            let new = self.alloc_routed(new_layout, false);
+            let new = self.alloc_routed::<false>(new_layout);
             if new.is_null() {
                 return null_mut(); // the old block stays valid, as `realloc` requires
             }
@@ -323,27 +330,31 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     /// `ptr` came from `inner` with `layout`; `GlobalAlloc::realloc`'s contract holds.
     #[inline]
     unsafe fn realloc_inner(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LOCAL.with(|l| {
+        let moved = LOCAL.with(|l| {
             if l.active() && new_size > layout.size() {
                 if let Some(new) = l.try_bump(new_size, layout.align()) {
                     l.counters.arena_alloc(new_size);
                     l.counters.pass_free();
-                    // SAFETY: `ptr` is valid for `layout.size()` bytes, `new` for more; the
-                    // old block is inner memory and `new` is arena memory, so they are disjoint.
-                    // `ptr` came from `inner` with `layout` (it is not arena memory).
-                    unsafe {
-                        core::ptr::copy_nonoverlapping(ptr, new, layout.size());
-                        self.inner.dealloc(ptr, layout);
-                    }
                     return new;
                 }
                 l.counters.spill(new_size);
             } else {
                 l.counters.pass_alloc(new_size);
             }
-            // SAFETY: `ptr` came from `inner` with `layout`; the caller upholds the rest.
-            unsafe { self.inner.realloc(ptr, layout, new_size) }
-        })
+            null_mut()
+        });
+        if !moved.is_null() {
+            // SAFETY: `ptr` is valid for `layout.size()` bytes, `moved` for more; the old block is
+            // inner memory and `moved` arena memory, so they are disjoint. `ptr` came from `inner`
+            // with `layout`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, moved, layout.size());
+                self.inner.dealloc(ptr, layout);
+            }
+            return moved;
+        }
+        // SAFETY: `ptr` came from `inner` with `layout`; the caller upholds the rest.
+        unsafe { self.inner.realloc(ptr, layout, new_size) }
     }
 }
 
