@@ -92,6 +92,9 @@
 //! * A thread keeps its slot until it exits. One long-lived escaped block pins the whole slot
 //!   until it is freed: later scopes on that thread bump after it and then spill.
 //! * Requests larger than [`ARENA_SIZE`] always go to the inner allocator.
+//! * The range (256 MiB of address space) is reserved with an ordinary `System` allocation. With
+//!   strict overcommit accounting (`vm.overcommit_memory = 2`) it may be refused; scopes then
+//!   pass through. Under Miri the range is 8 slots × 64 KiB.
 
 mod region;
 mod slot;
