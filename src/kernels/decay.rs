@@ -1,1 +1,292 @@
-//! SKELETON STUB: decay kernel.
+//! Exponential decay of memory strengths: `s ← s · exp(−age / τ)`.
+//!
+//! `τ` is an e-folding time constant (one `τ` multiplies by `e⁻¹`); [`Decay::from_half_life`]
+//! converts a true half-life. Ages are whole seconds (`u64`).
+//!
+//! Behaviour (`spec/kernels.md`):
+//! * age 0 leaves a strength bit-for-bit unchanged (`-0.0` and NaN payloads included);
+//! * NaN stays NaN and ±∞ stays ±∞ (the factor is always positive, so the sign is kept);
+//! * negative strengths and strengths above 1 are multiplied like any other;
+//! * ages so large that the result is below half the smallest f32 subnormal give exactly ±0.
+//!
+//! # Precision
+//!
+//! Every lane works in f64 and rounds once to f32 at the end. The age is converted from `u64` to
+//! f64 with one round-to-nearest (relative error 2⁻⁵³, so ages above 2⁵³ and `u64::MAX` are
+//! fine), `x = −age/τ` is clamped at −700 (where every f32 result is already 0), and
+//! `exp(x) = 2ᵏ · p(r)` with `k = round(x / ln 2)`, `r = x − k ln 2` (Cody–Waite, or one fused
+//! multiply-add; either is accurate to 3·10⁻¹⁴ for the `k` that occur) and `p` the degree-7 Taylor polynomial, whose truncation error on
+//! `|r| ≤ ln 2 / 2` is below 8·10⁻⁹. The product `s · p · 2ᵏ` is formed in f64, so neither large
+//! strengths nor subnormal results lose accuracy. The relative error against an f64 reference is
+//! therefore about one f32 rounding (≤ 2⁻²⁴ plus 10⁻⁸) at every age, well inside the spec's
+//! `2.4·10⁻⁷ · (1 + age/τ)`; results in the f32 subnormal range are within one subnormal step.
+//!
+//! # Example
+//!
+//! ```
+//! use engram_kernels::kernels::decay::Decay;
+//!
+//! let day = Decay::ENGRAM_DEFAULT; // tau = 86 400 s
+//! let mut strengths = [1.0, 1.0, 1.0, 0.5];
+//! day.apply(&mut strengths, &[0, 3600, 86_400, 86_400])?;
+//! assert_eq!(strengths[0], 1.0);
+//! assert!((strengths[1] - 0.959_189_475).abs() < 1e-7);
+//! assert!((strengths[2] - 0.367_879_45).abs() < 1e-7);
+//! assert!((strengths[3] - 0.183_939_72).abs() < 1e-7);
+//! # Ok::<(), engram_kernels::kernels::KernelError>(())
+//! ```
+
+use super::KernelError;
+use super::dispatch::{self, SimdLevel};
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+/// An exponential decay with time constant `τ` seconds.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::decay::Decay;
+///
+/// let week = Decay::from_half_life(7.0 * 86_400.0)?;
+/// assert!((week.factor(7 * 86_400) - 0.5).abs() < 1e-7);
+/// assert_eq!(Decay::from_time_constant(86_400.0)?, Decay::ENGRAM_DEFAULT);
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decay {
+    tau: f64,
+    /// `−1/τ`, so a lane needs one multiplication for `x = −age/τ`.
+    neg_inv_tau: f64,
+}
+
+impl Decay {
+    /// `τ = 86 400 s` (one day), the constant of the C ABI's `engram_apply_decay`.
+    pub const ENGRAM_DEFAULT: Decay = Decay {
+        tau: 86_400.0,
+        neg_inv_tau: -1.0 / 86_400.0,
+    };
+
+    /// A decay with e-folding time constant `tau_seconds`.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidParameter`] unless `tau_seconds` is finite and greater than 0.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// assert_eq!(Decay::from_time_constant(3600.0)?.time_constant(), 3600.0);
+    /// assert_eq!(
+    ///     Decay::from_time_constant(0.0).unwrap_err().to_string(),
+    ///     "time constant (seconds) is 0, but it must be finite and greater than 0"
+    /// );
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn from_time_constant(tau_seconds: f64) -> Result<Decay, KernelError> {
+        if !(tau_seconds.is_finite() && tau_seconds > 0.0) {
+            return Err(KernelError::InvalidParameter {
+                what: "time constant (seconds)",
+                value: tau_seconds,
+                requirement: "finite and greater than 0",
+            });
+        }
+        Ok(Decay {
+            tau: tau_seconds,
+            neg_inv_tau: -1.0 / tau_seconds,
+        })
+    }
+
+    /// A decay that halves a strength every `half_life_seconds`: `τ = half_life / ln 2`.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidParameter`] unless `half_life_seconds` is finite, greater than 0 and
+    /// small enough that `τ` is finite.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// let d = Decay::from_half_life(60.0)?;
+    /// assert!((d.time_constant() - 60.0 / std::f64::consts::LN_2).abs() < 1e-9);
+    /// assert_eq!(
+    ///     Decay::from_half_life(f64::NAN).unwrap_err().to_string(),
+    ///     "half-life (seconds) is NaN, but it must be finite and greater than 0"
+    /// );
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn from_half_life(half_life_seconds: f64) -> Result<Decay, KernelError> {
+        let invalid = |requirement| KernelError::InvalidParameter {
+            what: "half-life (seconds)",
+            value: half_life_seconds,
+            requirement,
+        };
+        if !(half_life_seconds.is_finite() && half_life_seconds > 0.0) {
+            return Err(invalid("finite and greater than 0"));
+        }
+        Decay::from_time_constant(half_life_seconds / core::f64::consts::LN_2)
+            .map_err(|_| invalid("at most f64::MAX * ln 2"))
+    }
+
+    /// The time constant `τ` in seconds.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// assert_eq!(Decay::ENGRAM_DEFAULT.time_constant(), 86_400.0);
+    /// ```
+    pub fn time_constant(&self) -> f64 {
+        self.tau
+    }
+
+    /// `exp(−age/τ)` rounded to f32, computed like [`apply`](Self::apply) does; `factor(0)` is
+    /// exactly 1.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// let d = Decay::ENGRAM_DEFAULT;
+    /// assert_eq!(d.factor(0), 1.0);
+    /// assert!((d.factor(172_800) - 0.135_335_28).abs() < 1e-8);
+    /// assert_eq!(d.factor(u64::MAX), 0.0);
+    /// ```
+    pub fn factor(&self, age_seconds: u64) -> f32 {
+        decay_one(1.0, age_seconds, self.neg_inv_tau)
+    }
+
+    /// Multiplies each `strengths[i]` by `exp(−ages_seconds[i]/τ)` in place.
+    ///
+    /// No scratch and no allocation.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::LengthMismatch`] if the slices differ in length; nothing is changed then.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// let d = Decay::from_time_constant(10.0)?;
+    /// let mut s = [2.0, -1.0, f32::NAN, f32::INFINITY];
+    /// d.apply(&mut s, &[10, 10, 10, u64::MAX])?;
+    /// assert!((s[0] - 2.0 * (-1.0f32).exp()).abs() < 1e-7);
+    /// assert!((s[1] + (-1.0f32).exp()).abs() < 1e-7);
+    /// assert!(s[2].is_nan());
+    /// assert_eq!(s[3], f32::INFINITY);
+    ///
+    /// let err = d.apply(&mut s, &[1, 2]).unwrap_err();
+    /// assert_eq!(err.to_string(), "ages_seconds has length 2, expected 4");
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn apply(&self, strengths: &mut [f32], ages_seconds: &[u64]) -> Result<(), KernelError> {
+        if strengths.len() != ages_seconds.len() {
+            return Err(KernelError::LengthMismatch {
+                what: "ages_seconds",
+                expected: strengths.len(),
+                actual: ages_seconds.len(),
+            });
+        }
+        apply_at(
+            dispatch::active(),
+            strengths,
+            ages_seconds,
+            self.neg_inv_tau,
+        );
+        Ok(())
+    }
+}
+
+impl Default for Decay {
+    /// [`Decay::ENGRAM_DEFAULT`].
+    fn default() -> Self {
+        Decay::ENGRAM_DEFAULT
+    }
+}
+
+fn apply_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: dispatch::active() only yields Avx512 when AVX-512F was detected at run time;
+        // the guard checks AVX-512DQ.
+        SimdLevel::Avx512 if std::arch::is_x86_feature_detected!("avx512dq") => unsafe {
+            x86::apply_avx512(strengths, ages, neg_inv_tau)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: dispatch::active() yields Avx2Fma only when AVX2 and FMA were detected, and
+        // Avx512 only when AVX2 and FMA were detected too.
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 => unsafe {
+            x86::apply_avx2(strengths, ages, neg_inv_tau)
+        },
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: dispatch::active() only yields Neon when NEON was detected.
+        SimdLevel::Neon => unsafe { neon::apply_neon(strengths, ages, neg_inv_tau) },
+        _ => apply_scalar(strengths, ages, neg_inv_tau),
+    }
+}
+
+fn apply_scalar(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    for (s, &age) in strengths.iter_mut().zip(ages) {
+        // Branch-free, so the compiler can vectorize with the baseline instruction set.
+        let r = decay_lane(*s, age, neg_inv_tau);
+        *s = if age == 0 { *s } else { r };
+    }
+}
+
+/// Below this `x`, `s · exp(x)` rounds to 0 for every finite f32 `s` (`exp(−700) < 2⁻¹⁰⁰⁹`).
+const X_MIN: f64 = -700.0;
+/// Adding and subtracting `1.5 · 2⁵²` rounds an f64 of magnitude below 2⁵¹ to an integer; the
+/// integer also sits in the low mantissa bits of the sum.
+const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+/// `ln 2 = LN2_HI + LN2_LO` for the scalar path's Cody–Waite reduction (the SIMD paths use one
+/// fused multiply-add instead); `LN2_HI` has 32 trailing zero bits, so `k · LN2_HI` is exact for
+/// `|k| < 2²¹` (here `|k| ≤ 1010`).
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+/// Taylor coefficients of `exp`, `EXP_C[i] = 1/i!`, for the degree-7 polynomial `p(r)`.
+const EXP_C: [f64; 8] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+];
+
+/// One lane of the kernel; the SIMD paths compute the same steps (with fused multiply-adds).
+#[inline(always)]
+fn decay_one(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
+    if age == 0 {
+        s
+    } else {
+        decay_lane(s, age, neg_inv_tau)
+    }
+}
+
+/// `s · exp(−age/τ)` for `age > 0`. (At age 0 it is `s` too, except that a signalling NaN comes
+/// back quiet: callers keep `s` then.)
+#[inline(always)]
+fn decay_lane(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
+    // `as` rounds to nearest. -1/tau < 0, so x is negative, 0 (age 0) or -inf (NaN only for age 0
+    // with tau so small that 1/tau overflows; max() maps it to X_MIN, and the caller keeps s).
+    let x = (age as f64 * neg_inv_tau).max(X_MIN);
+    let k = (x * core::f64::consts::LOG2_E + ROUND_MAGIC) - ROUND_MAGIC;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let p = EXP_C.iter().rev().fold(0.0, |acc, &c| acc * r + c);
+    // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
+    let two_k = f64::from_bits(((k as i64 + 1023) as u64) << 52);
+    (f64::from(s) * p * two_k) as f32
+}

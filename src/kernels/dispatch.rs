@@ -1,1 +1,306 @@
-//! SKELETON STUB: dispatch kernel.
+//! Runtime SIMD dispatch: which instruction set the kernels use.
+//!
+//! The best level the CPU supports is detected once ([`detected`]). What the kernels actually use
+//! ([`active`]) is that level, capped by the `ENGRAM_SIMD` environment variable (read once, on
+//! first use) or overridden by [`force`] (for tests and benchmarks). The choice is cached in an
+//! atomic, so a kernel call pays one relaxed load to dispatch.
+//!
+//! `ENGRAM_SIMD` accepts `scalar`, `avx2`, `avx512` and `neon` (case-insensitive). It caps the
+//! level: `ENGRAM_SIMD=avx512` on a CPU without AVX-512F gives AVX2+FMA. A value that is unknown,
+//! or that names another architecture's instruction set, is ignored with one line on stderr.
+//!
+//! # Example
+//!
+//! ```
+//! use engram_kernels::kernels::dispatch::{self, SimdLevel};
+//!
+//! let level = dispatch::active();
+//! assert!(dispatch::is_supported(level));
+//! // Forcing the scalar path always works (tests use this to compare paths).
+//! dispatch::force(Some(SimdLevel::Scalar)).unwrap();
+//! assert_eq!(dispatch::active(), SimdLevel::Scalar);
+//! dispatch::force(None).unwrap();
+//! assert_eq!(dispatch::active(), level);
+//! ```
+
+use core::fmt;
+use core::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+use super::KernelError;
+
+/// An instruction-set level a kernel can run at.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::SimdLevel;
+///
+/// assert_eq!(SimdLevel::Avx2Fma.to_string(), "avx2");
+/// assert_eq!("AVX512".parse::<SimdLevel>(), Ok(SimdLevel::Avx512));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SimdLevel {
+    /// Portable Rust; the compiler may still use the target's baseline vectors (SSE2 on x86_64).
+    Scalar,
+    /// x86_64 AVX2 with FMA, 256-bit vectors.
+    Avx2Fma,
+    /// x86_64 AVX-512F (with AVX2 and FMA), 512-bit vectors. The decay kernel also uses
+    /// AVX-512DQ when present and runs its AVX2 path otherwise.
+    Avx512,
+    /// aarch64 NEON (Advanced SIMD), 128-bit vectors.
+    Neon,
+}
+
+impl SimdLevel {
+    /// Every level, lowest first.
+    pub const ALL: [SimdLevel; 4] = [
+        SimdLevel::Scalar,
+        SimdLevel::Avx2Fma,
+        SimdLevel::Avx512,
+        SimdLevel::Neon,
+    ];
+
+    /// The name `ENGRAM_SIMD` uses for this level.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Scalar => "scalar",
+            SimdLevel::Avx2Fma => "avx2",
+            SimdLevel::Avx512 => "avx512",
+            SimdLevel::Neon => "neon",
+        }
+    }
+
+    const fn code(self) -> u8 {
+        match self {
+            SimdLevel::Scalar => 1,
+            SimdLevel::Avx2Fma => 2,
+            SimdLevel::Avx512 => 3,
+            SimdLevel::Neon => 4,
+        }
+    }
+
+    const fn from_code(code: u8) -> Option<SimdLevel> {
+        match code {
+            1 => Some(SimdLevel::Scalar),
+            2 => Some(SimdLevel::Avx2Fma),
+            3 => Some(SimdLevel::Avx512),
+            4 => Some(SimdLevel::Neon),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The `ENGRAM_SIMD` value was not one of `scalar`, `avx2`, `avx512`, `neon`.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::SimdLevel;
+///
+/// let e = "sse9".parse::<SimdLevel>().unwrap_err();
+/// assert_eq!(e.to_string(), "unknown SIMD level \"sse9\"; expected scalar, avx2, avx512 or neon");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseSimdLevelError(String);
+
+impl fmt::Display for ParseSimdLevelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown SIMD level {:?}; expected scalar, avx2, avx512 or neon",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParseSimdLevelError {}
+
+impl core::str::FromStr for SimdLevel {
+    type Err = ParseSimdLevelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        SimdLevel::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(t))
+            .ok_or_else(|| ParseSimdLevelError(s.to_owned()))
+    }
+}
+
+/// The best level this CPU supports.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::{detected, is_supported};
+///
+/// assert!(is_supported(detected()));
+/// ```
+pub fn detected() -> SimdLevel {
+    static DETECTED: OnceLock<SimdLevel> = OnceLock::new();
+    *DETECTED.get_or_init(detect)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> SimdLevel {
+    // Every level includes the ones below it, so a kernel may fall back to a lower path.
+    let avx2_fma =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    if avx2_fma && std::arch::is_x86_feature_detected!("avx512f") {
+        SimdLevel::Avx512
+    } else if avx2_fma {
+        SimdLevel::Avx2Fma
+    } else {
+        SimdLevel::Scalar
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn detect() -> SimdLevel {
+    if std::arch::is_aarch64_feature_detected!("neon") {
+        SimdLevel::Neon
+    } else {
+        SimdLevel::Scalar
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn detect() -> SimdLevel {
+    SimdLevel::Scalar
+}
+
+/// Whether this CPU can run `level`. [`SimdLevel::Scalar`] is always supported.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::{is_supported, SimdLevel};
+///
+/// assert!(is_supported(SimdLevel::Scalar));
+/// #[cfg(target_arch = "x86_64")]
+/// assert!(!is_supported(SimdLevel::Neon));
+/// ```
+pub fn is_supported(level: SimdLevel) -> bool {
+    rank(level).is_some_and(|r| rank(detected()).is_some_and(|best| r <= best))
+}
+
+/// The levels of this CPU's architecture ordered by strength; `None` for another architecture's.
+fn rank(level: SimdLevel) -> Option<u8> {
+    match level {
+        SimdLevel::Scalar => Some(0),
+        SimdLevel::Avx2Fma if cfg!(target_arch = "x86_64") => Some(1),
+        SimdLevel::Avx512 if cfg!(target_arch = "x86_64") => Some(2),
+        SimdLevel::Neon if cfg!(target_arch = "aarch64") => Some(1),
+        _ => None,
+    }
+}
+
+/// 0 until the first [`active`] call; afterwards `SimdLevel::code` of the level in use.
+static ACTIVE: AtomicU8 = AtomicU8::new(0);
+
+/// The level chosen from [`detected`] and `ENGRAM_SIMD`, computed once.
+fn automatic() -> SimdLevel {
+    static AUTOMATIC: OnceLock<SimdLevel> = OnceLock::new();
+    *AUTOMATIC.get_or_init(|| {
+        let best = detected();
+        match std::env::var("ENGRAM_SIMD") {
+            Err(std::env::VarError::NotPresent) => best,
+            Err(std::env::VarError::NotUnicode(v)) => {
+                eprintln!("engram-kernels: ignoring ENGRAM_SIMD={v:?}: not valid UTF-8");
+                best
+            }
+            Ok(v) => match v.parse::<SimdLevel>() {
+                Ok(cap) => match (rank(cap), rank(best)) {
+                    (Some(c), Some(b)) if c < b => cap,
+                    (Some(_), _) => best,
+                    (None, _) => {
+                        eprintln!(
+                            "engram-kernels: ignoring ENGRAM_SIMD={v}: not an instruction set of \
+                             this architecture; using {best}"
+                        );
+                        best
+                    }
+                },
+                Err(e) => {
+                    eprintln!("engram-kernels: ignoring ENGRAM_SIMD: {e}; using {best}");
+                    best
+                }
+            },
+        }
+    })
+}
+
+/// The level the kernels use now: [`detected`], capped by `ENGRAM_SIMD`, unless [`force`]d.
+///
+/// One relaxed atomic load after the first call.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::{active, detected};
+///
+/// // Without ENGRAM_SIMD or force(), the kernels use the best level available.
+/// if std::env::var_os("ENGRAM_SIMD").is_none() {
+///     assert_eq!(active(), detected());
+/// }
+/// ```
+#[inline]
+pub fn active() -> SimdLevel {
+    match SimdLevel::from_code(ACTIVE.load(Ordering::Relaxed)) {
+        Some(level) => level,
+        None => {
+            let level = automatic();
+            // A concurrent force() may win this race; either value is a supported level.
+            let _ = ACTIVE.compare_exchange(0, level.code(), Ordering::Relaxed, Ordering::Relaxed);
+            SimdLevel::from_code(ACTIVE.load(Ordering::Relaxed)).unwrap_or(level)
+        }
+    }
+}
+
+/// Makes every kernel in the process use `level` (`Some`), or go back to the automatic choice
+/// (`None`). Meant for tests and benchmarks: it is process-global, so tests that force levels must
+/// not run concurrently with each other.
+///
+/// # Errors
+///
+/// [`KernelError::InvalidParameter`] if this CPU does not support `level`; the active level is then
+/// unchanged.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::{force, SimdLevel};
+///
+/// #[cfg(target_arch = "x86_64")]
+/// assert_eq!(
+///     force(Some(SimdLevel::Neon)).unwrap_err().to_string(),
+///     "forced SIMD level neon is 4, but it must be supported by this CPU"
+/// );
+/// ```
+pub fn force(level: Option<SimdLevel>) -> Result<(), KernelError> {
+    let level = match level {
+        None => automatic(),
+        Some(l) if is_supported(l) => l,
+        Some(l) => {
+            return Err(KernelError::InvalidParameter {
+                what: match l {
+                    SimdLevel::Scalar => "forced SIMD level scalar",
+                    SimdLevel::Avx2Fma => "forced SIMD level avx2",
+                    SimdLevel::Avx512 => "forced SIMD level avx512",
+                    SimdLevel::Neon => "forced SIMD level neon",
+                },
+                value: f64::from(l.code()),
+                requirement: "supported by this CPU",
+            });
+        }
+    };
+    ACTIVE.store(level.code(), Ordering::Relaxed);
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! x86_64 AVX2+FMA and AVX-512F paths of the decay kernel: the steps of `decay_one`, in f64
+//! lanes, with one rounding to f32 at the end.
+// The AVX-512 intrinsics are stable since Rust 1.89; the crate's rust-version must be at least
+// that (the AVX2 ones are older).
+#![allow(clippy::incompatible_msrv)]
+
+use core::arch::x86_64::*;
+
+use super::{EXP_C, ROUND_MAGIC, X_MIN, decay_one};
+
+/// Bits of `2⁵²`; OR-ing a 32-bit integer into its low mantissa gives the f64 `2⁵² + lo`.
+const TWO_52_BITS: i64 = 0x4330_0000_0000_0000;
+/// Bits of `2⁸⁴`; OR-ing `hi` into its low mantissa gives `2⁸⁴ + hi · 2³²`.
+const TWO_84_BITS: i64 = 0x4530_0000_0000_0000;
+/// `2⁸⁴ + 2⁵²`: subtracting it from `(2⁸⁴ + hi·2³²)` and adding `(2⁵² + lo)` yields
+/// `hi·2³² + lo` with a single rounding (the final addition).
+const TWO_84_PLUS_52: f64 = 19_342_813_118_337_666_422_669_312.0;
+/// The biased-exponent offset, pre-shifted into the exponent field.
+const BIAS_BITS: i64 = 1023 << 52;
+
+/// Needs AVX-512DQ as well as F, for the u64 → f64 conversion (`vcvtuqq2pd`): every AVX-512 CPU
+/// but the Xeon Phi has it, and it saves a fifth of the work.
+#[target_feature(enable = "avx512f,avx512dq")]
+pub(super) fn apply_avx512(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    let n = strengths.len().min(ages.len());
+    let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n: 16 f32 strengths and 16 u64 ages from i are in bounds.
+        let (s, a0, a1) = unsafe {
+            (
+                _mm512_loadu_ps(sp.add(i)),
+                _mm512_loadu_si512(ap.add(i).cast()),
+                _mm512_loadu_si512(ap.add(i + 8).cast()),
+            )
+        };
+        let lo = _mm512_castps512_ps256(s);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+        let r0 = _mm512_cvtpd_ps(lanes_avx512(_mm512_cvtps_pd(lo), a0, neg_inv_tau));
+        let r1 = _mm512_cvtpd_ps(lanes_avx512(_mm512_cvtps_pd(hi), a1, neg_inv_tau));
+        let r = _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castpd256_pd512(_mm256_castps_pd(r0)),
+            _mm256_castps_pd(r1),
+            1,
+        ));
+        // Age 0 keeps the original bits, even of a signalling NaN that f64 would quiet.
+        let zero = _mm512_setzero_si512();
+        let keep = u16::from(_mm512_cmpeq_epu64_mask(a0, zero))
+            | (u16::from(_mm512_cmpeq_epu64_mask(a1, zero)) << 8);
+        let r = _mm512_mask_blend_ps(keep, r, s);
+        // SAFETY: same 16 in-bounds strengths as loaded above.
+        unsafe { _mm512_storeu_ps(sp.add(i), r) };
+        i += 16;
+    }
+    for (s, &age) in strengths[i..n].iter_mut().zip(&ages[i..n]) {
+        *s = decay_one(*s, age, neg_inv_tau);
+    }
+}
+
+/// `s · exp(−age/τ)` for 8 lanes, in f64.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn lanes_avx512(s: __m512d, ages: __m512i, neg_inv_tau: f64) -> __m512d {
+    // Rounds to nearest, like `as f64`.
+    let age = _mm512_cvtepu64_pd(ages);
+    let x = _mm512_max_pd(
+        _mm512_mul_pd(age, _mm512_set1_pd(neg_inv_tau)),
+        _mm512_set1_pd(X_MIN),
+    );
+    let t = _mm512_fmadd_pd(
+        x,
+        _mm512_set1_pd(core::f64::consts::LOG2_E),
+        _mm512_set1_pd(ROUND_MAGIC),
+    );
+    let k = _mm512_sub_pd(t, _mm512_set1_pd(ROUND_MAGIC));
+    // The fused product k * LN2 is exact, so one step suffices: |k| <= 1010 times the error of
+    // LN2 as an f64 (2.3e-17) is below 3e-14.
+    let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(core::f64::consts::LN_2), x);
+    // Horner: with 8 lanes the loop is throughput-bound, and Horner needs the fewest operations.
+    let mut p = _mm512_set1_pd(EXP_C[7]);
+    for &c in EXP_C[..7].iter().rev() {
+        p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
+    }
+    // scalef multiplies by 2^k with a single rounding, subnormal results included.
+    _mm512_scalef_pd(_mm512_mul_pd(s, p), k)
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn apply_avx2(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    let n = strengths.len().min(ages.len());
+    let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n: 8 f32 strengths and 8 u64 ages from i are in bounds.
+        let (s, a0, a1) = unsafe {
+            (
+                _mm256_loadu_ps(sp.add(i)),
+                _mm256_loadu_si256(ap.add(i).cast()),
+                _mm256_loadu_si256(ap.add(i + 4).cast()),
+            )
+        };
+        let lo = _mm256_castps256_ps128(s);
+        let hi = _mm256_extractf128_ps(s, 1);
+        let r0 = _mm256_cvtpd_ps(lanes_avx2(_mm256_cvtps_pd(lo), a0, neg_inv_tau));
+        let r1 = _mm256_cvtpd_ps(lanes_avx2(_mm256_cvtps_pd(hi), a1, neg_inv_tau));
+        let r = _mm256_set_m128(r1, r0);
+        // Age 0 keeps the original bits. Narrow the two 4 x 64-bit masks to one 8 x 32-bit mask:
+        // the shuffle takes the low half of each 64-bit mask per 128-bit lane, the permute puts
+        // the lanes back in element order.
+        let zero = _mm256_setzero_si256();
+        let m0 = _mm256_castsi256_ps(_mm256_cmpeq_epi64(a0, zero));
+        let m1 = _mm256_castsi256_ps(_mm256_cmpeq_epi64(a1, zero));
+        let keep = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(m0, m1, 0b10_00_10_00)),
+            0b11_01_10_00,
+        ));
+        // black_box: otherwise LLVM turns "store a blend with the loaded value" into a masked
+        // store (vmaskmovps), which is microcoded and several times slower on AMD cores.
+        let r = _mm256_blendv_ps(r, core::hint::black_box(s), keep);
+        // SAFETY: same 8 in-bounds strengths as loaded above.
+        unsafe { _mm256_storeu_ps(sp.add(i), r) };
+        i += 8;
+    }
+    for (s, &age) in strengths[i..n].iter_mut().zip(&ages[i..n]) {
+        *s = decay_one(*s, age, neg_inv_tau);
+    }
+}
+
+/// `s · exp(−age/τ)` for 4 lanes, in f64.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn lanes_avx2(s: __m256d, ages: __m256i, neg_inv_tau: f64) -> __m256d {
+    // Low 32 bits of each age under the exponent of 2^52 (blend takes odd 32-bit elements, the
+    // high halves, from the constant).
+    let lo = _mm256_blend_epi32(ages, _mm256_set1_epi64x(TWO_52_BITS), 0b1010_1010);
+    let hi = _mm256_or_si256(_mm256_srli_epi64(ages, 32), _mm256_set1_epi64x(TWO_84_BITS));
+    let age = _mm256_add_pd(
+        _mm256_sub_pd(_mm256_castsi256_pd(hi), _mm256_set1_pd(TWO_84_PLUS_52)),
+        _mm256_castsi256_pd(lo),
+    );
+    let x = _mm256_max_pd(
+        _mm256_mul_pd(age, _mm256_set1_pd(neg_inv_tau)),
+        _mm256_set1_pd(X_MIN),
+    );
+    let t = _mm256_fmadd_pd(
+        x,
+        _mm256_set1_pd(core::f64::consts::LOG2_E),
+        _mm256_set1_pd(ROUND_MAGIC),
+    );
+    let k = _mm256_sub_pd(t, _mm256_set1_pd(ROUND_MAGIC));
+    // The fused product k * LN2 is exact, so one step suffices: |k| <= 1010 times the error of
+    // LN2 as an f64 (2.3e-17) is below 3e-14.
+    let r = _mm256_fnmadd_pd(k, _mm256_set1_pd(core::f64::consts::LN_2), x);
+    // Estrin's scheme: with 4 lanes the loop is latency-bound, and Estrin's depth is 3, not 7.
+    let c = |i: usize| _mm256_set1_pd(EXP_C[i]);
+    let r2 = _mm256_mul_pd(r, r);
+    let r4 = _mm256_mul_pd(r2, r2);
+    let p01 = _mm256_fmadd_pd(c(1), r, c(0));
+    let p23 = _mm256_fmadd_pd(c(3), r, c(2));
+    let p45 = _mm256_fmadd_pd(c(5), r, c(4));
+    let p67 = _mm256_fmadd_pd(c(7), r, c(6));
+    let p03 = _mm256_fmadd_pd(p23, r2, p01);
+    let p47 = _mm256_fmadd_pd(p67, r2, p45);
+    let p = _mm256_fmadd_pd(p47, r4, p03);
+    // The low mantissa bits of t hold k (two's complement); shifted into the exponent field and
+    // biased, they form 2^k. k is in [-1010, 0], so 2^k is a normal f64.
+    let two_k = _mm256_add_epi64(
+        _mm256_slli_epi64(_mm256_castpd_si256(t), 52),
+        _mm256_set1_epi64x(BIAS_BITS),
+    );
+    _mm256_mul_pd(_mm256_mul_pd(s, p), _mm256_castsi256_pd(two_k))
+}

@@ -1,0 +1,126 @@
+//! The kernels' use of scratch and the heap: no heap allocation when scratch fits, one reset per
+//! top-k call, the fallback spill, and `ScratchExhausted` under the Error policy.
+//!
+//! Its own binary: it changes the process-wide arena configuration and counts every heap
+//! allocation of the process, so its tests hold one lock and run one at a time.
+
+use engram_kernels::kernels::KernelError;
+use engram_kernels::kernels::decay::Decay;
+use engram_kernels::kernels::similarity::{Match, cosine_similarity_batch, top_k, top_k_into};
+use engram_kernels::{ArenaConfig, OverflowPolicy, config, metrics};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use std::alloc::System;
+use std::sync::Mutex;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn data(n: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let q = (0..dim).map(|i| ((i * 31 % 17) as f32) - 8.0).collect();
+    let c = (0..n * dim)
+        .map(|i| ((i * 7919 % 101) as f32) * 0.01 - 0.5)
+        .collect();
+    (q, c)
+}
+
+/// Runs `f` on a fresh thread with `cfg` in force, restoring the default afterwards.
+fn with_config<R: Send>(cfg: ArenaConfig, f: impl FnOnce() -> R + Send) -> R {
+    config::configure(cfg).unwrap();
+    let r = std::thread::scope(|s| s.spawn(f).join());
+    config::configure(ArenaConfig::default()).unwrap();
+    r.unwrap()
+}
+
+#[test]
+fn hot_paths_do_not_touch_the_heap() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (q, c) = data(1000, 100);
+    let mut scores = vec![0.0f32; 1000];
+    let mut strengths = vec![1.0f32; 4096];
+    let ages: Vec<u64> = (0..4096).map(|i| i * 1000).collect();
+    let mut out = [Match::default(); 16];
+    // Warm up: the thread's arena (and dispatch) are created on first use.
+    let _ = top_k(&q, &c, 16).unwrap();
+    std::thread::yield_now();
+
+    let region = Region::new(GLOBAL);
+    cosine_similarity_batch(&q, &c, &mut scores).unwrap();
+    Decay::ENGRAM_DEFAULT.apply(&mut strengths, &ages).unwrap();
+    assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), 16);
+    let change = region.change();
+    assert_eq!(change.allocations, 0, "{change:?}");
+
+    // top_k allocates its result and nothing else: the heap lives in scratch.
+    let region = Region::new(GLOBAL);
+    let best = top_k(&q, &c, 16).unwrap();
+    let change = region.change();
+    assert_eq!(change.allocations, 1, "{change:?}");
+    assert_eq!(best, out);
+}
+
+#[test]
+fn top_k_records_one_reset_and_its_peak() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (q, c) = data(3000, 8);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let before = metrics::snapshot();
+            let best = top_k(&q, &c, 1000).unwrap();
+            assert_eq!(best.len(), 1000);
+            let after = metrics::snapshot();
+            assert_eq!(after.total_resets - before.total_resets, 1);
+            assert_eq!(after.total_overflows, before.total_overflows);
+            assert!(after.max_high_water_mark >= 1000 * size_of::<Match>());
+        });
+    });
+}
+
+#[test]
+fn big_heaps_spill_under_fallback_and_fail_under_error() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let k = 6000; // 6000 * 16 bytes do not fit a 64 KiB pool
+    let (q, c) = data(k + 100, 4);
+    let mut want = vec![Match::default(); k];
+    assert_eq!(top_k_into(&q, &c, &mut want).unwrap(), k);
+
+    let small = |overflow| ArenaConfig {
+        pool_size: ArenaConfig::MIN_POOL_SIZE,
+        overflow,
+        zero_on_reset: false,
+    };
+    with_config(small(OverflowPolicy::Fallback), || {
+        let before = metrics::snapshot();
+        assert_eq!(
+            top_k(&q, &c, k).unwrap(),
+            want,
+            "the spill computes the right result"
+        );
+        let after = metrics::snapshot();
+        assert!(
+            after.total_overflows > before.total_overflows,
+            "the spill is counted"
+        );
+        assert_eq!(after.total_resets - before.total_resets, 1);
+    });
+    with_config(small(OverflowPolicy::Error), || {
+        let e = top_k(&q, &c, k).unwrap_err();
+        assert_eq!(
+            e,
+            KernelError::ScratchExhausted {
+                requested: k * size_of::<Match>()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "scratch arena refused 96000 bytes under the Error overflow policy; \
+             raise ENGRAM_ARENA_SIZE or use the Fallback policy"
+        );
+        // Small requests still fit, and the scratch-free forms never fail.
+        assert_eq!(top_k(&q, &c, 10).unwrap(), want[..10]);
+        let mut out = vec![Match::default(); k];
+        assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), k);
+        assert_eq!(out, want);
+    });
+}
