@@ -49,5 +49,5 @@ pub mod ffi;
 pub use allocator_api2::alloc::AllocError;
 pub use arena::{Arena, ArenaScope, ArenaStats};
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
-pub use global::{GlobalArena, with_global_arena};
+pub use global::{GlobalArena, GlobalStats, with_global_arena};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};

@@ -1,7 +1,7 @@
 //! Thread-local scratch arenas, used through scoped closures.
 //!
 //! Each thread gets one arena, created lazily on its first [`with_arena`] with the pool size
-//! configured at that moment ([`config`](crate::config); 1 MiB by default). Its buffer comes from
+//! configured at that moment ([`crate::config`]; 1 MiB by default). Its buffer comes from
 //! [`std::alloc::System`] directly and is freed when the thread exits.
 //!
 //! * **Scopes.** [`with_arena`] hands its closure a [`Scratch`] handle. Leaving the outermost
