@@ -50,30 +50,59 @@ fn seed_scalar(strengths: &mut [f32], ages: &[u64], tau: f32) {
 }
 
 fn bench(c: &mut Criterion) {
-    let n: usize = std::env::var("DECAY_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(N);
+    let n: usize = std::env::var("DECAY_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(N);
     let mut strengths: Vec<f32> = (0..n).map(|i| 0.5 + (i % 1000) as f32 / 2000.0).collect();
     // Ages up to about 12 days, in seconds.
-    let ages: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 44).collect();
+    let ages: Vec<u64> = (0..n as u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 44)
+        .collect();
     let decay = Decay::from_time_constant(TAU).unwrap();
 
-    let mut group = c.benchmark_group(format!("decay/{}", if n == N { "10M".to_string() } else { n.to_string() }));
+    let mut group = c.benchmark_group(format!(
+        "decay/{}",
+        if n == N {
+            "10M".to_string()
+        } else {
+            n.to_string()
+        }
+    ));
     group.throughput(Throughput::Bytes((n * (4 + 8 + 4)) as u64));
     group.sample_size(20);
     let auto = dispatch::active();
-    for level in SimdLevel::ALL.into_iter().filter(|&l| dispatch::is_supported(l)).rev() {
+    for level in SimdLevel::ALL
+        .into_iter()
+        .filter(|&l| dispatch::is_supported(l))
+        .rev()
+    {
         dispatch::force(Some(level)).unwrap();
-        let name = if level == auto { format!("engram-{level} (auto)") } else { format!("engram-{level}") };
+        let name = if level == auto {
+            format!("engram-{level} (auto)")
+        } else {
+            format!("engram-{level}")
+        };
         group.bench_function(name, |b| {
-            b.iter(|| decay.apply(black_box(&mut strengths), black_box(&ages)).unwrap())
+            b.iter(|| {
+                decay
+                    .apply(black_box(&mut strengths), black_box(&ages))
+                    .unwrap()
+            })
         });
     }
     dispatch::force(None).unwrap();
-    group.bench_function("floor", |b| b.iter(|| floor(black_box(&mut strengths), black_box(&ages))));
+    group.bench_function("floor", |b| {
+        b.iter(|| floor(black_box(&mut strengths), black_box(&ages)))
+    });
     group.bench_function("seed-scalar-expf", |b| {
         b.iter(|| seed_scalar(black_box(&mut strengths), black_box(&ages), TAU as f32))
     });
     group.finish();
-    assert!(strengths.iter().all(|s| s.is_normal()), "strengths left the normal range");
+    assert!(
+        strengths.iter().all(|s| s.is_normal()),
+        "strengths left the normal range"
+    );
 }
 
 criterion_group!(benches, bench);

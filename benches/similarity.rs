@@ -45,6 +45,8 @@ fn stream_sum(data: &[f32]) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    // AVX-512 intrinsics are stable since Rust 1.89; see src/kernels/similarity/x86.rs.
+    #![allow(clippy::incompatible_msrv)]
     use core::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f")]
@@ -85,7 +87,9 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     for (s, row) in scores.iter_mut().zip(cands.chunks_exact(dim)) {
                         // simsimd returns the cosine distance, 1 - cos.
-                        *s = 1.0 - <f32 as SpatialSimilarity>::cos(black_box(&query), row).unwrap() as f32;
+                        *s = 1.0
+                            - <f32 as SpatialSimilarity>::cos(black_box(&query), row).unwrap()
+                                as f32;
                     }
                 })
             });

@@ -255,12 +255,25 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// Taylor coefficients of `exp`, `EXP_C[i] = 1/i!`, for the degree-7 polynomial `p(r)`.
-const EXP_C: [f64; 8] = [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0];
+const EXP_C: [f64; 8] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+];
 
 /// One lane of the kernel; the SIMD paths compute the same steps (with fused multiply-adds).
 #[inline(always)]
 fn decay_one(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
-    if age == 0 { s } else { decay_lane(s, age, neg_inv_tau) }
+    if age == 0 {
+        s
+    } else {
+        decay_lane(s, age, neg_inv_tau)
+    }
 }
 
 /// `s · exp(−age/τ)` for `age > 0`. (At age 0 it is `s` too, except that a signalling NaN comes

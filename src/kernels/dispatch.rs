@@ -151,8 +151,8 @@ pub fn detected() -> SimdLevel {
 #[cfg(target_arch = "x86_64")]
 fn detect() -> SimdLevel {
     // Every level includes the ones below it, so a kernel may fall back to a lower path.
-    let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma");
+    let avx2_fma =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     if avx2_fma && std::arch::is_x86_feature_detected!("avx512f") {
         SimdLevel::Avx512
     } else if avx2_fma {
