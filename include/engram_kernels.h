@@ -1,0 +1,152 @@
+/*
+ * engram_kernels.h: the C ABI of libengram_kernels.a (the Rust crate engram-kernels).
+ *
+ * Link: libengram_kernels.a -lpthread -ldl -lm
+ *
+ * Rules shared by every function:
+ *  - A null pointer with a zero length is fine. A null (or misaligned) pointer with a non-zero
+ *    length makes the call do nothing: the void functions return, the others return
+ *    ENGRAM_ERR_NULL. Nothing is written in either case.
+ *  - Every function may be called from any number of threads at once. Scratch memory comes from
+ *    a per-thread arena (1 MiB by default, created on first use), so threads never contend.
+ *  - Overflow policy (engram_configure_arena): under fallback (the default) scratch that does
+ *    not fit the arena comes from the heap and is counted as an overflow; under error_return the
+ *    kernel leaves its outputs untouched (ENGRAM_ERR_SCRATCH where there is a status) and the
+ *    overflow is counted; under panic it prints the reason on stderr and aborts the process.
+ *  - No Rust panic ever unwinds into C: an internal panic prints its message and aborts.
+ *  - Outputs must not overlap inputs.
+ */
+#ifndef ENGRAM_KERNELS_H
+#define ENGRAM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes of the functions that return int32_t. */
+#define ENGRAM_OK 0            /* success */
+#define ENGRAM_ERR_NULL (-1)   /* a null or misaligned pointer with a non-zero length; nothing done */
+#define ENGRAM_ERR_INVALID (-2) /* invalid graph, seed, parameter or size; nothing done */
+#define ENGRAM_ERR_SCRATCH (-3) /* scratch did not fit under error_return; outputs untouched */
+
+/* ---------------- The seed's eight exports (names and signatures unchanged) ---------------- */
+
+/*
+ * Batch cosine similarity: scores[i] = cos(query, candidates[i*query_len .. (i+1)*query_len])
+ * for i < num_candidates. A vector whose squared norm is NaN, infinite or below 1e-30 has
+ * magnitude 0; a zero-magnitude query or candidate scores 0 (so NaN or Inf inside a vector gives
+ * 0). Scores are clamped to [-1, 1]. query_len == 0 gives all zeros. If query_len *
+ * num_candidates overflows, nothing is done. No scratch.
+ */
+void engram_vector_similarity(const float *query, const float *candidates, float *scores,
+                              size_t query_len, size_t num_candidates);
+
+/*
+ * Spreading activation on the seed's edge list, in place. Edge e (e < num_edges) goes to
+ * adjacency[e] with weight weights[e] and belongs to node e / ceil(num_edges / num_nodes).
+ * Each iteration: snapshot cur = activations; for every edge src -> t with t < num_nodes (other
+ * targets are skipped), in edge order, activations[t] += cur[src] * w; then m = max(0, max of
+ * activations ignoring NaN) and, if m > 1, every activation is divided by m. NaN and Inf
+ * propagate by IEEE rules. num_nodes == 0, num_edges == 0 or iterations == 0 returns at once.
+ * Scratch: 4 * num_nodes bytes.
+ */
+void engram_spread_activation(const uint32_t *adjacency, const float *weights, float *activations,
+                              size_t num_nodes, size_t num_edges, uint32_t iterations);
+
+/*
+ * Decay with tau = 86400 s: strengths[i] *= exp(-ages_seconds[i] / 86400). tau is an e-folding
+ * time (one day gives 1/e). Age 0 leaves the strength bit-for-bit unchanged; NaN and Inf
+ * strengths pass through; very large ages give 0. Relative error <= 2.4e-7 * (1 + age/tau).
+ */
+void engram_apply_decay(float *strengths, const uint64_t *ages_seconds, size_t num_memories);
+
+/*
+ * Configures the per-thread arenas. pool_size_mb (1..=1024) applies to arenas created from now
+ * on (threads that already have one keep it until engram_deinit_thread_arena); 0 or more than
+ * 1024 is ignored, the size in force stays, and this is reported once on stderr.
+ * overflow_strategy: 0 panic, 1 error_return, 2 fallback; any other value means error_return.
+ * The policy applies to every thread at once.
+ */
+void engram_configure_arena(uint32_t pool_size_mb, uint8_t overflow_strategy);
+
+/*
+ * Reads the process-wide metrics: kernel calls whose scratch was reset (one per call),
+ * scratch requests that overflowed the arena, and the largest scratch peak of a call in bytes.
+ * Each null pointer is skipped.
+ */
+void engram_arena_stats(size_t *total_resets, size_t *total_overflows,
+                        size_t *max_high_water_mark);
+
+/* Resets the calling thread's arena; a no-op if it has none. */
+void engram_reset_arenas(void);
+
+/* Zeroes the process-wide metrics. */
+void engram_reset_arena_metrics(void);
+
+/* Frees the calling thread's arena; idempotent; the next kernel call on it re-creates it. */
+void engram_deinit_thread_arena(void);
+
+/* ---------------- New exports ---------------- */
+
+/*
+ * Spreading activation on a CSR graph, in place: node u's out-edges are
+ * offsets[u] .. offsets[u+1] (offsets has num_nodes + 1 entries), edge e goes to targets[e] with
+ * weight weights[e]. Same iteration as engram_spread_activation.
+ * Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when offsets do not start at 0, decrease,
+ * or do not end at num_edges, or a target is >= num_nodes; ENGRAM_ERR_SCRATCH under error_return.
+ * An empty graph (num_nodes == num_edges == 0) returns ENGRAM_OK without reading any pointer.
+ * On error the activations are untouched.
+ */
+int32_t engram_spread_activation_csr(const size_t *offsets, const uint32_t *targets,
+                                     const float *weights, float *activations, size_t num_nodes,
+                                     size_t num_edges, uint32_t iterations);
+
+/*
+ * Sparse frontier spreading on a CSR graph (layout as for engram_spread_activation_csr), in
+ * place, touching only the nodes it reaches:
+ *  1. each seed i adds seed_activations[i] to activations[seed_nodes[i]]; the distinct seed nodes
+ *     form the first frontier;
+ *  2. hop h = 1..max_hops: every frontier node u reads its activation a_u when the hop starts;
+ *     then, in frontier order, every u with a_u >= threshold sends (a_u * hop_decay) * w to each
+ *     out-edge target t (activations[t] += ..., in edge order); targets never reached before join
+ *     the next frontier;
+ *  3. each node spreads at most once; there is no normalisation.
+ * Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID for an invalid graph, a seed node
+ * >= num_nodes, a non-finite seed activation, hop_decay outside (0, 1], threshold negative or not
+ * finite; ENGRAM_ERR_SCRATCH under error_return. On error the activations are as before the call.
+ * Scratch: num_nodes / 8 bytes plus 12 bytes per reached node.
+ */
+int32_t engram_spread_frontier(const size_t *offsets, const uint32_t *targets,
+                               const float *weights, size_t num_nodes, size_t num_edges,
+                               const uint32_t *seed_nodes, const float *seed_activations,
+                               size_t num_seeds, float hop_decay, float threshold,
+                               uint32_t max_hops, float *activations);
+
+/*
+ * Decay with an explicit e-folding time constant: strengths[i] *= exp(-ages_seconds[i] / tau).
+ * Same rules as engram_apply_decay. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when
+ * tau_seconds is not finite or not positive (strengths untouched).
+ */
+int32_t engram_apply_decay_tau(float *strengths, const uint64_t *ages_seconds,
+                               size_t num_memories, double tau_seconds);
+
+/*
+ * The k best cosine matches (scored as engram_vector_similarity) of query among num_candidates
+ * row-major candidates: writes n = min(k, num_candidates) indices and scores, best first (equal
+ * scores: lower index first), and n to *out_count. out_indices and out_scores hold k entries;
+ * out_count must not be null. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when
+ * query_len * num_candidates overflows or query_len == 0 with candidates;
+ * ENGRAM_ERR_SCRATCH under error_return. On error nothing is written. Scratch: 16 * n bytes.
+ */
+int32_t engram_top_k_similarity(const float *query, const float *candidates, size_t query_len,
+                                size_t num_candidates, size_t k, size_t *out_indices,
+                                float *out_scores, size_t *out_count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ENGRAM_KERNELS_H */
