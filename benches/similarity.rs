@@ -5,7 +5,7 @@
 //! Filter one dimension with e.g. `-- d768`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use engram_kernels::kernels::dispatch;
+use engram_kernels::kernels::dispatch::{self, SimdLevel};
 use engram_kernels::kernels::similarity::cosine_similarity_batch;
 use simsimd::SpatialSimilarity;
 use std::hint::black_box;
@@ -45,6 +45,8 @@ fn stream_sum(data: &[f32]) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    // AVX-512 intrinsics are stable since Rust 1.89; see src/kernels/similarity/x86.rs.
+    #![allow(clippy::incompatible_msrv)]
     use core::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f")]
@@ -81,6 +83,16 @@ fn bench(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("engram", n), |b| {
                 b.iter(|| cosine_similarity_batch(black_box(&query), black_box(cands), &mut scores))
             });
+            // The AVX2 path too, at d = 768, for machines without AVX-512.
+            if dim == 768 && dispatch::is_supported(SimdLevel::Avx2Fma) {
+                dispatch::force(Some(SimdLevel::Avx2Fma)).unwrap();
+                group.bench_function(BenchmarkId::new("engram-avx2", n), |b| {
+                    b.iter(|| {
+                        cosine_similarity_batch(black_box(&query), black_box(cands), &mut scores)
+                    })
+                });
+                dispatch::force(None).unwrap();
+            }
             group.bench_function(BenchmarkId::new("simsimd", n), |b| {
                 b.iter(|| {
                     for (s, row) in scores.iter_mut().zip(cands.chunks_exact(dim)) {

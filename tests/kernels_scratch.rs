@@ -1,19 +1,61 @@
 //! The kernels' use of scratch and the heap: no heap allocation when scratch fits, one reset per
 //! top-k call, the fallback spill, and `ScratchExhausted` under the Error policy.
 //!
-//! Its own binary: it changes the process-wide arena configuration and counts every heap
-//! allocation of the process, so its tests hold one lock and run one at a time.
+//! Its own binary: it changes the process-wide arena configuration and installs a counting global
+//! allocator, so its tests hold one lock and run one at a time.
 
 use engram_kernels::kernels::KernelError;
 use engram_kernels::kernels::decay::Decay;
 use engram_kernels::kernels::similarity::{Match, cosine_similarity_batch, top_k, top_k_into};
 use engram_kernels::{ArenaConfig, OverflowPolicy, config, metrics};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use std::alloc::System;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::Mutex;
 
+/// Counts heap allocations per thread, so the test harness's own threads cannot disturb a count.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // try_with: no panic during thread teardown; a const-initialised Cell never allocates.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to System with the caller's arguments unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
 #[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+static GLOBAL: Counting = Counting;
+
+/// Heap allocations made by this thread while running `f`.
+fn allocations_in<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let r = f();
+    (r, ALLOCATIONS.with(Cell::get) - before)
+}
 
 static LOCK: Mutex<()> = Mutex::new(());
 
@@ -43,20 +85,17 @@ fn hot_paths_do_not_touch_the_heap() {
     let mut out = [Match::default(); 16];
     // Warm up: the thread's arena (and dispatch) are created on first use.
     let _ = top_k(&q, &c, 16).unwrap();
-    std::thread::yield_now();
 
-    let region = Region::new(GLOBAL);
-    cosine_similarity_batch(&q, &c, &mut scores).unwrap();
-    Decay::ENGRAM_DEFAULT.apply(&mut strengths, &ages).unwrap();
-    assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), 16);
-    let change = region.change();
-    assert_eq!(change.allocations, 0, "{change:?}");
+    let ((), n) = allocations_in(|| {
+        cosine_similarity_batch(&q, &c, &mut scores).unwrap();
+        Decay::ENGRAM_DEFAULT.apply(&mut strengths, &ages).unwrap();
+        assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), 16);
+    });
+    assert_eq!(n, 0, "heap allocations on the hot paths");
 
     // top_k allocates its result and nothing else: the heap lives in scratch.
-    let region = Region::new(GLOBAL);
-    let best = top_k(&q, &c, 16).unwrap();
-    let change = region.change();
-    assert_eq!(change.allocations, 1, "{change:?}");
+    let (best, n) = allocations_in(|| top_k(&q, &c, 16).unwrap());
+    assert_eq!(n, 1, "top_k should allocate only its result");
     assert_eq!(best, out);
 }
 
