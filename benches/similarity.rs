@@ -45,8 +45,6 @@ fn stream_sum(data: &[f32]) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    // AVX-512 intrinsics are stable since Rust 1.89; see src/kernels/similarity/x86.rs.
-    #![allow(clippy::incompatible_msrv)]
     use core::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f")]

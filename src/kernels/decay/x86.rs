@@ -1,8 +1,5 @@
 //! x86_64 AVX2+FMA and AVX-512F paths of the decay kernel: the steps of `decay_one`, in f64
 //! lanes, with one rounding to f32 at the end.
-// The AVX-512 intrinsics are stable since Rust 1.89; the crate's rust-version must be at least
-// that (the AVX2 ones are older).
-#![allow(clippy::incompatible_msrv)]
 
 use core::arch::x86_64::*;
 

@@ -2,9 +2,6 @@
 //!
 //! Four independent vector accumulators per sum hide the FMA latency; each loaded candidate vector
 //! feeds both `dot(q, c)` and `dot(c, c)`, so a candidate is read exactly once.
-// The AVX-512 intrinsics are stable since Rust 1.89; the crate's rust-version must be at least
-// that (the AVX2 ones are older).
-#![allow(clippy::incompatible_msrv)]
 
 use core::arch::x86_64::*;
 
