@@ -51,3 +51,8 @@ pub use arena::{Arena, ArenaScope, ArenaStats};
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
