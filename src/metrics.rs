@@ -86,10 +86,12 @@ struct Counters {
     reset_epoch: AtomicUsize,
 }
 
-/// Owner-only increment: a relaxed load and store, no `lock`-prefixed instruction.
+/// Owner-only increment: a relaxed load and store, no `lock`-prefixed instruction. Wrapping, not
+/// saturating: a `usize` count of resets or overflows cannot wrap in the life of a process, and a
+/// saturation check would sit on every scope exit.
 #[inline(always)]
 fn add(counter: &AtomicUsize, n: usize) {
-    counter.store(counter.load(Relaxed).saturating_add(n), Relaxed);
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
 }
 
 impl Counters {

@@ -253,21 +253,20 @@ impl BumpCore {
     /// read them separately.
     #[inline]
     pub(crate) fn reset(&self, zero: bool) -> Cycle {
-        self.fold_peak();
-        let dirty = self.peak.get() - self.base_addr();
-        let overflows = self.overflows.get();
+        let base = self.base_addr();
+        let dirty = self.peak.get().max(self.cursor.get()) - base;
         if zero && dirty > 0 {
             // SAFETY: `[base, base + dirty)` lies inside the buffer (the peak never passes
             // `limit`), and resetting means no block handed out from it is still in use.
             unsafe { ptr::write_bytes(self.base.get().as_ptr(), 0, dirty) };
         }
-        self.high_water.set(self.high_water.get().max(dirty));
-        let start = self.base_addr();
-        self.cursor.set(start);
-        self.peak.set(start);
-        self.overflows.set(0);
+        if dirty > self.high_water.get() {
+            self.high_water.set(dirty);
+        }
+        self.cursor.set(base);
+        self.peak.set(base);
         Cycle {
-            overflows,
+            overflows: self.overflows.replace(0),
             peak: dirty,
         }
     }

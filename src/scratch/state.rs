@@ -263,11 +263,13 @@ impl ScopeGuard<'_> {
         if !s.spills.is_empty() {
             s.spills.free_from_depth(self.depth);
         }
-        s.core.rewind(s.floor.get());
-        s.floor.set(self.saved_floor);
+        let floor = s.floor.replace(self.saved_floor);
         s.depth.set(self.depth - 1);
         if self.depth == 1 {
+            // The outermost floor is the buffer's start, so the reset is also the rewind.
             s.end_cycle();
+        } else {
+            s.core.rewind(floor);
         }
     }
 }
