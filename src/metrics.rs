@@ -26,10 +26,12 @@
 //! assert!(after.max_high_water_mark >= 100);
 //! ```
 
+use allocator_api2::alloc::System;
+use allocator_api2::boxed::Box;
+use allocator_api2::vec::Vec;
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
-use std::cell::OnceCell;
-use std::sync::Arc;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 /// Totals over every thread's scratch scopes since the start of the process (or the last
@@ -129,16 +131,26 @@ impl Counters {
     }
 }
 
-type Block = Arc<CachePadded<Counters>>;
+/// A thread's counter block. Blocks are allocated once from [`System`] and recycled through the
+/// registry's spare list when their thread exits, so they can be `'static` (no reference count
+/// on the scope path), and memory stays bounded by the most threads alive at once.
+///
+/// Everything the registry owns comes from `System`, never from the global allocator: with
+/// [`GlobalArena`](crate::GlobalArena) installed, a block registered inside a global scope would
+/// otherwise pin that thread's global arena for as long as the thread lives.
+type Block = &'static CachePadded<Counters>;
 
 struct Registry {
-    live: Vec<Block>,
+    live: Vec<Block, System>,
+    /// Blocks of exited threads, zeroed, waiting for a new thread.
+    spare: Vec<Block, System>,
     /// Totals of threads that have exited, and of cycles recorded without a thread block.
     retired: ArenaMetrics,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    live: Vec::new(),
+    live: Vec::new_in(System),
+    spare: Vec::new_in(System),
     retired: ArenaMetrics {
         total_resets: 0,
         total_overflows: 0,
@@ -204,30 +216,40 @@ pub(crate) fn record_detached(overflows: usize, peak: usize) {
 }
 
 /// A thread's handle on its counter block, registered lazily at the first record. Lives in the
-/// scratch thread-local; dropping it folds the thread's totals into the retired ones.
+/// scratch thread-local; dropping it folds the thread's totals into the retired ones and hands
+/// the block to the next thread.
 pub(crate) struct ThreadMetrics {
-    block: OnceCell<Block>,
+    block: Cell<Option<Block>>,
 }
 
 impl ThreadMetrics {
     pub(crate) const fn new() -> Self {
         Self {
-            block: OnceCell::new(),
+            block: Cell::new(None),
         }
     }
 
     /// Records one outermost-scope cycle: one reset, `overflows`, and a peak of `peak` bytes.
     #[inline]
     pub(crate) fn record(&self, overflows: usize, peak: usize) {
-        self.block.get_or_init(register).record(overflows, peak);
+        let block = match self.block.get() {
+            Some(b) => b,
+            None => self.register(),
+        };
+        block.record(overflows, peak);
     }
-}
 
-#[cold]
-fn register() -> Block {
-    let block = Block::default();
-    REGISTRY.lock().live.push(Arc::clone(&block));
-    block
+    #[cold]
+    fn register(&self) -> Block {
+        let mut reg = REGISTRY.lock();
+        let block = match reg.spare.pop() {
+            Some(b) => b,
+            None => Box::leak(Box::new_in(CachePadded::new(Counters::default()), System)),
+        };
+        reg.live.push(block);
+        self.block.set(Some(block));
+        block
+    }
 }
 
 impl Drop for ThreadMetrics {
@@ -235,7 +257,11 @@ impl Drop for ThreadMetrics {
         if let Some(block) = self.block.take() {
             let mut reg = REGISTRY.lock();
             reg.retired = reg.retired.merge(block.read());
-            reg.live.retain(|b| !Arc::ptr_eq(b, &block));
+            reg.live.retain(|b| !std::ptr::eq(*b, block));
+            // The owner is gone and readers hold the lock, so these stores leave the block clean
+            // (zero, epoch acknowledged) for the next thread.
+            block.acknowledge_reset(block.reset_epoch.load(Relaxed));
+            reg.spare.push(block);
         }
     }
 }

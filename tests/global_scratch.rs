@@ -78,3 +78,44 @@ fn a_sized_batch_arena_inside_a_global_scope() {
     let n = scaled(1 << 19, 1 << 10);
     assert_eq!(r, (3 * n as u64, format!("{n} items")));
 }
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "under Miri, std's thread-locals are themselves heap-allocated at first access, \
+              which pins the global arena when that first access is inside a global scope"
+)]
+fn scratch_bookkeeping_first_touched_in_a_global_scope_does_not_pin_the_global_arena() {
+    // The scratch metrics registration and the batch pool's list are created on this thread's
+    // first scratch scopes. If they came from the global allocator, they would land in this
+    // thread's global arena and keep it from ever rewinding.
+    std::thread::spawn(|| {
+        with_global_arena(|| {
+            with_arena(|s| {
+                s.alloc(1u8);
+            });
+            with_arena_sized(1 << 20, |s| {
+                s.alloc(1u8);
+            });
+        });
+        let before = ALLOC.thread_stats();
+        for _ in 0..scaled(64, 24) {
+            with_global_arena(|| {
+                // Freed out of order: only a scope exit with nothing alive can reclaim `a`.
+                let a = vec![7u8; 64 << 10];
+                let b = vec![9u8; 64 << 10];
+                assert_eq!((a[1000], b[1000]), (7, 9));
+                drop(a);
+                drop(b);
+            });
+        }
+        let after = ALLOC.thread_stats();
+        assert_eq!(
+            after.spills, before.spills,
+            "the global arena was pinned and filled up"
+        );
+        assert!(after.arena_allocs > before.arena_allocs);
+    })
+    .join()
+    .unwrap();
+}

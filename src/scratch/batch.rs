@@ -8,6 +8,8 @@
 use super::state::{Kind, ScratchState};
 use super::{Scratch, run_scope};
 use crate::arena::core::{alloc_buffer, free_buffer};
+use allocator_api2::alloc::System;
+use allocator_api2::vec::Vec;
 use core::ptr::NonNull;
 use parking_lot::Mutex;
 
@@ -25,7 +27,10 @@ struct Buffer {
 // no thread-local state refers to it.
 unsafe impl Send for Buffer {}
 
-static POOL: Mutex<Vec<Buffer>> = Mutex::new(Vec::new());
+/// The pool's own list lives in [`System`], not the global allocator: with
+/// [`GlobalArena`](crate::GlobalArena) installed it would otherwise land in (and pin) a global
+/// arena whenever it first grows inside a global scope.
+static POOL: Mutex<Vec<Buffer, System>> = Mutex::new(Vec::new_in(System));
 
 /// The capacity a request for `bytes` gets: a power of two of at least 1 MiB, so that similar
 /// batch sizes share buffers; the exact size when rounding would overflow.
@@ -108,13 +113,16 @@ fn give_back(buffer: Buffer) {
 /// assert_eq!(total, (0..n as u64).map(|i| i % 7).sum());
 /// ```
 pub fn with_arena_sized<R>(bytes: usize, f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
+    // Read before taking the buffer: the first read of the configuration may print (and so,
+    // in principle, panic), and nothing may stand between taking the buffer and `Return`.
+    let zero_on_reset = crate::config::current().zero_on_reset;
     let buffer = take(bytes);
     let state = ScratchState::new(Kind::Batch);
     // SAFETY: the buffer is ours until `Return` gives it back, which happens when this function
     // returns or unwinds, after `run_scope` has closed the scope. No block outlives the scope
     // (its handle's lifetime is higher-ranked), and `state` is not used after that.
     unsafe { state.core.install(buffer.base, buffer.capacity) };
-    state.set_zero_on_reset(crate::config::current().zero_on_reset);
+    state.set_zero_on_reset(zero_on_reset);
     let _return = Return(Some(buffer));
     run_scope(&state, f)
 }
@@ -158,7 +166,7 @@ pub fn batch_pool_bytes() -> usize {
 /// assert_eq!(engram_kernels::scratch::batch_pool_bytes(), 0);
 /// ```
 pub fn trim_batch_pool() {
-    let drained: Vec<Buffer> = std::mem::take(&mut *POOL.lock());
+    let drained = std::mem::replace(&mut *POOL.lock(), Vec::new_in(System));
     for b in drained {
         // SAFETY: pooled buffers come from `alloc_buffer(capacity)` and are in no one's use.
         unsafe { free_buffer(b.base, b.capacity) };
