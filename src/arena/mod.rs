@@ -408,14 +408,8 @@ unsafe impl Allocator for &Arena {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller guarantees `ptr` is a live block of `old` from this arena, and
-        // `allocate` returns fresh blocks that cannot overlap it.
-        unsafe {
-            self.core
-                .realloc_in_core(ptr, old, new, self.core.base_addr(), false, |l| {
-                    self.allocate(l)
-                })
-        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.realloc(ptr, old, new, false) }
     }
 
     #[inline]
@@ -425,13 +419,8 @@ unsafe impl Allocator for &Arena {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: as for `grow`.
-        unsafe {
-            self.core
-                .realloc_in_core(ptr, old, new, self.core.base_addr(), true, |l| {
-                    self.allocate(l)
-                })
-        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.realloc(ptr, old, new, true) }
     }
 
     #[inline]
@@ -441,11 +430,31 @@ unsafe impl Allocator for &Arena {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: as for `grow`.
+        // SAFETY: forwarded caller contract.
+        unsafe { self.realloc(ptr, old, new, false) }
+    }
+}
+
+impl Arena {
+    /// `grow`, `grow_zeroed` and `shrink`: in place for the most recent block, else a move.
+    ///
+    /// # Safety
+    /// `ptr` must be a live block of `old` from this arena.
+    #[inline]
+    unsafe fn realloc(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        zeroed: bool,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: the caller guarantees `ptr` is a live block of `old`; `allocate` returns fresh
+        // blocks that cannot overlap it. The floor is the buffer's start: `Arena::scope` borrows
+        // the arena mutably, so no scope can be live under a shared borrow.
         unsafe {
             self.core
-                .realloc_in_core(ptr, old, new, self.core.base_addr(), false, |l| {
-                    self.allocate(l)
+                .realloc_in_core(ptr, old, new, self.core.base_addr(), zeroed, |l| {
+                    Allocator::allocate(&self, l)
                 })
         }
     }
