@@ -14,7 +14,10 @@
  *    kernel leaves its outputs untouched (ENGRAM_ERR_SCRATCH where there is a status) and the
  *    overflow is counted; under panic it prints the reason on stderr and aborts the process.
  *  - No Rust panic ever unwinds into C: an internal panic prints its message and aborts.
- *  - Outputs must not overlap inputs.
+ *  - Outputs must not overlap inputs (in-place arrays such as activations and strengths are a
+ *    single argument, not an overlap). A call whose output overlaps an input or another output
+ *    is refused before anything is read or written: the void functions do nothing, the others
+ *    return ENGRAM_ERR_INVALID.
  */
 #ifndef ENGRAM_KERNELS_H
 #define ENGRAM_KERNELS_H
@@ -29,7 +32,7 @@ extern "C" {
 /* Status codes of the functions that return int32_t. */
 #define ENGRAM_OK 0            /* success */
 #define ENGRAM_ERR_NULL (-1)   /* a null or misaligned pointer with a non-zero length; nothing done */
-#define ENGRAM_ERR_INVALID (-2) /* invalid graph, seed, parameter or size; nothing done */
+#define ENGRAM_ERR_INVALID (-2) /* invalid graph, seed, parameter, size or overlap; nothing done */
 #define ENGRAM_ERR_SCRATCH (-3) /* scratch did not fit under error_return; outputs untouched */
 
 /* ---------------- The seed's eight exports (names and signatures unchanged) ---------------- */

@@ -75,6 +75,26 @@ fn status(result: Result<(), KernelError>) -> i32 {
     }
 }
 
+/// The bytes `len` `T`s at `ptr` would cover, as `(address, length)`; for overlap checks made
+/// before any slice exists (an output slice aliasing an input slice would itself be UB).
+fn span<T>(ptr: *const T, len: usize) -> (usize, usize) {
+    (ptr.addr(), len.saturating_mul(size_of::<T>()))
+}
+
+/// Whether two byte ranges share a byte. Empty ranges overlap nothing; never wraps.
+fn overlaps((a, n): (usize, usize), (b, m): (usize, usize)) -> bool {
+    n != 0 && m != 0 && a < b.saturating_add(m) && b < a.saturating_add(n)
+}
+
+/// Whether any output range overlaps an input range or another output range. A caller that
+/// passes such pointers breaks the header's contract; the exports refuse instead of
+/// creating aliased slices.
+fn aliased(outputs: &[(usize, usize)], inputs: &[(usize, usize)]) -> bool {
+    outputs.iter().enumerate().any(|(i, &o)| {
+        inputs.iter().any(|&x| overlaps(o, x)) || outputs[i + 1..].iter().any(|&p| overlaps(o, p))
+    })
+}
+
 /// The slice behind `(ptr, len)`: empty for `len == 0` whatever `ptr` is, `None` for a null or
 /// misaligned `ptr` or a byte size past `isize::MAX`.
 ///
@@ -143,7 +163,12 @@ pub unsafe extern "C" fn engram_vector_similarity(
         let Some(total) = query_len.checked_mul(num_candidates) else {
             return;
         };
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
+        let outs = [span(scores, num_candidates)];
+        if aliased(&outs, &[span(query, query_len), span(candidates, total)]) {
+            return;
+        }
+        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
+        // output overlaps no input (checked above).
         let slices = unsafe {
             (
                 input(query, query_len),
@@ -184,7 +209,15 @@ pub unsafe extern "C" fn engram_spread_activation(
     iterations: u32,
 ) {
     guard(|| {
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
+        let outs = [span(activations, num_nodes)];
+        if aliased(
+            &outs,
+            &[span(adjacency, num_edges), span(weights, num_edges)],
+        ) {
+            return;
+        }
+        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
+        // output overlaps no input (checked above).
         let slices = unsafe {
             (
                 input(adjacency, num_edges),
@@ -221,7 +254,14 @@ pub unsafe extern "C" fn engram_apply_decay(
     num_memories: usize,
 ) {
     guard(|| {
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
+        if aliased(
+            &[span(strengths, num_memories)],
+            &[span(ages_seconds, num_memories)],
+        ) {
+            return;
+        }
+        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
+        // output overlaps no input (checked above).
         let slices = unsafe {
             (
                 output(strengths, num_memories),
@@ -378,3 +418,36 @@ pub use extended::{
     engram_apply_decay_tau, engram_spread_activation_csr, engram_spread_frontier,
     engram_top_k_similarity,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_arithmetic() {
+        assert!(overlaps((100, 10), (109, 1)));
+        assert!(!overlaps((100, 10), (110, 5)));
+        assert!(!overlaps((110, 5), (100, 10)));
+        assert!(
+            !overlaps((100, 0), (100, 10)),
+            "empty ranges overlap nothing"
+        );
+        assert!(
+            overlaps((usize::MAX - 4, 10), (usize::MAX - 1, 1)),
+            "saturates, never wraps"
+        );
+        assert!(!overlaps((0, usize::MAX), (usize::MAX, 0)));
+    }
+
+    #[test]
+    fn aliased_checks_outputs_against_inputs_and_each_other() {
+        let (a, b, c) = ((0, 8), (8, 8), (4, 8));
+        assert!(!aliased(&[a], &[b]));
+        assert!(aliased(&[a], &[c]));
+        assert!(aliased(&[a, c], &[]));
+        assert!(!aliased(&[a, b], &[(100, 4)]));
+        let x = [1.0f32; 4];
+        assert_eq!(span(x.as_ptr(), 4).1, 16);
+        assert_eq!(span(x.as_ptr(), usize::MAX).1, usize::MAX);
+    }
+}

@@ -1,6 +1,8 @@
 //! The exports beyond the seed's eight: they return a status (`ENGRAM_OK` or `ENGRAM_ERR_*`).
 
-use super::{ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_OK, guard, input, output, status};
+use super::{
+    ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_OK, aliased, guard, input, output, span, status,
+};
 use crate::kernels::KernelError;
 use crate::kernels::decay::Decay;
 use crate::kernels::similarity::{self, Match};
@@ -77,7 +79,15 @@ pub unsafe extern "C" fn engram_spread_activation_csr(
             Ok(g) => g,
             Err(code) => return code,
         };
-        // SAFETY: as above.
+        let graph_spans = [
+            span(offsets, num_nodes.saturating_add(1)),
+            span(targets, num_edges),
+            span(weights, num_edges),
+        ];
+        if aliased(&[span(activations, num_nodes)], &graph_spans) {
+            return ENGRAM_ERR_INVALID;
+        }
+        // SAFETY: as above, and the output overlaps no input (checked above).
         let Some(act) = (unsafe { output(activations, num_nodes) }) else {
             return ENGRAM_ERR_NULL;
         };
@@ -136,12 +146,27 @@ pub unsafe extern "C" fn engram_spread_frontier(
         let Ok(params) = FrontierParams::new(hop_decay, threshold, max_hops) else {
             return ENGRAM_ERR_INVALID;
         };
+        // As in `engram_spread_activation_csr`: an empty graph with nothing to seed is a no-op,
+        // whatever the (unused) pointers are.
+        if num_nodes == 0 && num_edges == 0 && num_seeds == 0 {
+            return ENGRAM_OK;
+        }
         // SAFETY: the pointers are valid for these lengths by this function's contract.
         let graph = match unsafe { csr(offsets, targets, weights, num_nodes, num_edges) } {
             Ok(g) => g,
             Err(code) => return code,
         };
-        // SAFETY: as above.
+        let inputs = [
+            span(offsets, num_nodes.saturating_add(1)),
+            span(targets, num_edges),
+            span(weights, num_edges),
+            span(seed_nodes, num_seeds),
+            span(seed_activations, num_seeds),
+        ];
+        if aliased(&[span(activations, num_nodes)], &inputs) {
+            return ENGRAM_ERR_INVALID;
+        }
+        // SAFETY: as above, and the output overlaps no input (checked above).
         let slices = unsafe {
             (
                 input(seed_nodes, num_seeds),
@@ -196,7 +221,14 @@ pub unsafe extern "C" fn engram_apply_decay_tau(
         let Ok(decay) = Decay::from_time_constant(tau_seconds) else {
             return ENGRAM_ERR_INVALID;
         };
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
+        if aliased(
+            &[span(strengths, num_memories)],
+            &[span(ages_seconds, num_memories)],
+        ) {
+            return ENGRAM_ERR_INVALID;
+        }
+        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
+        // output overlaps no input (checked above).
         let slices = unsafe {
             (
                 output(strengths, num_memories),
@@ -258,7 +290,16 @@ pub unsafe extern "C" fn engram_top_k_similarity(
         let Some(total) = query_len.checked_mul(num_candidates) else {
             return ENGRAM_ERR_INVALID;
         };
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
+        let outs = [
+            span(out_indices, k),
+            span(out_scores, k),
+            span(out_count, 1),
+        ];
+        if aliased(&outs, &[span(query, query_len), span(candidates, total)]) {
+            return ENGRAM_ERR_INVALID;
+        }
+        // SAFETY: the pointers are valid for these lengths by this function's contract, and no
+        // output overlaps an input or another output (checked above).
         let slices = unsafe {
             (
                 input(query, query_len),

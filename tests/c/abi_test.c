@@ -519,6 +519,34 @@ static void test_threads(void) {
     }
 }
 
+/* Outputs that overlap inputs (or each other) are refused before anything is read or written. */
+static void test_overlap_refused(void) {
+    float buf[6] = {1, 2, 3, 1, 2, 3};
+    /* scores aliasing the query: nothing written */
+    engram_vector_similarity(buf, buf, buf + 2, 3, 1);
+    CHECK(buf[2] == 3.0f);
+    float adj_as_float[2] = {0.5f, 0.5f};
+    uint32_t adj[2] = {1, 0};
+    engram_spread_activation(adj, adj_as_float, adj_as_float, 2, 2, 1); /* weights == activations */
+    CHECK(adj_as_float[0] == 0.5f && adj_as_float[1] == 0.5f);
+    uint64_t ages[2] = {0, 0};
+    CHECK(engram_apply_decay_tau((float *)ages, ages, 2, 10.0) == ENGRAM_ERR_INVALID);
+    CHECK(ages[0] == 0 && ages[1] == 0);
+    float q[2] = {1, 0}, c[4] = {1, 0, 0, 1};
+    size_t idx[2] = {9, 9}, n = 7;
+    CHECK(engram_top_k_similarity(q, c, 2, 2, 2, idx, (float *)idx, &n) == ENGRAM_ERR_INVALID);
+    CHECK(engram_top_k_similarity(q, c, 2, 2, 2, idx, c, &n) == ENGRAM_ERR_INVALID);
+    CHECK(idx[0] == 9 && idx[1] == 9 && n == 7 && c[0] == 1.0f);
+    size_t off[3] = {0, 1, 1};
+    uint32_t tg[1] = {1};
+    float w[1] = {0.5f};
+    CHECK(engram_spread_activation_csr(off, tg, w, w, 2, 1, 1) == ENGRAM_ERR_INVALID);
+    CHECK(w[0] == 0.5f);
+    /* An empty graph with no seeds is a no-op in both CSR exports, whatever the pointers. */
+    CHECK(engram_spread_frontier(NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0.5f, 0.0f, 3, NULL) == ENGRAM_OK);
+    CHECK(engram_spread_activation_csr(NULL, NULL, NULL, NULL, 0, 0, 1) == ENGRAM_OK);
+}
+
 int main(void) {
     test_similarity();
     test_spread_legacy();
@@ -526,6 +554,7 @@ int main(void) {
     test_spread_frontier();
     test_decay();
     test_top_k();
+    test_overlap_refused();
     test_arena();
     test_panic_aborts();
     test_threads();
