@@ -147,6 +147,7 @@ unsafe fn output<'a, T>(ptr: *mut T, len: usize) -> Option<&'a mut [T]> {
 /// ```
 /// use engram_kernels::ffi::engram_vector_similarity;
 /// let (q, c, mut s) = ([1.0f32, 2.0, 3.0], [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0f32; 2]);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// unsafe { engram_vector_similarity(q.as_ptr(), c.as_ptr(), s.as_mut_ptr(), 3, 2) };
 /// assert_eq!(s[0], 1.0);
 /// assert!((s[1] - 0.974631786).abs() < 1e-6);
@@ -196,6 +197,7 @@ pub unsafe extern "C" fn engram_vector_similarity(
 /// ```
 /// use engram_kernels::ffi::engram_spread_activation;
 /// let (adj, w, mut act) = ([1u32, 2], [0.5f32, 0.3], [1.0f32, 0.0, 0.0]);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// unsafe { engram_spread_activation(adj.as_ptr(), w.as_ptr(), act.as_mut_ptr(), 3, 2, 5) };
 /// assert_eq!(act, [0.4, 1.0, 0.6]);
 /// ```
@@ -243,6 +245,7 @@ pub unsafe extern "C" fn engram_spread_activation(
 /// ```
 /// use engram_kernels::ffi::engram_apply_decay;
 /// let (mut s, ages) = ([1.0f32, 1.0], [0u64, 86_400]);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// unsafe { engram_apply_decay(s.as_mut_ptr(), ages.as_ptr(), 2) };
 /// assert_eq!(s[0], 1.0);
 /// assert!((s[1] - 0.36787945).abs() < 1e-7);
@@ -286,6 +289,7 @@ pub unsafe extern "C" fn engram_apply_decay(
 ///
 /// ```
 /// use engram_kernels::{OverflowPolicy, config, ffi::engram_configure_arena};
+/// // SAFETY: this export takes no pointers.
 /// unsafe { engram_configure_arena(2, 2) };
 /// assert_eq!(config::current().overflow, OverflowPolicy::Fallback);
 /// assert_eq!(config::current().pool_size, 2 << 20);
@@ -331,6 +335,7 @@ pub unsafe extern "C" fn engram_configure_arena(pool_size_mb: u32, overflow_stra
 /// ```
 /// use engram_kernels::ffi::engram_arena_stats;
 /// let mut resets = usize::MAX;
+/// // SAFETY: each pointer is null or valid for one write.
 /// unsafe { engram_arena_stats(&mut resets, std::ptr::null_mut(), std::ptr::null_mut()) };
 /// assert_ne!(resets, usize::MAX);
 /// ```
@@ -365,6 +370,7 @@ pub unsafe extern "C" fn engram_arena_stats(
 /// # Example
 ///
 /// ```
+/// // SAFETY: this export takes no pointers.
 /// unsafe { engram_kernels::ffi::engram_reset_arenas() };
 /// ```
 #[unsafe(no_mangle)]
@@ -384,8 +390,10 @@ pub unsafe extern "C" fn engram_reset_arenas() {
 ///
 /// ```
 /// use engram_kernels::ffi::{engram_arena_stats, engram_reset_arena_metrics};
+/// // SAFETY: this export takes no pointers.
 /// unsafe { engram_reset_arena_metrics() };
 /// let mut overflows = 1;
+/// // SAFETY: each pointer is null or valid for one write.
 /// unsafe { engram_arena_stats(std::ptr::null_mut(), &mut overflows, std::ptr::null_mut()) };
 /// assert_eq!(overflows, 0);
 /// ```
@@ -404,6 +412,7 @@ pub unsafe extern "C" fn engram_reset_arena_metrics() {
 ///
 /// ```
 /// use engram_kernels::ffi::engram_deinit_thread_arena;
+/// // SAFETY: this export takes no pointers.
 /// unsafe { engram_deinit_thread_arena(); engram_deinit_thread_arena() };
 /// ```
 #[unsafe(no_mangle)]

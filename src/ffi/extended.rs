@@ -55,6 +55,7 @@ unsafe fn csr<'a>(
 /// ```
 /// use engram_kernels::ffi::{ENGRAM_OK, engram_spread_activation_csr};
 /// let (off, t, w, mut act) = ([0usize, 2, 2, 2], [1u32, 2], [0.5f32, 0.3], [1.0f32, 0.0, 0.0]);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// let rc = unsafe {
 ///     engram_spread_activation_csr(off.as_ptr(), t.as_ptr(), w.as_ptr(), act.as_mut_ptr(), 3, 2, 1)
 /// };
@@ -121,6 +122,7 @@ pub unsafe extern "C" fn engram_spread_activation_csr(
 /// // 0 → 1 → 2 → 3, every weight 1
 /// let (off, t, w) = ([0usize, 1, 2, 3, 3], [1u32, 2, 3], [1.0f32; 3]);
 /// let mut act = [0.0f32; 4];
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// let rc = unsafe {
 ///     engram_spread_frontier(off.as_ptr(), t.as_ptr(), w.as_ptr(), 4, 3,
 ///                            [0u32].as_ptr(), [1.0f32].as_ptr(), 1, 0.5, 0.2, 10, act.as_mut_ptr())
@@ -205,8 +207,10 @@ pub unsafe extern "C" fn engram_spread_frontier(
 /// ```
 /// use engram_kernels::ffi::{ENGRAM_ERR_INVALID, ENGRAM_OK, engram_apply_decay_tau};
 /// let (mut s, ages) = ([1.0f32], [3600u64]);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// assert_eq!(unsafe { engram_apply_decay_tau(s.as_mut_ptr(), ages.as_ptr(), 1, 3600.0) }, ENGRAM_OK);
 /// assert!((s[0] - 0.36787945).abs() < 1e-7);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// assert_eq!(unsafe { engram_apply_decay_tau(s.as_mut_ptr(), ages.as_ptr(), 1, -1.0) },
 ///            ENGRAM_ERR_INVALID);
 /// ```
@@ -264,6 +268,7 @@ pub unsafe extern "C" fn engram_apply_decay_tau(
 /// let q = [1.0f32, 0.0];
 /// let c = [0.0f32, 1.0, 1.0, 0.0, 1.0, 1.0]; // orthogonal, identical, 45 degrees
 /// let (mut idx, mut sc, mut n) = ([0usize; 2], [0.0f32; 2], 0usize);
+/// // SAFETY: every pointer is valid for the length passed with it.
 /// let rc = unsafe {
 ///     engram_top_k_similarity(q.as_ptr(), c.as_ptr(), 2, 3, 2, idx.as_mut_ptr(),
 ///                             sc.as_mut_ptr(), &mut n)
