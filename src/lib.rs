@@ -39,6 +39,7 @@ mod arena;
 pub mod config;
 pub mod metrics;
 pub mod scratch;
+mod sync;
 
 pub mod global;
 

@@ -30,7 +30,7 @@ use allocator_api2::alloc::System;
 use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 use crossbeam_utils::CachePadded;
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 

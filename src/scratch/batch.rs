@@ -11,7 +11,7 @@ use crate::arena::core::{alloc_buffer, free_buffer};
 use allocator_api2::alloc::System;
 use allocator_api2::vec::Vec;
 use core::ptr::NonNull;
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 /// Buffers kept for reuse at most; a returned buffer beyond that frees the smallest one.
 const MAX_POOLED: usize = 4;
