@@ -26,11 +26,11 @@
 //! assert!(after.max_high_water_mark >= 100);
 //! ```
 
+use crate::sync::Mutex;
 use allocator_api2::alloc::System;
 use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 use crossbeam_utils::CachePadded;
-use crate::sync::Mutex;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 

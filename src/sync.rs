@@ -19,6 +19,8 @@ impl<T> Mutex<T> {
     /// Like `parking_lot`'s: no poisoning (a panic while holding it cannot leave the registries
     /// half-updated in a way that matters to a later reader).
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

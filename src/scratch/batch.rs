@@ -8,10 +8,10 @@
 use super::state::{Kind, ScratchState};
 use super::{Scratch, run_scope};
 use crate::arena::core::{alloc_buffer, free_buffer};
+use crate::sync::Mutex;
 use allocator_api2::alloc::System;
 use allocator_api2::vec::Vec;
 use core::ptr::NonNull;
-use crate::sync::Mutex;
 
 /// Buffers kept for reuse at most; a returned buffer beyond that frees the smallest one.
 const MAX_POOLED: usize = 4;
