@@ -38,6 +38,7 @@
 
 use super::KernelError;
 use super::dispatch::{self, SimdLevel};
+use crate::kernels::error::expect_len;
 
 #[cfg(target_arch = "aarch64")]
 mod neon;
@@ -191,13 +192,7 @@ impl Decay {
     /// # Ok::<(), engram_kernels::kernels::KernelError>(())
     /// ```
     pub fn apply(&self, strengths: &mut [f32], ages_seconds: &[u64]) -> Result<(), KernelError> {
-        if strengths.len() != ages_seconds.len() {
-            return Err(KernelError::LengthMismatch {
-                what: "ages_seconds",
-                expected: strengths.len(),
-                actual: ages_seconds.len(),
-            });
-        }
+        expect_len("ages_seconds", strengths.len(), ages_seconds.len())?;
         apply_at(
             dispatch::active(),
             strengths,

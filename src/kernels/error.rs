@@ -113,6 +113,23 @@ pub enum GraphError {
     },
 }
 
+/// `Ok` if `actual == expected`, else the [`KernelError::LengthMismatch`] that names `what`.
+pub(crate) fn expect_len(
+    what: &'static str,
+    expected: usize,
+    actual: usize,
+) -> Result<(), KernelError> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(KernelError::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    }
+}
+
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -2,6 +2,7 @@
 
 use super::CsrGraph;
 use crate::Scratch;
+use crate::kernels::error::expect_len;
 use crate::kernels::{GraphError, KernelError};
 use allocator_api2::vec::Vec;
 
@@ -183,13 +184,7 @@ pub fn spread_frontier(
     activations: &mut [f32],
 ) -> Result<FrontierSummary, KernelError> {
     let n = graph.num_nodes();
-    if activations.len() != n {
-        return Err(KernelError::LengthMismatch {
-            what: "activations",
-            expected: n,
-            actual: activations.len(),
-        });
-    }
+    expect_len("activations", n, activations.len())?;
     for &(node, a) in seeds {
         if node as usize >= n {
             return Err(GraphError::NodeOutOfRange {

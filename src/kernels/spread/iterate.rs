@@ -2,6 +2,7 @@
 
 use super::CsrGraph;
 use crate::kernels::KernelError;
+use crate::kernels::error::expect_len;
 
 /// Runs `iterations` rounds of spreading activation over `graph`, in place.
 ///
@@ -38,13 +39,7 @@ pub fn spread(
     iterations: u32,
 ) -> Result<(), KernelError> {
     let n = graph.num_nodes();
-    if activations.len() != n {
-        return Err(KernelError::LengthMismatch {
-            what: "activations",
-            expected: n,
-            actual: activations.len(),
-        });
-    }
+    expect_len("activations", n, activations.len())?;
     if iterations == 0 || n == 0 {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 
 use super::iterate::with_snapshot;
 use crate::kernels::KernelError;
+use crate::kernels::error::expect_len;
 
 /// Runs `iterations` rounds of spreading activation on the seed's edge-list layout, in place.
 ///
@@ -33,13 +34,7 @@ pub fn spread_legacy(
     activations: &mut [f32],
     iterations: u32,
 ) -> Result<(), KernelError> {
-    if weights.len() != adjacency.len() {
-        return Err(KernelError::LengthMismatch {
-            what: "weights",
-            expected: adjacency.len(),
-            actual: weights.len(),
-        });
-    }
+    expect_len("weights", adjacency.len(), weights.len())?;
     let n = activations.len();
     if n == 0 || adjacency.is_empty() || iterations == 0 {
         return Ok(());
