@@ -17,7 +17,7 @@ declare -A BENCH=(
 ORDER=(system arena_outside arena_inside mimalloc arena_mimalloc_outside arena_mimalloc_inside)
 
 exe() { # path of the built bench executable
-  cargo bench --no-run --bench "$1" --message-format=json 2>/dev/null |
+  cargo bench -p engram-bench --no-run --bench "$1" --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)

@@ -14,10 +14,10 @@ BENCHES=(global_system global_arena global_mimalloc global_arena_mimalloc)
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 
-cargo bench --quiet --no-run $(printf -- '--bench %s ' "${BENCHES[@]}") >/dev/null 2>&1
+cargo bench -p engram-bench --quiet --no-run $(printf -- '--bench %s ' "${BENCHES[@]}") >/dev/null 2>&1
 for round in $(seq 1 "$ROUNDS"); do
   for b in "${BENCHES[@]}"; do
-    cargo bench --quiet --bench "$b" -- --warm-up-time "$WARMUP" --measurement-time "$MEASURE" \
+    cargo bench -p engram-bench --quiet --bench "$b" -- --warm-up-time "$WARMUP" --measurement-time "$MEASURE" \
       2>/dev/null | tee -a "$LOG" | grep -E '^global/|time:' | paste -sd ' ' | sed "s/^/[round $round] /" >&2 || true
   done
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the `arena` bench results as the README's markdown table.
 
-Reads criterion's estimates under target/criterion (run `cargo bench --bench arena` first) and
+Reads criterion's estimates under target/criterion (run `cargo bench -p engram-bench --bench arena` first) and
 gives, per member, the time per element (slope estimate, 95% interval) and its ratio to the
 group's bumpalo and glibc members.
 """

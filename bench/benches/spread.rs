@@ -1,7 +1,7 @@
 //! Spreading activation: edges per second of the scratch-backed kernels against a straightforward
 //! scalar implementation (a fresh `Vec` snapshot per call) in the same run.
 //!
-//! `cargo bench --bench spread -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p engram-bench --bench spread -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use engram_kernels::kernels::spread::{

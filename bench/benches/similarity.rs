@@ -1,7 +1,7 @@
 //! Batch cosine similarity: engram vs simsimd's per-pair cosine vs a streaming-read floor (the same
 //! candidate bytes summed with a plain SIMD sum), side by side in one run.
 //!
-//! `cargo bench --bench similarity -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p engram-bench --bench similarity -- --warm-up-time 1 --measurement-time 3`
 //! Filter one dimension with e.g. `-- d768`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

@@ -11,7 +11,7 @@
 //! * `scope`: entering and leaving an (almost) empty scope; one element = one enter + exit.
 //! * `hashmap`: 10,000 inserts into a `hashbrown::HashMap<u64, u64>` in each allocator.
 //!
-//! Run: `cargo bench --bench arena -- --warm-up-time 1 --measurement-time 3`. Times are this
+//! Run: `cargo bench -p engram-bench --bench arena -- --warm-up-time 1 --measurement-time 3`. Times are this
 //! thread's CPU time (see `support/clock.rs`); `ENGRAM_BENCH_CLOCK=wall` measures wall time.
 
 #[path = "support/clock.rs"]

@@ -1,7 +1,7 @@
 //! Decay over 10M strengths: engram (every supported SIMD level) vs a bandwidth floor (read the
 //! same strengths and ages, write the strengths) vs the seed's approach, one `f32::exp` per lane.
 //!
-//! `cargo bench --bench decay -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p engram-bench --bench decay -- --warm-up-time 1 --measurement-time 3`
 //!
 //! The runs decay the same buffer in place again and again; a long τ keeps the strengths in the
 //! normal f32 range throughout. The kernel has no data-dependent branches, so its speed does not
