@@ -12,6 +12,7 @@
 #[path = "common/alloc_table.rs"]
 mod alloc_table;
 
+use engram_kernels::ArenaAlloc;
 use engram_kernels::kernels::decay::Decay;
 use engram_kernels::kernels::dispatch;
 use engram_kernels::kernels::similarity::top_k;

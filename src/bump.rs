@@ -9,54 +9,25 @@
 //!
 //! Addresses are absolute, so alignment is absolute too: a block aligned to 4096 here is aligned
 //! to 4096 in memory, whatever the alignment of the buffer it lives in.
-//!
-//! # Example
-//!
-//! ```
-//! use engram_kernels::bump::{bump_up, Bump};
-//!
-//! // Free space is [0x1001, 0x1100): an 8-aligned, 16-byte block starts at 0x1008.
-//! assert_eq!(bump_up(0x1001, 0x1100, 16, 8), Some(Bump { start: 0x1008, end: 0x1018 }));
-//! // Near usize::MAX nothing wraps: the request is refused.
-//! assert_eq!(bump_up(usize::MAX - 3, usize::MAX, 16, 8), None);
-//! ```
+
+#![forbid(unsafe_code)]
 
 /// A block chosen by [`bump_up`]: the half-open address range `[start, end)`.
 ///
 /// `end` is also the new cursor after the allocation.
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::bump_up;
-///
-/// let b = bump_up(100, 200, 10, 4).unwrap();
-/// assert_eq!((b.start, b.end), (100, 110));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bump {
+pub(crate) struct Bump {
     /// First address of the block; a multiple of the requested alignment.
-    pub start: usize,
+    pub(crate) start: usize,
     /// One past the last address of the block (`start + size`).
-    pub end: usize,
+    pub(crate) end: usize,
 }
 
 /// Rounds `addr` up to a multiple of `align`, or `None` if that would pass `usize::MAX`.
 ///
 /// `align` must be a power of two; any other value gives `None` rather than a wrong answer.
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::align_up;
-///
-/// assert_eq!(align_up(13, 8), Some(16));
-/// assert_eq!(align_up(16, 8), Some(16));
-/// assert_eq!(align_up(usize::MAX, 2), None);
-/// assert_eq!(align_up(5, 3), None); // not a power of two
-/// ```
 #[inline(always)]
-pub const fn align_up(addr: usize, align: usize) -> Option<usize> {
+pub(crate) const fn align_up(addr: usize, align: usize) -> Option<usize> {
     if !align.is_power_of_two() {
         return None;
     }
@@ -68,36 +39,49 @@ pub const fn align_up(addr: usize, align: usize) -> Option<usize> {
 }
 
 /// Whether `addr` is a multiple of `align` (a power of two).
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::is_aligned;
-///
-/// assert!(is_aligned(4096, 4096));
-/// assert!(!is_aligned(4100, 8));
-/// ```
 #[inline(always)]
-pub const fn is_aligned(addr: usize, align: usize) -> bool {
+pub(crate) const fn is_aligned(addr: usize, align: usize) -> bool {
     align.is_power_of_two() && addr & (align - 1) == 0
+}
+
+/// [`bump_up`] for an alignment that is known to be a power of two (a [`Layout`]'s), without
+/// checking it: the hot path of every arena. For any other `align` the answer is still inside
+/// `[cursor, limit]` and never wraps; it is only not aligned.
+///
+/// [`Layout`]: core::alloc::Layout
+#[inline(always)]
+pub(crate) const fn bump_pow2(
+    cursor: usize,
+    limit: usize,
+    size: usize,
+    align: usize,
+) -> Option<Bump> {
+    let mask = align.wrapping_sub(1);
+    let start = match cursor.checked_add(mask) {
+        Some(s) => s & !mask,
+        None => return None,
+    };
+    // `start >= cursor`, so `limit - start` cannot wrap once `start <= limit` is known.
+    if start > limit || size > limit - start {
+        return None;
+    }
+    Some(Bump {
+        start,
+        end: start + size,
+    })
 }
 
 /// Places a block of `size` bytes aligned to `align` in the free space `[cursor, limit)`.
 ///
 /// Returns `None`, without wrapping, when the block does not fit or the arithmetic would pass
 /// `usize::MAX`. Cost: an add, a mask, an add and a compare.
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::{bump_up, Bump};
-///
-/// assert_eq!(bump_up(0, 64, 64, 1), Some(Bump { start: 0, end: 64 })); // exactly full
-/// assert_eq!(bump_up(0, 64, 65, 1), None);
-/// assert_eq!(bump_up(1, 64, 0, 64), Some(Bump { start: 64, end: 64 }));
-/// ```
 #[inline(always)]
-pub const fn bump_up(cursor: usize, limit: usize, size: usize, align: usize) -> Option<Bump> {
+pub(crate) const fn bump_up(
+    cursor: usize,
+    limit: usize,
+    size: usize,
+    align: usize,
+) -> Option<Bump> {
     let start = match align_up(cursor, align) {
         Some(s) => s,
         None => return None,
@@ -123,21 +107,8 @@ pub const fn bump_up(cursor: usize, limit: usize, size: usize, align: usize) -> 
 /// * the resized block ends at or before `limit`.
 ///
 /// Works for growing and shrinking alike.
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::resize_last;
-///
-/// // Block [100, 116) is the last one; grow it to 32 bytes.
-/// assert_eq!(resize_last(100, 16, 32, 4, 116, 0, 200), Some(132));
-/// // Not the last block: no.
-/// assert_eq!(resize_last(100, 16, 32, 4, 120, 0, 200), None);
-/// // Older than the live scope's checkpoint: no.
-/// assert_eq!(resize_last(100, 16, 32, 4, 116, 110, 200), None);
-/// ```
 #[inline(always)]
-pub const fn resize_last(
+pub(crate) const fn resize_last(
     start: usize,
     old_size: usize,
     new_size: usize,
@@ -162,18 +133,13 @@ pub const fn resize_last(
 /// Where the cursor goes when the block `[start, start + size)` is freed: `Some(start)` if it is
 /// the most recent block and not older than `floor`, otherwise `None` (the space stays used until
 /// the scope or arena is reset).
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::release_last;
-///
-/// assert_eq!(release_last(100, 16, 116, 0), Some(100));
-/// assert_eq!(release_last(100, 16, 120, 0), None);  // a younger block sits above it
-/// assert_eq!(release_last(100, 16, 116, 101), None); // older than the live checkpoint
-/// ```
 #[inline(always)]
-pub const fn release_last(start: usize, size: usize, cursor: usize, floor: usize) -> Option<usize> {
+pub(crate) const fn release_last(
+    start: usize,
+    size: usize,
+    cursor: usize,
+    floor: usize,
+) -> Option<usize> {
     match start.checked_add(size) {
         Some(end) if end == cursor && start >= floor => Some(start),
         _ => None,
@@ -181,17 +147,8 @@ pub const fn release_last(start: usize, size: usize, cursor: usize, floor: usize
 }
 
 /// `used / capacity` as a fraction in `[0, 1]`; `0.0` for a zero capacity, never NaN.
-///
-/// # Example
-///
-/// ```
-/// use engram_kernels::bump::utilization;
-///
-/// assert_eq!(utilization(256, 1024), 0.25);
-/// assert_eq!(utilization(0, 0), 0.0);
-/// ```
 #[inline]
-pub fn utilization(used: usize, capacity: usize) -> f64 {
+pub(crate) fn utilization(used: usize, capacity: usize) -> f64 {
     if capacity == 0 {
         0.0
     } else {
@@ -267,6 +224,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn bump_pow2_agrees_with_bump_up_for_powers_of_two() {
+        for &cursor in &EDGES {
+            for &limit in &EDGES {
+                for &size in &EDGES {
+                    for shift in 0..usize::BITS {
+                        let align = 1usize << shift;
+                        assert_eq!(
+                            bump_pow2(cursor, limit, size, align),
+                            bump_up(cursor, limit, size, align),
+                            "{cursor:#x} {limit:#x} {size:#x} {align:#x}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bump_pow2_stays_in_bounds_for_any_alignment() {
+        for &cursor in &EDGES {
+            for &limit in &EDGES {
+                for &size in &EDGES {
+                    for &align in &EDGES {
+                        if let Some(b) = bump_pow2(cursor, limit, size, align) {
+                            assert!(b.start >= cursor && b.end <= limit && b.start <= b.end);
+                            assert_eq!(b.end - b.start, size);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn examples_from_the_docs() {
+        assert_eq!(
+            bump_up(0x1001, 0x1100, 16, 8),
+            Some(Bump {
+                start: 0x1008,
+                end: 0x1018
+            })
+        );
+        assert_eq!(bump_up(usize::MAX - 3, usize::MAX, 16, 8), None);
+        assert_eq!(align_up(13, 8), Some(16));
+        assert_eq!(align_up(5, 3), None);
+        assert!(is_aligned(4096, 4096) && !is_aligned(4100, 8));
+        assert_eq!(bump_up(1, 64, 0, 64), Some(Bump { start: 64, end: 64 }));
+        assert_eq!(resize_last(100, 16, 32, 4, 116, 0, 200), Some(132));
+        assert_eq!(resize_last(100, 16, 32, 4, 120, 0, 200), None);
+        assert_eq!(resize_last(100, 16, 32, 4, 116, 110, 200), None);
+        assert_eq!(release_last(100, 16, 116, 0), Some(100));
+        assert_eq!(release_last(100, 16, 116, 101), None);
+        assert_eq!(utilization(256, 1024), 0.25);
     }
 
     #[test]

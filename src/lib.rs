@@ -6,7 +6,7 @@
 //!
 //! Layers, bottom to top (a lower layer never imports a higher one):
 //!
-//! * [`bump`]: pure, safe bump arithmetic on addresses.
+//! * `bump`: pure, safe bump arithmetic on addresses.
 //! * [`Arena`]: a fixed-capacity bump arena that implements
 //!   [`allocator_api2::alloc::Allocator`].
 //! * [`scratch`]: one lazily created arena per thread, used through [`with_arena`] scopes.
@@ -33,9 +33,9 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod bump;
+pub(crate) mod bump;
 
-mod arena;
+pub mod arena;
 pub mod config;
 pub mod metrics;
 pub mod scratch;
@@ -48,6 +48,7 @@ pub mod kernels;
 pub mod ffi;
 
 pub use allocator_api2::alloc::AllocError;
+pub use arena::helpers::ArenaAlloc;
 pub use arena::{Arena, ArenaScope, ArenaStats};
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};

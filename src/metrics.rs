@@ -15,6 +15,7 @@
 //! # Example
 //!
 //! ```
+//! use engram_kernels::ArenaAlloc;
 //! use engram_kernels::{metrics, with_arena};
 //!
 //! let before = metrics::snapshot();
@@ -165,6 +166,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 /// # Example
 ///
 /// ```
+/// use engram_kernels::ArenaAlloc;
 /// engram_kernels::with_arena(|s| {
 ///     s.alloc(1u8);
 /// });
@@ -183,6 +185,7 @@ pub fn snapshot() -> ArenaMetrics {
 /// # Example
 ///
 /// ```
+/// use engram_kernels::ArenaAlloc;
 /// use engram_kernels::{metrics, with_arena};
 ///
 /// with_arena(|s| {

@@ -4,6 +4,7 @@
 use allocator_api2::alloc::{Allocator, Layout};
 use allocator_api2::vec::Vec as AVec;
 use engram_kernels::Arena;
+use engram_kernels::ArenaAlloc;
 use std::ptr::NonNull;
 
 fn addr<T: ?Sized>(r: &T) -> usize {

@@ -1,6 +1,7 @@
 //! Environment configuration: garbage values keep the defaults and never panic. The environment
 //! is read once per process, so this binary has a single test that sets it before first use.
 
+use engram_kernels::ArenaAlloc;
 use engram_kernels::config::{self, ArenaConfig};
 
 #[test]

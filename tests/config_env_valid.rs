@@ -1,5 +1,6 @@
 //! Valid environment values are applied at first use.
 
+use engram_kernels::ArenaAlloc;
 use engram_kernels::OverflowPolicy;
 use engram_kernels::config;
 

@@ -5,6 +5,7 @@
 mod support;
 
 use allocator_api2::vec::Vec as AVec;
+use engram_kernels::ArenaAlloc;
 use engram_kernels::{GlobalArena, with_arena, with_arena_sized, with_global_arena};
 use support::{Counting, inner_calls, scaled};
 

@@ -1,5 +1,6 @@
 //! Process-wide metrics. They are global, so this binary has a single test.
 
+use engram_kernels::ArenaAlloc;
 use engram_kernels::metrics::{self, ArenaMetrics};
 use engram_kernels::{with_arena, with_arena_sized};
 

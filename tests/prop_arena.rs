@@ -4,6 +4,7 @@
 //! and still hold what was written into it.
 
 use allocator_api2::alloc::{Allocator, Layout};
+use engram_kernels::ArenaAlloc;
 use engram_kernels::{Arena, Scratch, with_arena};
 use proptest::prelude::*;
 use std::ptr::NonNull;

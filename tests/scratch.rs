@@ -3,6 +3,7 @@
 //! for Miri.
 
 use allocator_api2::vec::Vec as AVec;
+use engram_kernels::ArenaAlloc;
 use engram_kernels::scratch::{release_thread_arena, reset_thread_arena};
 use engram_kernels::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
 use std::panic::{AssertUnwindSafe, catch_unwind};

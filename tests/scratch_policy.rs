@@ -1,6 +1,7 @@
 //! Overflow policies of the thread scratch arenas. The policy is process-wide, so this binary
 //! has a single test that walks through the policies in order.
 
+use engram_kernels::ArenaAlloc;
 use engram_kernels::config::{self, ArenaConfig, OverflowPolicy};
 use engram_kernels::{thread_arena_stats, with_arena, with_arena_sized};
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,22 +1,29 @@
-//! [`Arena`]: a fixed-capacity bump arena.
+//! [`Arena`]: a bump arena you own, fixed-capacity by default or growable.
 //!
-//! One buffer, allocated once; allocation moves a cursor up, reset moves it back. There is no
-//! per-allocation metadata, no growth and no hidden allocation: a request that does not fit is
-//! refused, counted, and leaves the cursor where it was.
+//! Every arena in the crate is a handle on one [`RawArena`](raw::RawArena), which owns a chain
+//! of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does not fit;
+//! a growable one takes another chunk when the current one is full.
+//!
+//! Layers inside this module, bottom to top: [`chunk`] (the memory and its pool), `spill` (heap
+//! blocks of scratch scopes), `poison` (ASan), [`raw`] (the allocator logic, once), [`helpers`]
+//! (the typed helpers, once), and the [`Arena`] handle.
 
-pub(crate) mod core;
+pub(crate) mod chunk;
+pub(crate) mod helpers;
+mod poison;
+pub(crate) mod raw;
+pub(crate) mod spill;
 mod stats;
-pub(crate) mod typed;
 
 pub use stats::ArenaStats;
 
-use self::core::{BumpCore, alloc_buffer, dangling, free_buffer};
+use self::raw::{Checkpoint, RawArena, Refill};
 use allocator_api2::alloc::{AllocError, Allocator, Layout};
 use std::fmt;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-/// A fixed-capacity bump arena.
+/// A bump arena: fixed-capacity by default, or growable ([`Arena::growable`]).
 ///
 /// * **Allocation** is O(1): align the cursor, check the limit, move the cursor. Alignment is
 ///   exact and absolute (any power of two a [`Layout`] allows), and nothing wraps near
@@ -24,19 +31,25 @@ use std::ptr::NonNull;
 /// * **Reset** is O(1) (O(used) with [`set_zero_on_reset`](Self::set_zero_on_reset)).
 /// * **Freeing** the most recent block gives its space back; any other free is a no-op until the
 ///   next reset. Values' destructors never run.
-/// * **Overflow** is an error: a plain arena never grows and never falls back to the heap. It
-///   answers [`AllocError`] (or, for the panicking helpers, a panic that says what was asked and
-///   what was left) and counts the refusal in [`overflow_count`](Self::overflow_count).
+/// * **Overflow** of a fixed arena ([`new`](Self::new), [`with_capacity`](Self::with_capacity))
+///   is an error: it never grows and never falls back to the heap. It answers [`AllocError`] (or,
+///   for the panicking helpers, a panic that says what was asked and what was left) and counts
+///   the refusal in [`overflow_count`](Self::overflow_count).
+/// * **Growth**: an arena from [`growable`](Self::growable) takes another chunk when the current
+///   one is full (doubling their size, 4 KiB first), up to an optional
+///   [allocation limit](Self::set_allocation_limit).
 ///
 /// `&Arena` implements [`allocator_api2::alloc::Allocator`], so `allocator_api2` and `hashbrown`
 /// collections can live in it. An `Arena` is `Send` but not `Sync`.
 ///
-/// The buffer comes from [`std::alloc::System`] directly, never from the global allocator.
+/// Chunks come from [`std::alloc::System`] directly (through a process-wide pool of idle
+/// chunks), never from the global allocator. The typed helpers (`alloc`, `alloc_slice_copy`, ...)
+/// are methods of [`ArenaAlloc`](crate::ArenaAlloc), implemented for `&Arena`.
 ///
 /// # Example
 ///
 /// ```
-/// use engram_kernels::Arena;
+/// use engram_kernels::{Arena, ArenaAlloc};
 /// use allocator_api2::vec::Vec;
 ///
 /// let mut arena = Arena::with_capacity(4096);
@@ -52,17 +65,17 @@ use std::ptr::NonNull;
 /// assert_eq!(arena.used(), 0);
 /// ```
 pub struct Arena {
-    core: BumpCore,
+    raw: RawArena,
     zero_on_reset: bool,
 }
 
-// SAFETY: an `Arena` owns its buffer outright; nothing in it refers to thread-local state, and
+// SAFETY: an `Arena` owns its chunks outright; nothing in it refers to thread-local state, and
 // every block handed out borrows the arena, so moving the arena to another thread moves the only
 // access path with it. (`Cell` keeps it `!Sync`.)
 unsafe impl Send for Arena {}
 
 impl Arena {
-    /// The default capacity: 1 MiB, the seed's per-thread pool size.
+    /// The default capacity: 1 MiB, the size of the Zig implementation's per-thread pool.
     pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
     /// An arena of [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) bytes.
@@ -72,7 +85,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// assert_eq!(Arena::new().capacity(), 1 << 20);
     /// ```
@@ -82,13 +95,13 @@ impl Arena {
 
     /// An arena of exactly `bytes` bytes; `0` is allowed (every non-empty request then fails).
     ///
-    /// Cost: one system allocation (none for `0`). Panics if `bytes` exceeds `isize::MAX` or the
+    /// Cost: one chunk from the pool, or one system allocation (none for `0`). Panics if `bytes` exceeds `isize::MAX` or the
     /// system allocator refuses it; see [`try_with_capacity`](Self::try_with_capacity).
     ///
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let arena = Arena::with_capacity(100);
     /// assert_eq!(arena.capacity(), 100);
@@ -108,34 +121,100 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// assert!(Arena::try_with_capacity(usize::MAX).is_err());
     /// assert_eq!(Arena::try_with_capacity(0).unwrap().capacity(), 0);
     /// ```
     pub fn try_with_capacity(bytes: usize) -> Result<Arena, AllocError> {
-        let base = alloc_buffer(bytes)?;
-        let core = BumpCore::empty();
-        // SAFETY: `base` is a fresh buffer of `bytes` bytes that this arena owns until `Drop`.
-        unsafe { core.install(base, bytes) };
         Ok(Arena {
-            core,
+            raw: RawArena::with_capacity(Refill::Fixed, bytes)?,
             zero_on_reset: false,
         })
     }
 
-    /// Size of the buffer in bytes.
+    /// A growable arena: no memory until the first allocation, then chunks of 4 KiB, 8 KiB, ...
+    /// (doubling up to 8 MiB; a larger request gets a chunk of its own size). Unlimited until
+    /// [`set_allocation_limit`](Self::set_allocation_limit).
+    ///
+    /// [`capacity`](Self::capacity) is the sum of its chunks. [`reset`](Self::reset) keeps the
+    /// largest chunk and returns the others to the pool, so a loop of fill-and-reset settles on
+    /// one chunk that fits a whole round instead of growing.
     ///
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    /// use allocator_api2::vec::Vec;
+    ///
+    /// let mut arena = Arena::growable();
+    /// assert_eq!(arena.capacity(), 0);
+    /// let mut v = Vec::new_in(&arena);
+    /// v.extend(0..1_000_000u64); // 8 MB: far beyond the first chunk
+    /// assert_eq!(v.iter().sum::<u64>(), 499_999_500_000);
+    /// assert!(arena.capacity() >= 8_000_000);
+    /// drop(v);
+    /// arena.reset();
+    /// assert_eq!(arena.used(), 0);
+    /// ```
+    pub fn growable() -> Arena {
+        Arena {
+            raw: RawArena::new(Refill::Grow),
+            zero_on_reset: false,
+        }
+    }
+
+    /// Caps the bytes of chunks a growable arena may hold (`None`: no cap), like bumpalo's
+    /// `set_allocation_limit`. Past it, requests fail with [`AllocError`] and collections'
+    /// `try_reserve` fails cleanly. A limit below the current capacity stops further growth and
+    /// takes nothing away. A fixed arena never grows, so the limit changes nothing for it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    /// use allocator_api2::vec::Vec;
+    ///
+    /// let mut arena = Arena::growable();
+    /// arena.set_allocation_limit(Some(64 << 10));
+    /// let mut v: Vec<u8, _> = Vec::new_in(&arena);
+    /// assert!(v.try_reserve(32 << 10).is_ok());
+    /// assert!(v.try_reserve(1 << 20).is_err());
+    /// assert!(arena.capacity() <= 64 << 10);
+    /// ```
+    pub fn set_allocation_limit(&mut self, bytes: Option<usize>) {
+        self.raw.set_limit(bytes);
+    }
+
+    /// The cap set by [`set_allocation_limit`](Self::set_allocation_limit), if any.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    ///
+    /// let mut arena = Arena::growable();
+    /// assert_eq!(arena.allocation_limit(), None);
+    /// arena.set_allocation_limit(Some(1 << 20));
+    /// assert_eq!(arena.allocation_limit(), Some(1 << 20));
+    /// ```
+    pub fn allocation_limit(&self) -> Option<usize> {
+        self.raw.limit()
+    }
+
+    /// Bytes the arena can hand out without growing: its buffer's size for a fixed arena, the sum
+    /// of its chunks for a growable one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// assert_eq!(Arena::with_capacity(64).capacity(), 64);
     /// ```
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.core.capacity()
+        self.raw.capacity()
     }
 
     /// Bytes consumed since the last reset, alignment padding included.
@@ -143,7 +222,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let arena = Arena::with_capacity(64);
     /// arena.alloc(1u8);
@@ -153,7 +232,7 @@ impl Arena {
     /// ```
     #[inline]
     pub fn used(&self) -> usize {
-        self.core.used()
+        self.raw.used()
     }
 
     /// `capacity() - used()`.
@@ -161,7 +240,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let arena = Arena::with_capacity(64);
     /// arena.alloc([0u8; 24]);
@@ -177,7 +256,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let arena = Arena::with_capacity(64);
     /// arena.alloc([0u8; 16]);
@@ -193,7 +272,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let mut arena = Arena::with_capacity(64);
     /// arena.alloc([0u8; 48]);
@@ -202,7 +281,7 @@ impl Arena {
     /// assert_eq!(arena.high_water_mark(), 48);
     /// ```
     pub fn high_water_mark(&self) -> usize {
-        self.core.high_water_mark()
+        self.raw.high_water_mark()
     }
 
     /// Requests refused since the last reset.
@@ -210,14 +289,14 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let arena = Arena::with_capacity(8);
     /// assert!(arena.try_alloc([0u8; 9]).is_err());
     /// assert_eq!(arena.overflow_count(), 1);
     /// ```
     pub fn overflow_count(&self) -> usize {
-        self.core.overflow_count()
+        self.raw.overflow_count()
     }
 
     /// A snapshot of all the counters above.
@@ -225,7 +304,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let arena = Arena::with_capacity(32);
     /// arena.alloc(0u64);
@@ -237,6 +316,8 @@ impl Arena {
             used: self.used(),
             high_water_mark: self.high_water_mark(),
             overflow_count: self.overflow_count(),
+            total_overflows: self.raw.total_overflows().0,
+            overflow_bytes: self.raw.total_overflows().1,
         }
     }
 
@@ -244,12 +325,15 @@ impl Arena {
     /// start of the buffer. Clears [`overflow_count`](Self::overflow_count); keeps
     /// [`high_water_mark`](Self::high_water_mark).
     ///
-    /// Cost: O(1); O(bytes used since the last reset) when zeroing is on.
+    /// A growable arena keeps its largest chunk and returns the others to the pool.
+    ///
+    /// Cost: O(1) for a fixed arena, O(chunks) for a growable one; plus O(bytes used since the
+    /// last reset) when zeroing is on.
     ///
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let mut arena = Arena::with_capacity(64);
     /// let first = arena.alloc(1u32) as *mut u32 as usize;
@@ -258,7 +342,7 @@ impl Arena {
     /// assert_eq!(first, again);
     /// ```
     pub fn reset(&mut self) {
-        self.core.reset(self.zero_on_reset);
+        self.raw.reset(self.zero_on_reset);
     }
 
     /// Whether [`reset`](Self::reset) zeroes the bytes used since the previous reset (off by
@@ -267,7 +351,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let mut arena = Arena::with_capacity(64);
     /// arena.set_zero_on_reset(true);
@@ -291,7 +375,7 @@ impl Arena {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let mut arena = Arena::with_capacity(1024);
     /// arena.alloc(1u64);
@@ -303,22 +387,11 @@ impl Arena {
     /// assert_eq!(arena.used(), 8);
     /// ```
     pub fn scope(&mut self) -> ArenaScope<'_> {
-        let checkpoint = self.core.cursor();
+        let checkpoint = self.raw.checkpoint();
         ArenaScope {
             arena: self,
             checkpoint,
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn refuse(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if layout.size() == 0 {
-            // A zero-size block always succeeds, even in a full or zero-capacity arena.
-            return Ok(NonNull::slice_from_raw_parts(dangling(layout.align()), 0));
-        }
-        self.core.note_overflow();
-        Err(AllocError)
     }
 }
 
@@ -328,77 +401,38 @@ impl Default for Arena {
     }
 }
 
-impl Drop for Arena {
-    fn drop(&mut self) {
-        // SAFETY: the buffer came from `alloc_buffer(capacity)` in `try_with_capacity`, and
-        // `&mut self` proves no block from it is still borrowed.
-        unsafe { free_buffer(self.core.base(), self.core.capacity()) }
-    }
-}
-
 impl fmt::Debug for Arena {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Arena")
             .field("stats", &self.stats())
+            .field("allocation_limit", &self.allocation_limit())
             .finish()
     }
 }
 
-// SAFETY: blocks come from `BumpCore::try_bump`, which hands out disjoint, aligned ranges of the
-// arena's buffer; they stay valid until `reset` or drop, both of which need `&mut Arena` and so
-// cannot happen while `&Arena` (and with it any block) is borrowed.
-unsafe impl<'a> typed::BlockSource<'a> for &'a Arena {
-    #[inline(always)]
-    fn block(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        match self.core.try_bump(layout) {
-            Some(p) => Ok(p),
-            None => self.refuse(layout).map(|p| p.cast()),
-        }
-    }
-
+// SAFETY: blocks come from `RawArena::alloc`, disjoint ranges of the arena's chunks; they stay
+// valid until `reset` or drop, both of which need `&mut Arena` and so cannot happen while
+// `&'a Arena` (and with it any block) is borrowed.
+unsafe impl<'a> helpers::sealed::Handle<'a> for &'a Arena {
     #[cold]
-    fn refused(&self, layout: Layout) -> ! {
-        panic!(
-            "arena refused {} bytes aligned to {}: {} of {} bytes remain; \
-             create it with a larger capacity or reset it",
-            layout.size(),
-            layout.align(),
-            self.remaining(),
-            self.capacity()
-        )
+    fn refused(self, layout: Layout) -> ! {
+        self.raw.refuse_loudly(layout, self.raw.depth())
     }
 }
 
-impl Arena {
-    #[inline(always)]
-    fn source(&self) -> &Self {
-        self
-    }
-
-    typed::typed_helpers!(
-        '_,
-        "let arena = engram_kernels::Arena::with_capacity(1024);\nlet a = &arena;",
-        ""
-    );
-}
-
-// SAFETY: `allocate` hands out disjoint blocks of the buffer (see `BlockSource` above); blocks
-// stay valid until `reset`/drop, which need `&mut Arena`. `deallocate` and in-place resizing
-// only move the cursor for the most recent block, which the caller has just given up, so no live
-// block is ever handed out twice. Clones of `&Arena` share one cursor, so any of them may free
-// or resize a block another allocated.
+// SAFETY: as for `Handle` above. `deallocate` and in-place resizing only move the cursor for the
+// most recent block, which the caller has just given up, so no live block is handed out twice.
+// Copies of `&Arena` share one cursor, so any of them may free or resize another's block.
 unsafe impl Allocator for &Arena {
     #[inline(always)]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        match self.core.try_bump(layout) {
-            Some(p) => Ok(NonNull::slice_from_raw_parts(p, layout.size())),
-            None => self.refuse(layout),
-        }
+        self.raw.allocate(layout, self.raw.depth())
     }
 
     #[inline]
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        self.core.release(ptr, layout.size(), self.core.base_addr());
+        // SAFETY: forwarded caller contract.
+        unsafe { self.raw.dealloc(ptr, layout) }
     }
 
     #[inline]
@@ -409,7 +443,7 @@ unsafe impl Allocator for &Arena {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.realloc(ptr, old, new, false) }
+        unsafe { self.raw.realloc(ptr, old, new, self.raw.depth(), false) }
     }
 
     #[inline]
@@ -420,7 +454,7 @@ unsafe impl Allocator for &Arena {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.realloc(ptr, old, new, true) }
+        unsafe { self.raw.realloc(ptr, old, new, self.raw.depth(), true) }
     }
 
     #[inline]
@@ -431,32 +465,7 @@ unsafe impl Allocator for &Arena {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.realloc(ptr, old, new, false) }
-    }
-}
-
-impl Arena {
-    /// `grow`, `grow_zeroed` and `shrink`: in place for the most recent block, else a move.
-    ///
-    /// # Safety
-    /// `ptr` must be a live block of `old` from this arena.
-    #[inline]
-    unsafe fn realloc(
-        &self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new: Layout,
-        zeroed: bool,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller guarantees `ptr` is a live block of `old`; `allocate` returns fresh
-        // blocks that cannot overlap it. The floor is the buffer's start: `Arena::scope` borrows
-        // the arena mutably, so no scope can be live under a shared borrow.
-        unsafe {
-            self.core
-                .realloc_in_core(ptr, old, new, self.core.base_addr(), zeroed, |l| {
-                    Allocator::allocate(&self, l)
-                })
-        }
+        unsafe { self.raw.realloc(ptr, old, new, self.raw.depth(), false) }
     }
 }
 
@@ -467,7 +476,7 @@ impl Arena {
 /// # Example
 ///
 /// ```
-/// use engram_kernels::Arena;
+/// use engram_kernels::{Arena, ArenaAlloc};
 ///
 /// let mut arena = Arena::with_capacity(256);
 /// let mut outer = arena.scope();
@@ -480,7 +489,7 @@ impl Arena {
 /// ```
 pub struct ArenaScope<'a> {
     arena: &'a mut Arena,
-    checkpoint: usize,
+    checkpoint: Checkpoint,
 }
 
 impl Deref for ArenaScope<'_> {
@@ -499,7 +508,7 @@ impl ArenaScope<'_> {
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::Arena;
+    /// use engram_kernels::{Arena, ArenaAlloc};
     ///
     /// let mut arena = Arena::with_capacity(64);
     /// let mut outer = arena.scope();
@@ -515,7 +524,7 @@ impl ArenaScope<'_> {
 impl Drop for ArenaScope<'_> {
     fn drop(&mut self) {
         // Only ever downward: if the scope reset the arena, there is nothing more to release.
-        self.arena.core.rewind(self.checkpoint);
+        self.arena.raw.rewind(self.checkpoint);
     }
 }
 

@@ -5,7 +5,7 @@
 /// # Example
 ///
 /// ```
-/// use engram_kernels::Arena;
+/// use engram_kernels::{Arena, ArenaAlloc};
 ///
 /// let arena = Arena::with_capacity(1024);
 /// arena.alloc([0u8; 256]);
@@ -21,8 +21,15 @@ pub struct ArenaStats {
     pub used: usize,
     /// Peak of `used` since the arena was created (kept across resets).
     pub high_water_mark: usize,
-    /// Requests refused, or served from the heap instead, since the last reset.
+    /// Overflows since the last reset: requests a fixed or limited arena refused, or that a
+    /// scratch arena served beyond its pool (from extra chunks or the heap).
     pub overflow_count: usize,
+    /// Overflows since the arena was created: unlike `overflow_count`, never cleared by a reset,
+    /// so it still tells after a scope has ended.
+    pub total_overflows: u64,
+    /// Bytes requested by those overflows since the arena was created: for a scratch arena, the
+    /// bytes served beyond its pool.
+    pub overflow_bytes: u64,
 }
 
 impl ArenaStats {

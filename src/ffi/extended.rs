@@ -3,6 +3,7 @@
 use super::{
     ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_OK, aliased, guard, input, output, span, status,
 };
+use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::KernelError;
 use crate::kernels::decay::Decay;
 use crate::kernels::similarity::{self, Match};

@@ -228,6 +228,7 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     /// with_global_arena(|| ());
     /// assert!(ALLOC.arenas_in_use() >= 1); // this thread keeps its slot until it exits
     /// ```
+    /// use engram_kernels::ArenaAlloc;
     pub fn arenas_in_use(&self) -> usize {
         region::slots_in_use()
     }

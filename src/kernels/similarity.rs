@@ -29,6 +29,7 @@
 
 use super::KernelError;
 use super::dispatch::{self, SimdLevel};
+use crate::arena::helpers::ArenaAlloc;
 use crate::with_arena;
 
 #[cfg(target_arch = "aarch64")]
@@ -161,6 +162,7 @@ pub fn cosine_similarity(query: &[f32], candidates: &[f32]) -> Result<Vec<f32>, 
 /// assert_eq!(best[0].score, 1.0);
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
+/// use engram_kernels::ArenaAlloc;
 pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, KernelError> {
     let m = count(query, candidates)?.min(k);
     with_arena(|scratch| {

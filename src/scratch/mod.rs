@@ -31,6 +31,7 @@
 //! });
 //! assert_eq!(norm, 13.0);
 //! ```
+//! use engram_kernels::ArenaAlloc;
 //!
 //! Nothing from the scope can escape it:
 //!
@@ -39,19 +40,19 @@
 //! ```
 
 mod batch;
-mod spill;
-mod state;
 
 pub use batch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
 
-use crate::arena::core::{alloc_buffer, free_buffer};
-use crate::arena::typed::{self, BlockSource};
-use crate::{ArenaStats, config};
-use allocator_api2::alloc::{AllocError, Allocator, Layout};
+use crate::arena::ArenaStats;
+use crate::arena::helpers::sealed;
+use crate::arena::raw::{Checkpoint, Cycle, RawArena, Refill};
+use crate::config::{self, OverflowPolicy};
+use crate::metrics::ThreadMetrics;
+use allocator_api2::alloc::{AllocError, Allocator, Layout, System};
+use allocator_api2::boxed::Box;
 use core::cell::Cell;
 use core::fmt;
 use core::ptr::NonNull;
-use state::{Kind, ScratchState};
 
 /// A handle on a live scratch scope, given to [`with_arena`] and [`with_arena_sized`] closures.
 ///
@@ -62,7 +63,7 @@ use state::{Kind, ScratchState};
 /// # Example
 ///
 /// ```
-/// use engram_kernels::with_arena;
+/// use engram_kernels::{ArenaAlloc, with_arena};
 /// use hashbrown::HashMap;
 ///
 /// with_arena(|scratch| {
@@ -76,7 +77,10 @@ use state::{Kind, ScratchState};
 /// ```
 #[derive(Clone, Copy)]
 pub struct Scratch<'s> {
-    state: &'s ScratchState,
+    /// The arena, on the heap (or the stack of a batch scope), never in a thread-local: under
+    /// fat LTO a cursor in the thread-local block is addressed `%fs:`-relative on every
+    /// allocation, which defeats store-to-load forwarding.
+    raw: &'s RawArena,
     depth: u32,
 }
 
@@ -86,13 +90,15 @@ impl<'s> Scratch<'s> {
     /// # Example
     ///
     /// ```
+    /// use engram_kernels::ArenaAlloc;
+    ///
     /// engram_kernels::with_arena(|s| {
     ///     s.alloc([0u8; 64]);
     ///     assert!(s.stats().used >= 64);
     /// });
     /// ```
     pub fn stats(&self) -> ArenaStats {
-        self.state.stats()
+        stats_of(self.raw)
     }
 
     /// Opens a nested scope on the same arena: what `f` allocates is released when it returns,
@@ -102,6 +108,8 @@ impl<'s> Scratch<'s> {
     /// # Example
     ///
     /// ```
+    /// use engram_kernels::ArenaAlloc;
+    ///
     /// engram_kernels::with_arena_sized(1 << 20, |outer| {
     ///     outer.alloc(1u64);
     ///     let used = outer.stats().used;
@@ -112,15 +120,8 @@ impl<'s> Scratch<'s> {
     /// });
     /// ```
     pub fn scope<R>(&self, f: impl for<'i> FnOnce(Scratch<'i>) -> R) -> R {
-        run_scope(self.state, f)
+        run_scope(self.raw, f)
     }
-
-    #[inline(always)]
-    fn source(&self) -> Self {
-        *self
-    }
-
-    typed::typed_helpers!('s, "engram_kernels::with_arena(|a| {", "});");
 }
 
 impl fmt::Debug for Scratch<'_> {
@@ -132,36 +133,41 @@ impl fmt::Debug for Scratch<'_> {
     }
 }
 
-// SAFETY: blocks come from `ScratchState::alloc`: either bumped from the arena by the innermost
-// scope (released only when that scope, which outlives `'s`, exits) or spilled to the heap and
-// freed no earlier than the exit of the scope at `depth`. Both outlive `'s`.
-unsafe impl<'s> BlockSource<'s> for Scratch<'s> {
-    #[inline(always)]
-    fn block(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        self.state.alloc(layout, self.depth)
-    }
-
-    fn refused(&self, layout: Layout) -> ! {
-        self.state.refuse_loudly(layout, self.depth)
+fn stats_of(raw: &RawArena) -> ArenaStats {
+    ArenaStats {
+        capacity: raw.capacity(),
+        used: raw.used(),
+        high_water_mark: raw.high_water_mark(),
+        overflow_count: raw.overflow_count(),
+        total_overflows: raw.total_overflows().0,
+        overflow_bytes: raw.total_overflows().1,
     }
 }
 
-// SAFETY: see `BlockSource` above for validity. `deallocate` and the resizing methods route by
-// address: arena blocks only move the cursor when they are the most recent block at or above the
-// innermost floor (so no live block is handed out twice), and spilled blocks are unlinked and
-// freed exactly once. Copies of a handle share one state, so any of them may free another's
-// blocks.
+// SAFETY: blocks come from `RawArena::alloc` on behalf of the scope at `depth`: bumped by the
+// innermost scope (released only when that scope, which outlives `'s`, exits) or spilled to the
+// heap and freed no earlier than the exit of the scope at `depth`. Both outlive `'s`.
+unsafe impl<'s> sealed::Handle<'s> for Scratch<'s> {
+    #[cold]
+    fn refused(self, layout: Layout) -> ! {
+        self.raw.refuse_loudly(layout, self.depth)
+    }
+}
+
+// SAFETY: see `Handle` above for validity. `deallocate` and the resizing methods give space back
+// only for the most recent block at or above the innermost floor (so no live block is handed out
+// twice), and free spilled blocks exactly once. Copies of a handle share one arena, so any of
+// them may free another's blocks.
 unsafe impl Allocator for Scratch<'_> {
     #[inline(always)]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let p = self.state.alloc(layout, self.depth)?;
-        Ok(NonNull::slice_from_raw_parts(p, layout.size()))
+        self.raw.allocate(layout, self.depth)
     }
 
     #[inline]
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: forwarded caller contract.
-        unsafe { self.state.dealloc(ptr, layout) }
+        unsafe { self.raw.dealloc(ptr, layout) }
     }
 
     #[inline]
@@ -172,7 +178,7 @@ unsafe impl Allocator for Scratch<'_> {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.state.realloc(ptr, old, new, self.depth, false) }
+        unsafe { self.raw.realloc(ptr, old, new, self.depth, false) }
     }
 
     #[inline]
@@ -183,7 +189,7 @@ unsafe impl Allocator for Scratch<'_> {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.state.realloc(ptr, old, new, self.depth, true) }
+        unsafe { self.raw.realloc(ptr, old, new, self.depth, true) }
     }
 
     #[inline]
@@ -194,52 +200,60 @@ unsafe impl Allocator for Scratch<'_> {
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.state.realloc(ptr, old, new, self.depth, false) }
+        unsafe { self.raw.realloc(ptr, old, new, self.depth, false) }
     }
 }
 
-/// The thread's own arena; the buffer is installed on first use and freed at thread exit.
+/// The refill of the thread and batch arenas: the policy configured at the moment of each
+/// overflow, so `config::configure` reaches arenas that already exist.
+fn scratch_refill() -> Refill {
+    Refill::Policy(config::overflow_policy)
+}
+
+/// The thread's own arena: created on first use, on the heap (from `System`), freed at thread
+/// exit. Its metrics live here rather than in the arena, so that batch scopes can record against
+/// a thread that never used its own arena.
 struct ThreadScratch {
-    state: ScratchState,
-    ready: Cell<bool>,
+    arena: Cell<Option<NonNull<RawArena>>>,
+    metrics: ThreadMetrics,
 }
 
 impl ThreadScratch {
     #[inline(always)]
-    fn ensure_ready(&self) {
-        if !self.ready.get() {
-            self.create();
-        }
+    fn arena(&self) -> &RawArena {
+        let p = match self.arena.get() {
+            Some(p) => p,
+            None => self.create(),
+        };
+        // SAFETY: the box is live until `release`, which refuses while a scope is open; every
+        // borrow handed out here is used inside a scope or within this call.
+        unsafe { p.as_ref() }
     }
 
     #[cold]
-    fn create(&self) {
+    fn create(&self) -> NonNull<RawArena> {
         let cfg = config::current();
-        // If the system refuses the buffer, the arena stays at zero capacity and every request
-        // takes the overflow path: slower, never wrong.
-        let (base, capacity) = match alloc_buffer(cfg.pool_size) {
-            Ok(base) => (base, cfg.pool_size),
-            Err(AllocError) => (NonNull::dangling(), 0),
-        };
-        // SAFETY: a fresh buffer this thread-local owns until `release` or drop; no block of the
-        // previous (empty or released) buffer is live, since we are outside any scope.
-        unsafe { self.state.core.install(base, capacity) };
-        self.state.set_zero_on_reset(cfg.zero_on_reset);
-        self.ready.set(true);
+        // If the system refuses the first chunk, the arena starts empty and grows (or refuses,
+        // per the policy) on first use: slower, never wrong.
+        let raw = RawArena::with_capacity(scratch_refill(), cfg.pool_size)
+            .unwrap_or_else(|AllocError| RawArena::new(scratch_refill()));
+        let p = NonNull::from(Box::leak(Box::new_in(raw, System)));
+        self.arena.set(Some(p));
+        p
     }
 
     fn release(&self) -> bool {
-        if !self.ready.get() || self.state.depth() != 0 {
+        let Some(p) = self.arena.get() else {
+            return false;
+        };
+        // SAFETY: the box is live (it is only freed below, after being unlinked).
+        if unsafe { p.as_ref() }.depth() != 0 {
             return false;
         }
-        let (base, capacity) = (self.state.core.base(), self.state.core.capacity());
-        // SAFETY: outside any scope no block of the buffer is live; the core is pointed at an
-        // empty buffer before the old one is freed.
-        unsafe {
-            self.state.core.install(NonNull::dangling(), 0);
-            free_buffer(base, capacity);
-        }
-        self.ready.set(false);
+        self.arena.set(None);
+        // SAFETY: unlinked above; outside any scope no block of it is in use, and `p` came from
+        // `Box::leak` of a `Box<_, System>`.
+        drop(unsafe { Box::from_raw_in(p.as_ptr(), System) });
         true
     }
 }
@@ -252,17 +266,55 @@ impl Drop for ThreadScratch {
 
 thread_local! {
     static THREAD: ThreadScratch = const {
-        ThreadScratch { state: ScratchState::new(Kind::Thread), ready: Cell::new(false) }
+        ThreadScratch { arena: Cell::new(None), metrics: ThreadMetrics::new() }
     };
 }
 
+/// Closes its scope ([`close`](Self::close), or on drop while unwinding): the arena frees the
+/// scope's spills and rewinds; at the outermost level it resets and the cycle is recorded.
+struct ScopeGuard<'s> {
+    raw: &'s RawArena,
+    depth: u32,
+    checkpoint: Checkpoint,
+}
+
+impl ScopeGuard<'_> {
+    /// Closes the scope on the normal path. Inlined into the caller, where the guard then lives
+    /// in registers; `Drop` does the same work, but only while unwinding.
+    #[inline(always)]
+    fn close(self) {
+        core::mem::ManuallyDrop::new(self).exit();
+    }
+
+    #[inline(always)]
+    fn exit(&self) {
+        // Zeroing is read at each reset, so `config::configure` reaches existing arenas.
+        if let Some(cycle) = self.raw.exit(self.depth, self.checkpoint, || {
+            config::current().zero_on_reset
+        }) {
+            record_on_this_thread(cycle);
+        }
+    }
+}
+
+impl Drop for ScopeGuard<'_> {
+    /// Reached only when the scope's closure panics: `close` handles every normal exit.
+    #[cold]
+    #[inline(never)]
+    fn drop(&mut self) {
+        self.exit();
+    }
+}
+
 #[inline(always)]
-fn run_scope<R>(state: &ScratchState, f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
-    let guard = state.enter();
-    let r = f(Scratch {
-        state,
-        depth: guard.depth(),
-    });
+fn run_scope<R>(raw: &RawArena, f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
+    let (depth, checkpoint) = raw.enter();
+    let guard = ScopeGuard {
+        raw,
+        depth,
+        checkpoint,
+    };
+    let r = f(Scratch { raw, depth });
     guard.close();
     r
 }
@@ -284,7 +336,7 @@ fn run_scope<R>(state: &ScratchState, f: impl for<'s> FnOnce(Scratch<'s>) -> R) 
 /// # Example
 ///
 /// ```
-/// use engram_kernels::with_arena;
+/// use engram_kernels::{ArenaAlloc, with_arena};
 ///
 /// let sum = with_arena(|s| {
 ///     let xs = s.alloc_slice_fill_with(100, |i| i as u64);
@@ -295,29 +347,28 @@ fn run_scope<R>(state: &ScratchState, f: impl for<'s> FnOnce(Scratch<'s>) -> R) 
 #[inline]
 pub fn with_arena<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
     let mut f = Some(f);
-    let on_thread = THREAD.try_with(|t| {
-        t.ensure_ready();
-        run_scope(&t.state, f.take().expect("f is taken once"))
-    });
+    let on_thread = THREAD.try_with(|t| run_scope(t.arena(), f.take().expect("f is taken once")));
     match on_thread {
         Ok(r) => r,
         Err(_) => run_detached(f.take().expect("f was not taken: the thread-local is gone")),
     }
 }
 
+/// During thread-local teardown: a stand-in arena on the stack that always falls back to the
+/// heap (chunks from the pool, or spills), whatever the configured policy.
 #[cold]
 fn run_detached<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
-    let stand_in = ScratchState::new(Kind::Teardown);
+    let stand_in = RawArena::new(Refill::Policy(|| OverflowPolicy::Fallback));
     run_scope(&stand_in, f)
 }
 
-/// Records a finished cycle of a batch or stand-in arena against this thread (or, during
-/// teardown, against the process totals directly).
-fn record_on_this_thread(overflows: usize, peak: usize) {
+/// Records a finished cycle against this thread (or, during teardown, against the process
+/// totals directly).
+fn record_on_this_thread(cycle: Cycle) {
     // Registering a counter block needs no arena, so this works before the thread's first scope.
-    let recorded = THREAD.try_with(|t| t.state.record_cycle(overflows, peak));
+    let recorded = THREAD.try_with(|t| t.metrics.record(cycle.overflows, cycle.peak));
     if recorded.is_err() {
-        crate::metrics::record_detached(overflows, peak);
+        crate::metrics::record_detached(cycle.overflows, cycle.peak);
     }
 }
 
@@ -331,7 +382,7 @@ fn record_on_this_thread(overflows: usize, peak: usize) {
 /// # Example
 ///
 /// ```
-/// use engram_kernels::{thread_arena_stats, with_arena};
+/// use engram_kernels::{ArenaAlloc, thread_arena_stats, with_arena};
 ///
 /// std::thread::spawn(|| {
 ///     assert_eq!(thread_arena_stats(), None);
@@ -347,7 +398,12 @@ fn record_on_this_thread(overflows: usize, peak: usize) {
 /// ```
 pub fn thread_arena_stats() -> Option<ArenaStats> {
     THREAD
-        .try_with(|t| t.ready.get().then(|| t.state.stats()))
+        .try_with(|t| {
+            t.arena.get().map(|p| {
+                // SAFETY: the box is live while linked (see `ThreadScratch::arena`).
+                stats_of(unsafe { p.as_ref() })
+            })
+        })
         .ok()
         .flatten()
 }
@@ -368,7 +424,11 @@ pub fn thread_arena_stats() -> Option<ArenaStats> {
 /// ```
 pub fn reset_thread_arena() -> bool {
     THREAD
-        .try_with(|t| t.ready.get() && t.state.reset_idle())
+        .try_with(|t| match t.arena.get() {
+            // SAFETY: the box is live while linked (see `ThreadScratch::arena`).
+            Some(p) => reset_idle(unsafe { p.as_ref() }),
+            None => false,
+        })
         .unwrap_or(false)
 }
 
@@ -379,7 +439,7 @@ pub fn reset_thread_arena() -> bool {
 /// # Example
 ///
 /// ```
-/// use engram_kernels::{scratch::release_thread_arena, thread_arena_stats, with_arena};
+/// use engram_kernels::{ArenaAlloc, scratch::release_thread_arena, thread_arena_stats, with_arena};
 ///
 /// with_arena(|s| {
 ///     s.alloc(1u8);
@@ -390,4 +450,13 @@ pub fn reset_thread_arena() -> bool {
 /// ```
 pub fn release_thread_arena() -> bool {
     THREAD.try_with(ThreadScratch::release).unwrap_or(false)
+}
+
+/// Resets an arena between scopes; `false` (and nothing done) inside one.
+fn reset_idle(raw: &RawArena) -> bool {
+    if raw.depth() != 0 {
+        return false;
+    }
+    raw.reset(config::current().zero_on_reset);
+    true
 }

@@ -2,6 +2,7 @@
 
 use super::CsrGraph;
 use crate::Scratch;
+use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::error::expect_len;
 use crate::kernels::{GraphError, KernelError};
 use allocator_api2::vec::Vec;

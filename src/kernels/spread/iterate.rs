@@ -1,6 +1,7 @@
 //! The iterated spread on a CSR graph, and the pieces the legacy form shares with it.
 
 use super::CsrGraph;
+use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::KernelError;
 use crate::kernels::error::expect_len;
 

@@ -1,0 +1,277 @@
+//! Chunks: the memory under every arena, and the process-wide pool that recycles them.
+//!
+//! A chunk is one allocation from [`System`] (never from the global allocator: this crate also
+//! ships one, which must not recurse into itself). It starts with a [`Header`], one cache line,
+//! followed by the usable bytes, which start [`CHUNK_ALIGN`]-aligned. An arena links its chunks
+//! through their headers, newest first, so it needs no memory of its own to track them.
+//!
+//! The pool keeps chunks that arenas gave back (a growable arena's extra chunks at reset, a
+//! scratch scope's extra chunks at its outermost exit, a batch scope's chunk) and hands them to
+//! the next arena that needs one of at least that size, on any thread. It is bounded
+//! ([`POOL_MAX_CHUNKS`], [`POOL_MAX_BYTES`]): beyond that the smallest chunks go back to the
+//! system. [`trim`] empties it. The pool's lock is held only to link or unlink a chunk.
+
+use crate::sync::Mutex;
+use core::ptr::NonNull;
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// Alignment of every chunk and of its first usable byte: a cache line, so that the first
+/// blocks of a chunk never share a line with someone else's data. Larger alignments are served
+/// by padding (bump alignment is absolute).
+pub(crate) const CHUNK_ALIGN: usize = 64;
+/// Bytes before the usable part of a chunk.
+pub(crate) const HEADER: usize = CHUNK_ALIGN;
+/// The pool keeps at most this many idle chunks...
+pub(crate) const POOL_MAX_CHUNKS: usize = 32;
+/// ...and at most this many idle bytes.
+pub(crate) const POOL_MAX_BYTES: usize = 256 << 20;
+
+/// The start of every chunk.
+#[repr(C, align(64))]
+pub(crate) struct Header {
+    /// The next older chunk of the owning arena, or the next idle chunk in the pool.
+    pub(crate) next: Option<Chunk>,
+    /// Usable bytes after the header.
+    usable: usize,
+    /// Bytes the owning arena had used in older chunks when this one became current; lets the
+    /// arena report `used` without walking its chain.
+    pub(crate) used_below: usize,
+    /// Capacity the owning arena had in older chunks when this one became current.
+    pub(crate) cap_below: usize,
+    /// How many of the usable bytes the owning arena may hand out (a fixed arena's capacity may
+    /// be less than a pooled chunk's size).
+    pub(crate) visible: usize,
+    /// Taken by growth, rather than as the arena's first chunk.
+    pub(crate) growth: bool,
+}
+
+const _: () = assert!(size_of::<Header>() == HEADER && align_of::<Header>() == CHUNK_ALIGN);
+
+/// A chunk: a pointer to its header. Plain data; who owns it is up to the arena or the pool.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Chunk(NonNull<Header>);
+
+// SAFETY: a chunk is plain memory from `System`; it refers to no thread-local state. Ownership
+// moves with the value (arena → pool → another arena), and only the owner touches the memory.
+unsafe impl Send for Chunk {}
+
+fn layout_for(usable: usize) -> Option<Layout> {
+    let total = usable.checked_add(HEADER)?;
+    Layout::from_size_align(total, CHUNK_ALIGN).ok()
+}
+
+impl Chunk {
+    /// A fresh chunk with at least `usable` usable bytes from the system allocator, or `None` if
+    /// the size is impossible or the system refuses.
+    pub(crate) fn alloc(usable: usize) -> Option<Chunk> {
+        let layout = layout_for(usable)?;
+        // SAFETY: `layout` has a non-zero size (it includes the header).
+        let base = NonNull::new(unsafe { System.alloc(layout) })?.cast::<Header>();
+        // SAFETY: `base` is fresh, aligned for `Header` and large enough for it.
+        unsafe {
+            base.write(Header {
+                next: None,
+                usable,
+                used_below: 0,
+                cap_below: 0,
+                visible: 0,
+                growth: false,
+            })
+        };
+        Some(Chunk(base))
+    }
+
+    /// Returns the chunk to the system allocator.
+    ///
+    /// # Safety
+    /// The chunk must come from [`Chunk::alloc`], and nothing may use it or any block in it
+    /// afterwards.
+    pub(crate) unsafe fn free(self) {
+        let layout = layout_for(self.usable()).expect("the layout was valid at allocation");
+        // SAFETY: the caller's contract; `layout` is the one it was allocated with.
+        unsafe { System.dealloc(self.0.as_ptr().cast(), layout) }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `Chunk` always points at a live, initialised header; the owner is the only
+        // one touching it, and mutation goes through `header_mut` on the owner's side.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// # Safety
+    /// The caller must own the chunk, and no other reference to its header may be live.
+    #[inline(always)]
+    pub(crate) unsafe fn header_mut(&mut self) -> &mut Header {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.as_mut() }
+    }
+
+    /// Usable bytes after the header.
+    #[inline(always)]
+    pub(crate) fn usable(&self) -> usize {
+        self.header().usable
+    }
+
+    /// The first usable byte, carrying the whole allocation's provenance.
+    #[inline(always)]
+    pub(crate) fn start(&self) -> NonNull<u8> {
+        // SAFETY: the usable bytes begin right after the header, inside the same allocation.
+        unsafe { self.0.cast::<u8>().add(HEADER) }
+    }
+
+    /// Address of the first usable byte.
+    #[inline(always)]
+    pub(crate) fn start_addr(&self) -> usize {
+        self.0.as_ptr().addr() + HEADER
+    }
+
+    /// Whether `addr` lies in the usable bytes of this chunk.
+    #[inline(always)]
+    pub(crate) fn contains(&self, addr: usize) -> bool {
+        addr.wrapping_sub(self.start_addr()) < self.usable()
+    }
+}
+
+/// The pool's idle chunks, linked through their headers.
+struct Idle {
+    head: Option<Chunk>,
+    count: usize,
+    bytes: usize,
+}
+
+static POOL: Mutex<Idle> = Mutex::new(Idle {
+    head: None,
+    count: 0,
+    bytes: 0,
+});
+
+/// A chunk with at least `usable` usable bytes: the smallest idle one that fits, else a fresh
+/// one from the system. `None` if the system refuses.
+pub(crate) fn take(usable: usize) -> Option<Chunk> {
+    let reused = {
+        let mut idle = POOL.lock();
+        // Best fit; the list is short (at most `POOL_MAX_CHUNKS`).
+        let mut best: Option<(Option<Chunk>, Chunk)> = None;
+        let mut prev: Option<Chunk> = None;
+        let mut cur = idle.head;
+        while let Some(c) = cur {
+            if c.usable() >= usable && best.is_none_or(|(_, b)| c.usable() < b.usable()) {
+                best = Some((prev, c));
+            }
+            prev = Some(c);
+            cur = c.header().next;
+        }
+        best.map(|(prev, mut c)| {
+            // SAFETY: idle chunks belong to the pool, whose lock we hold.
+            let next = unsafe { c.header_mut() }.next.take();
+            match prev {
+                // SAFETY: as above.
+                Some(mut p) => unsafe { p.header_mut() }.next = next,
+                None => idle.head = next,
+            }
+            idle.count -= 1;
+            idle.bytes -= c.usable();
+            c
+        })
+    };
+    reused.or_else(|| Chunk::alloc(usable))
+}
+
+/// Hands a chunk back to the pool (or to the system, if the pool is full).
+///
+/// # Safety
+/// The caller must own `chunk`, and no block in it may be used afterwards.
+pub(crate) unsafe fn give_back(mut chunk: Chunk) {
+    let evicted = {
+        let mut idle = POOL.lock();
+        // SAFETY: the caller hands ownership over.
+        let h = unsafe { chunk.header_mut() };
+        h.next = idle.head;
+        h.used_below = 0;
+        idle.head = Some(chunk);
+        idle.count += 1;
+        idle.bytes += chunk.usable();
+        let mut evicted = None::<Chunk>;
+        while idle.count > POOL_MAX_CHUNKS || idle.bytes > POOL_MAX_BYTES {
+            let Some(mut small) = unlink_smallest(&mut idle) else {
+                break;
+            };
+            // SAFETY: `small` is now ours; chain it on the list to free outside the lock.
+            unsafe { small.header_mut() }.next = evicted;
+            evicted = Some(small);
+        }
+        evicted
+    };
+    free_list(evicted);
+}
+
+fn unlink_smallest(idle: &mut Idle) -> Option<Chunk> {
+    let mut best: Option<(Option<Chunk>, Chunk)> = None;
+    let mut prev = None;
+    let mut cur = idle.head;
+    while let Some(c) = cur {
+        if best.is_none_or(|(_, b)| c.usable() < b.usable()) {
+            best = Some((prev, c));
+        }
+        prev = Some(c);
+        cur = c.header().next;
+    }
+    let (prev, mut c) = best?;
+    // SAFETY: idle chunks belong to the pool; the caller holds its lock.
+    let next = unsafe { c.header_mut() }.next.take();
+    match prev {
+        // SAFETY: as above.
+        Some(mut p) => unsafe { p.header_mut() }.next = next,
+        None => idle.head = next,
+    }
+    idle.count -= 1;
+    idle.bytes -= c.usable();
+    Some(c)
+}
+
+/// Frees a list of chunks linked through `next`, which the caller owns.
+fn free_list(mut cur: Option<Chunk>) {
+    while let Some(c) = cur {
+        cur = c.header().next;
+        // SAFETY: the caller owns every chunk on the list and uses none of them again.
+        unsafe { c.free() };
+    }
+}
+
+/// Bytes held idle by the pool.
+pub(crate) fn idle_bytes() -> usize {
+    POOL.lock().bytes
+}
+
+/// Frees every idle chunk. Chunks in use stay with their arenas.
+pub(crate) fn trim() {
+    let list = {
+        let mut idle = POOL.lock();
+        idle.count = 0;
+        idle.bytes = 0;
+        idle.head.take()
+    };
+    free_list(list);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_aligned_and_sized() {
+        for usable in [0usize, 1, 64, 4096, 100_000] {
+            let c = Chunk::alloc(usable).unwrap();
+            assert_eq!(c.start_addr() % CHUNK_ALIGN, 0);
+            assert_eq!(c.usable(), usable);
+            assert!(c.contains(c.start_addr()) == (usable > 0));
+            assert!(!c.contains(c.start_addr() + usable));
+            assert!(!c.contains(c.start_addr() - 1));
+            // SAFETY: fresh chunk, not used again.
+            unsafe { c.free() };
+        }
+        assert!(Chunk::alloc(usize::MAX).is_none());
+        assert!(Chunk::alloc(isize::MAX as usize).is_none());
+    }
+}

@@ -1,0 +1,748 @@
+//! [`RawArena`]: the one bump allocator under every arena handle in the crate.
+//!
+//! It owns a chain of [chunks](super::chunk), newest first, and bumps a cursor up through the
+//! newest. Everything an arena does is here, once: allocate (a fast path of about six integer
+//! instructions, then a cold path that grows, spills or refuses), free and resize the most recent
+//! block in place, scopes with checkpoints, reset, statistics and poisoning. The handles on top
+//! ([`Arena`](super::Arena), the scratch handle) only choose the [`Refill`] and forward.
+//!
+//! Placement decisions come from [`crate::bump`] (safe, fuzzed arithmetic); this module turns the
+//! chosen addresses into pointers that carry their chunk's provenance (`with_addr`, never an
+//! integer-to-pointer cast), so it runs under Miri's strict provenance.
+//!
+//! # Scope rules
+//! * Each live scope has a depth (1 = outermost) and a *floor*: the lowest address in the
+//!   current chunk that a free or resize may move the cursor down to. It is the cursor when the
+//!   innermost scope was entered, or the start of the current chunk if the arena has grown since.
+//!   So no free, resize or rewind ever hands out memory an older scope still owns.
+//! * Only a handle of the innermost scope bumps; an outer handle's request takes the cold path
+//!   (spilled under [`OverflowPolicy::Fallback`], refused otherwise), because the memory above the
+//!   inner floor is released when the inner scope exits (GHSA-xhx6-q96x-pf9c).
+//! * Leaving a scope frees its spills, and rewinds the cursor and the chain to its checkpoint;
+//!   chunks taken since are kept as spares until the next reset, then go back to the pool.
+
+use super::chunk::{self, CHUNK_ALIGN, Chunk};
+use super::poison::{poison, unpoison};
+use super::spill::SpillList;
+use crate::bump;
+use crate::config::OverflowPolicy;
+use allocator_api2::alloc::{AllocError, Layout};
+use core::cell::Cell;
+use core::ptr::{self, NonNull};
+
+/// What the cold path does when the current chunk is full.
+#[derive(Clone, Copy)]
+pub(crate) enum Refill {
+    /// Refuse (a fixed [`Arena`](super::Arena)).
+    Fixed,
+    /// Take another chunk, up to the allocation limit (a growable [`Arena`](super::Arena)).
+    Grow,
+    /// Ask the overflow policy, read at every overflow (scratch arenas). `Fallback` takes another
+    /// chunk, or spills a request larger than [`MAX_SCRATCH_CHUNK`].
+    Policy(fn() -> OverflowPolicy),
+}
+
+/// The first chunk of a growable arena.
+pub(crate) const FIRST_GROWTH: usize = 4 << 10;
+/// Growth doubles the chunk size up to this; a larger request gets a chunk of its own size.
+pub(crate) const MAX_GROWTH: usize = 8 << 20;
+/// A scratch request larger than this is spilled to the heap on its own rather than getting a
+/// chunk.
+pub(crate) const MAX_SCRATCH_CHUNK: usize = 64 << 20;
+
+/// What a reset reports about the cycle it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cycle {
+    /// Requests refused or served beyond the arena's first chunk during the cycle.
+    pub(crate) overflows: usize,
+    /// Peak `used` during the cycle, in bytes.
+    pub(crate) peak: usize,
+}
+
+/// Where a scope began: restored when it ends.
+#[derive(Clone, Copy)]
+pub(crate) struct Checkpoint {
+    chunk: Option<Chunk>,
+    cursor: usize,
+    floor: usize,
+}
+
+/// A zero-size block: aligned, dangling, pointing at nothing.
+#[inline]
+pub(crate) fn dangling(align: usize) -> NonNull<u8> {
+    // SAFETY: a `Layout`'s alignment is a power of two, so never zero.
+    unsafe { NonNull::new_unchecked(ptr::without_provenance_mut(align)) }
+}
+
+/// `p` moved to address `addr`, keeping its provenance.
+///
+/// # Safety
+/// `addr` must be non-zero (callers pass addresses inside a chunk, or the empty arena's
+/// dangling cursor).
+#[inline(always)]
+unsafe fn at(p: NonNull<u8>, addr: usize) -> NonNull<u8> {
+    // SAFETY: the caller guarantees `addr != 0`.
+    unsafe { NonNull::new_unchecked(p.as_ptr().with_addr(addr)) }
+}
+
+/// The raw arena. Not `Sync`; `Send` is up to the handle that owns it.
+///
+/// Invariants: `current` is `None` and the cursor is the dangling empty position, or `current`
+/// is the newest chunk of the chain and `chunk.start <= floor <= cursor <= end <= chunk end`.
+pub(crate) struct RawArena {
+    /// First free byte, with the current chunk's provenance. Read and written on every
+    /// allocation, through whatever pointer the handle holds, never through a thread-local.
+    cursor: Cell<NonNull<u8>>,
+    /// One past the last byte the current chunk may hand out.
+    end: Cell<usize>,
+    /// Depth of the innermost live scope (0 = none).
+    depth: Cell<u32>,
+    /// Lowest address of the current chunk that a free or resize may release down to.
+    floor: Cell<usize>,
+    current: Cell<Option<Chunk>>,
+    /// Chunks given up by scope exits, reused before asking the pool; returned at reset.
+    spare: Cell<Option<Chunk>>,
+    spills: SpillList,
+    refill: Refill,
+    /// Most bytes of chunks a growable arena may hold.
+    limit: Cell<Option<usize>>,
+    /// Usable size of the next growth chunk.
+    next_size: Cell<usize>,
+    /// Peak `used` this cycle; folded in whenever the cursor moves down or the chunk changes.
+    peak: Cell<usize>,
+    high_water: Cell<usize>,
+    /// Overflows this cycle.
+    overflows: Cell<usize>,
+    total_overflows: Cell<u64>,
+    overflow_bytes: Cell<u64>,
+    /// What the first chunk held when growth left it (scratch arenas report only their first
+    /// chunk: their growth is overflow, counted apart).
+    base_used: Cell<usize>,
+    base_cap: Cell<usize>,
+}
+
+impl RawArena {
+    /// An arena with no chunk: the first non-empty request takes the cold path.
+    pub(crate) const fn new(refill: Refill) -> Self {
+        let empty = NonNull::<u8>::dangling();
+        Self {
+            cursor: Cell::new(empty),
+            end: Cell::new(align_of::<u8>()),
+            depth: Cell::new(0),
+            floor: Cell::new(align_of::<u8>()),
+            current: Cell::new(None),
+            spare: Cell::new(None),
+            spills: SpillList::new(),
+            refill,
+            limit: Cell::new(None),
+            next_size: Cell::new(FIRST_GROWTH),
+            peak: Cell::new(0),
+            high_water: Cell::new(0),
+            overflows: Cell::new(0),
+            total_overflows: Cell::new(0),
+            overflow_bytes: Cell::new(0),
+            base_used: Cell::new(0),
+            base_cap: Cell::new(0),
+        }
+    }
+
+    /// An arena whose first chunk hands out exactly `capacity` bytes; `Err` if the system
+    /// refuses. A zero capacity takes no chunk.
+    pub(crate) fn with_capacity(refill: Refill, capacity: usize) -> Result<Self, AllocError> {
+        let raw = Self::new(refill);
+        if capacity > 0 {
+            let c = chunk::take(capacity).ok_or(AllocError)?;
+            raw.push_chunk(c, capacity, false);
+        }
+        raw.next_size
+            .set(capacity.clamp(FIRST_GROWTH, MAX_GROWTH).next_power_of_two());
+        Ok(raw)
+    }
+
+    // ---- statistics -------------------------------------------------------------------------
+
+    #[inline(always)]
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth.get()
+    }
+
+    /// Whether chunks taken by growth count in `used` and `capacity`: yes for a growable arena;
+    /// no for a scratch arena, whose growth is overflow beyond its pool, counted apart.
+    #[inline(always)]
+    fn counts_growth(&self) -> bool {
+        !matches!(self.refill, Refill::Policy(_))
+    }
+
+    /// Bytes handed out since the last reset, alignment padding included (of the first chunk
+    /// only, for a scratch arena).
+    #[inline]
+    pub(crate) fn used(&self) -> usize {
+        match self.current.get() {
+            None => 0,
+            Some(c) => {
+                let here = self.cursor.get().as_ptr().addr() - c.start_addr();
+                if self.counts_growth() {
+                    c.header().used_below + here
+                } else if c.header().growth {
+                    self.base_used.get()
+                } else {
+                    here
+                }
+            }
+        }
+    }
+
+    /// Bytes the arena can hand out without growing (the first chunk only, for a scratch arena).
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        match self.current.get() {
+            None => 0,
+            Some(c) => {
+                let here = self.end.get() - c.start_addr();
+                if self.counts_growth() {
+                    c.header().cap_below + here
+                } else if c.header().growth {
+                    self.base_cap.get()
+                } else {
+                    here
+                }
+            }
+        }
+    }
+
+    /// Bytes the current chunk can still hand out to a byte-aligned request.
+    pub(crate) fn remaining_in_chunk(&self) -> usize {
+        self.end.get() - self.cursor.get().as_ptr().addr()
+    }
+
+    pub(crate) fn high_water_mark(&self) -> usize {
+        self.high_water.get().max(self.cycle_peak())
+    }
+
+    fn cycle_peak(&self) -> usize {
+        self.peak.get().max(self.used())
+    }
+
+    /// Overflows since the last reset.
+    pub(crate) fn overflow_count(&self) -> usize {
+        self.overflows.get()
+    }
+
+    /// Overflows and their bytes since the arena was created.
+    pub(crate) fn total_overflows(&self) -> (u64, u64) {
+        (self.total_overflows.get(), self.overflow_bytes.get())
+    }
+
+    pub(crate) fn limit(&self) -> Option<usize> {
+        self.limit.get()
+    }
+
+    pub(crate) fn set_limit(&self, bytes: Option<usize>) {
+        self.limit.set(bytes);
+    }
+
+    #[inline(always)]
+    fn fold_peak(&self) {
+        let used = self.used();
+        if used > self.peak.get() {
+            self.peak.set(used);
+        }
+    }
+
+    #[cold]
+    fn note_overflow(&self, layout: Layout) {
+        self.overflows.set(self.overflows.get() + 1);
+        self.total_overflows.set(self.total_overflows.get() + 1);
+        self.overflow_bytes.set(
+            self.overflow_bytes
+                .get()
+                .saturating_add(layout.size() as u64),
+        );
+    }
+
+    // ---- allocation -------------------------------------------------------------------------
+
+    /// A block for `layout` on behalf of the scope at `depth`.
+    #[inline(always)]
+    pub(crate) fn alloc(&self, layout: Layout, depth: u32) -> Result<NonNull<u8>, AllocError> {
+        let cur = self.cursor.get();
+        if depth == self.depth.get()
+            && let Some(b) = bump::bump_pow2(
+                cur.as_ptr().addr(),
+                self.end.get(),
+                layout.size(),
+                layout.align(),
+            )
+        {
+            // SAFETY: `b.start >= cursor > 0`; both addresses lie in `[cursor, end]`.
+            let (p, next) = unsafe { (at(cur, b.start), at(cur, b.end)) };
+            self.cursor.set(next);
+            unpoison(p.as_ptr(), layout.size());
+            return Ok(p);
+        }
+        self.alloc_slow(layout, depth)
+    }
+
+    /// [`alloc`](Self::alloc) as `Allocator::allocate` wants it.
+    #[inline(always)]
+    pub(crate) fn allocate(&self, layout: Layout, depth: u32) -> Result<NonNull<[u8]>, AllocError> {
+        let p = self.alloc(layout, depth)?;
+        Ok(NonNull::slice_from_raw_parts(p, layout.size()))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&self, layout: Layout, depth: u32) -> Result<NonNull<u8>, AllocError> {
+        if layout.size() == 0 {
+            // Zero-size blocks always succeed, in a full arena or through an outer handle.
+            return Ok(dangling(layout.align()));
+        }
+        let innermost = depth == self.depth.get();
+        match self.refill {
+            Refill::Fixed => {}
+            Refill::Grow => {
+                if innermost && self.grow(layout) {
+                    return self.alloc(layout, depth);
+                }
+            }
+            Refill::Policy(policy) => {
+                self.note_overflow(layout);
+                return match policy() {
+                    OverflowPolicy::Fallback => {
+                        if innermost && layout.size() <= MAX_SCRATCH_CHUNK && self.grow(layout) {
+                            self.alloc(layout, depth)
+                        } else {
+                            self.spills.alloc(layout, depth).ok_or(AllocError)
+                        }
+                    }
+                    OverflowPolicy::Error => Err(AllocError),
+                    OverflowPolicy::Panic => self.refuse_loudly(layout, depth),
+                };
+            }
+        }
+        self.note_overflow(layout);
+        Err(AllocError)
+    }
+
+    /// Panics with a message that says what was asked and why it could not be served.
+    #[cold]
+    pub(crate) fn refuse_loudly(&self, layout: Layout, depth: u32) -> ! {
+        if depth != self.depth.get() {
+            panic!(
+                "scratch arena refused {} bytes aligned to {}: allocation through an outer scope's \
+                 handle while an inner scope is live cannot use the arena; allocate through the \
+                 innermost handle, or use OverflowPolicy::Fallback",
+                layout.size(),
+                layout.align()
+            )
+        }
+        match self.refill {
+            Refill::Policy(_) => panic!(
+                "scratch arena overflow: requested {} bytes aligned to {}, but only {} of {} bytes \
+                 remain; raise the pool with ENGRAM_ARENA_SIZE or config::configure, use \
+                 with_arena_sized for large batches, or use OverflowPolicy::Fallback",
+                layout.size(),
+                layout.align(),
+                self.remaining_in_chunk(),
+                self.capacity()
+            ),
+            Refill::Fixed => panic!(
+                "arena refused {} bytes aligned to {}: {} of {} bytes remain; create it with a \
+                 larger capacity, reset it, or use Arena::growable",
+                layout.size(),
+                layout.align(),
+                self.remaining_in_chunk(),
+                self.capacity()
+            ),
+            Refill::Grow => panic!(
+                "growable arena refused {} bytes aligned to {}: it holds {} bytes and its \
+                 allocation limit is {:?}",
+                layout.size(),
+                layout.align(),
+                self.capacity(),
+                self.limit.get()
+            ),
+        }
+    }
+
+    /// Makes a chunk with room for `layout` current: a spare one, or one from the pool sized by
+    /// the growth schedule. `false` if the limit or the system says no.
+    #[cold]
+    fn grow(&self, layout: Layout) -> bool {
+        // Chunks start `CHUNK_ALIGN`-aligned; a larger alignment may need that much padding.
+        let Some(need) = layout
+            .size()
+            .checked_add(layout.align().saturating_sub(CHUNK_ALIGN))
+        else {
+            return false;
+        };
+        let scheduled = self.next_size.get();
+        let mut size = scheduled.max(need);
+        if let Some(limit) = self.limit.get() {
+            let room = limit.saturating_sub(self.capacity());
+            if need > room {
+                return false;
+            }
+            size = size.min(room);
+        }
+        let chunk = match self.take_spare(need) {
+            Some(c) => c,
+            None => match chunk::take(size) {
+                Some(c) => c,
+                None => return false,
+            },
+        };
+        if need <= scheduled {
+            self.next_size.set((scheduled * 2).min(MAX_GROWTH));
+        }
+        let usable = match self.limit.get() {
+            Some(limit) => chunk.usable().min(limit - self.capacity()),
+            None => chunk.usable(),
+        };
+        self.push_chunk(chunk, usable, true);
+        true
+    }
+
+    /// Unlinks and returns the first spare chunk with at least `need` usable bytes.
+    fn take_spare(&self, need: usize) -> Option<Chunk> {
+        let mut prev: Option<Chunk> = None;
+        let mut cur = self.spare.get();
+        while let Some(mut c) = cur {
+            let next = c.header().next;
+            if c.usable() >= need {
+                // SAFETY: spare chunks belong to this arena, and nothing else refers to them.
+                unsafe { c.header_mut() }.next = None;
+                match prev {
+                    // SAFETY: as above.
+                    Some(mut p) => unsafe { p.header_mut() }.next = next,
+                    None => self.spare.set(next),
+                }
+                return Some(c);
+            }
+            prev = cur;
+            cur = next;
+        }
+        None
+    }
+
+    /// Links `c` as the newest chunk, handing out its first `visible` bytes.
+    fn push_chunk(&self, mut c: Chunk, visible: usize, growth: bool) {
+        self.fold_peak();
+        let (used, cap) = (self.used(), self.capacity());
+        if self.current.get().is_some_and(|c| !c.header().growth) {
+            self.base_used.set(used);
+            self.base_cap.set(cap);
+        }
+        // SAFETY: `c` was just taken by this arena; nothing else refers to it.
+        let h = unsafe { c.header_mut() };
+        h.next = self.current.get();
+        h.used_below = used;
+        h.cap_below = cap;
+        h.visible = visible;
+        h.growth = growth;
+        let start = c.start();
+        self.current.set(Some(c));
+        self.cursor.set(start);
+        self.end.set(start.as_ptr().addr() + visible);
+        // Every block in a new chunk is younger than any live scope's checkpoint.
+        self.floor.set(start.as_ptr().addr());
+        poison(start.as_ptr(), visible);
+    }
+
+    // ---- free and resize --------------------------------------------------------------------
+
+    /// Frees a block: gives its space back if it is the most recent one at or above the floor,
+    /// frees it if it was spilled, and otherwise leaves it until its scope ends or a reset.
+    ///
+    /// # Safety
+    /// `ptr` must be a live block of this arena, allocated for `layout`.
+    #[inline]
+    pub(crate) unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() == 0 {
+            return;
+        }
+        let cur = self.cursor.get();
+        if let Some(c) = bump::release_last(
+            ptr.as_ptr().addr(),
+            layout.size(),
+            cur.as_ptr().addr(),
+            self.floor.get(),
+        ) {
+            self.fold_peak();
+            // SAFETY: `c` is the block's start, at or above the floor, so inside the chunk.
+            self.cursor.set(unsafe { at(cur, c) });
+            poison(ptr.as_ptr(), layout.size());
+            return;
+        }
+        if !self.spills.is_empty() && !self.in_chunks(ptr.as_ptr().addr()) {
+            // SAFETY: a live, non-empty block of this arena outside its chunks was spilled.
+            unsafe { self.spills.free(ptr, layout) }
+        }
+    }
+
+    /// Whether `addr` lies in one of the chunks of the chain: the current one first (one
+    /// compare), then the older ones (short: growth doubles their size).
+    fn in_chunks(&self, addr: usize) -> bool {
+        let mut cur = self.current.get();
+        while let Some(c) = cur {
+            if c.contains(addr) {
+                return true;
+            }
+            cur = c.header().next;
+        }
+        false
+    }
+
+    /// Grows or shrinks a block for the scope at `depth`: in place for the most recent block,
+    /// otherwise a move of `min(old, new)` bytes (never more: reading past the old block is a
+    /// classic bump bug). Zeroes the new tail when `zeroed`.
+    ///
+    /// # Safety
+    /// `ptr` must be a live block of this arena, allocated for `old`.
+    #[inline]
+    pub(crate) unsafe fn realloc(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+        depth: u32,
+        zeroed: bool,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        let start = ptr.as_ptr().addr();
+        let cur = self.cursor.get();
+        if old.size() != 0
+            && let Some(c) = bump::resize_last(
+                start,
+                old.size(),
+                new.size(),
+                new.align(),
+                cur.as_ptr().addr(),
+                self.floor.get(),
+                self.end.get(),
+            )
+        {
+            if c < cur.as_ptr().addr() {
+                self.fold_peak();
+                poison(ptr.as_ptr().with_addr(c), cur.as_ptr().addr() - c);
+            } else {
+                unpoison(ptr.as_ptr(), new.size());
+            }
+            // SAFETY: `c` lies in `[start, end]`, inside the current chunk.
+            self.cursor.set(unsafe { at(cur, c) });
+            if zeroed && new.size() > old.size() {
+                // SAFETY: the block now spans `new.size()` bytes of the chunk.
+                unsafe {
+                    ptr.as_ptr()
+                        .add(old.size())
+                        .write_bytes(0, new.size() - old.size())
+                };
+            }
+            return Ok(NonNull::slice_from_raw_parts(ptr, new.size()));
+        }
+        if old.size() != 0 && new.size() <= old.size() && bump::is_aligned(start, new.align()) {
+            // A shrink that cannot give space back keeps the block where it is.
+            return Ok(NonNull::slice_from_raw_parts(ptr, new.size()));
+        }
+        let fresh = self.alloc(new, depth)?;
+        let keep = old.size().min(new.size());
+        // SAFETY: both blocks are valid for `keep` bytes (the caller's contract and `alloc`'s),
+        // and a fresh block never overlaps a live one.
+        unsafe { ptr::copy_nonoverlapping(ptr.as_ptr(), fresh.as_ptr(), keep) };
+        if zeroed && new.size() > keep {
+            // SAFETY: `fresh` is valid for `new.size()` bytes.
+            unsafe { fresh.as_ptr().add(keep).write_bytes(0, new.size() - keep) };
+        }
+        // SAFETY: the caller gave up `ptr`; the copy is done.
+        unsafe { self.dealloc(ptr, old) };
+        Ok(NonNull::slice_from_raw_parts(fresh, new.size()))
+    }
+
+    // ---- scopes and reset -------------------------------------------------------------------
+
+    /// Where the arena is now, for [`rewind`](Self::rewind).
+    #[inline(always)]
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            chunk: self.current.get(),
+            cursor: self.cursor.get().as_ptr().addr(),
+            floor: self.floor.get(),
+        }
+    }
+
+    /// Opens a scope: the next depth, with its floor at the cursor. Returns the depth and what
+    /// [`exit`](Self::exit) restores.
+    #[inline(always)]
+    pub(crate) fn enter(&self) -> (u32, Checkpoint) {
+        let cp = self.checkpoint();
+        let depth = self.depth.get() + 1;
+        self.depth.set(depth);
+        self.floor.set(cp.cursor);
+        (depth, cp)
+    }
+
+    /// Closes the scope at `depth` opened by [`enter`](Self::enter): frees its spills and
+    /// restores its checkpoint. At the outermost depth it resets the arena instead and returns
+    /// the finished cycle, for the owner to record.
+    #[inline(always)]
+    pub(crate) fn exit(
+        &self,
+        depth: u32,
+        cp: Checkpoint,
+        zero: impl FnOnce() -> bool,
+    ) -> Option<Cycle> {
+        if !self.spills.is_empty() {
+            self.spills.free_from_depth(depth);
+        }
+        self.depth.set(depth - 1);
+        if depth == 1 {
+            Some(self.reset(zero()))
+        } else {
+            self.rewind(cp);
+            self.floor.set(cp.floor);
+            None
+        }
+    }
+
+    /// Moves back to `cp`: chunks taken since become spares, and the cursor returns to where
+    /// it was. Never moves forward (a checkpoint from before a reset is ignored).
+    #[inline(always)]
+    pub(crate) fn rewind(&self, cp: Checkpoint) {
+        if self.current.get() != cp.chunk {
+            self.pop_chunks_to(cp);
+            return;
+        }
+        let cur = self.cursor.get();
+        if cp.chunk.is_some() && cp.cursor < cur.as_ptr().addr() {
+            self.fold_peak();
+            poison(
+                cur.as_ptr().with_addr(cp.cursor),
+                cur.as_ptr().addr() - cp.cursor,
+            );
+            // SAFETY: a checkpoint's cursor lies inside its chunk, which is current.
+            self.cursor.set(unsafe { at(cur, cp.cursor) });
+        }
+    }
+
+    #[cold]
+    fn pop_chunks_to(&self, cp: Checkpoint) {
+        // The checkpoint's chunk must still be in the chain (it is, unless the arena was reset
+        // under a forgotten scope guard, and then there is nothing to rewind).
+        let mut probe = self.current.get();
+        while probe != cp.chunk {
+            match probe {
+                Some(c) => probe = c.header().next,
+                None => return,
+            }
+        }
+        self.fold_peak();
+        while self.current.get() != cp.chunk {
+            let mut c = self.current.get().expect("the checkpoint's chunk is below");
+            let older = c.header().next;
+            poison(c.start().as_ptr(), c.usable());
+            // SAFETY: `c` belongs to this arena; no block in it outlives the scope being left.
+            unsafe { c.header_mut() }.next = self.spare.get();
+            self.spare.set(Some(c));
+            self.current.set(older);
+        }
+        match cp.chunk {
+            Some(c) => {
+                let start = c.start();
+                self.end.set(start.as_ptr().addr() + c.header().visible);
+                // SAFETY: the checkpoint's cursor lies inside `c`.
+                self.cursor.set(unsafe { at(start, cp.cursor) });
+            }
+            None => {
+                self.cursor.set(NonNull::dangling());
+                self.end.set(align_of::<u8>());
+            }
+        }
+    }
+
+    /// Empties the arena: frees the spills, keeps one chunk (the largest of a growable arena,
+    /// the first of any other) and gives every other chunk back to the pool. Zeroes the kept
+    /// chunk's used bytes when `zero`. Returns the finished cycle.
+    pub(crate) fn reset(&self, zero: bool) -> Cycle {
+        self.fold_peak();
+        let peak = self.peak.get();
+        if !self.spills.is_empty() {
+            self.spills.free_from_depth(0);
+        }
+        let keep = self.choose_kept();
+        let mut kept_visible = 0;
+        // Walk the chain, then the spares: everything but `keep` goes back.
+        for head in [self.current.take(), self.spare.take()] {
+            let mut cur = head;
+            while let Some(c) = cur {
+                cur = c.header().next;
+                if Some(c) == keep {
+                    kept_visible = c.header().visible;
+                    continue;
+                }
+                poison(c.start().as_ptr(), c.usable());
+                // SAFETY: the arena owned `c`, and a reset means no block in it is in use.
+                unsafe { chunk::give_back(c) };
+            }
+        }
+        self.cursor.set(NonNull::dangling());
+        self.end.set(align_of::<u8>());
+        self.floor.set(align_of::<u8>());
+        self.peak.set(0);
+        if peak > self.high_water.get() {
+            self.high_water.set(peak);
+        }
+        if let Some(mut c) = keep {
+            // SAFETY: the kept chunk is ours; it is relinked alone.
+            let h = unsafe { c.header_mut() };
+            h.next = None;
+            h.used_below = 0;
+            h.cap_below = 0;
+            if zero {
+                let dirty = peak.min(kept_visible);
+                // SAFETY: `[start, start + dirty)` lies in the chunk, and no block is in use.
+                unsafe { c.start().as_ptr().write_bytes(0, dirty) };
+            }
+            let growth = c.header().growth;
+            self.push_chunk(c, kept_visible, growth);
+            self.peak.set(0);
+        }
+        Cycle {
+            overflows: self.overflows.replace(0),
+            peak,
+        }
+    }
+
+    fn choose_kept(&self) -> Option<Chunk> {
+        let mut oldest = None;
+        let mut largest: Option<Chunk> = None;
+        for head in [self.current.get(), self.spare.get()] {
+            let mut cur = head;
+            while let Some(c) = cur {
+                if !c.header().growth {
+                    oldest = Some(c);
+                }
+                if largest.is_none_or(|l| c.usable() > l.usable()) {
+                    largest = Some(c);
+                }
+                cur = c.header().next;
+            }
+        }
+        match self.refill {
+            Refill::Grow => largest,
+            _ => oldest,
+        }
+    }
+}
+
+impl Drop for RawArena {
+    fn drop(&mut self) {
+        self.spills.free_from_depth(0);
+        for head in [self.current.take(), self.spare.take()] {
+            let mut cur = head;
+            while let Some(c) = cur {
+                cur = c.header().next;
+                // SAFETY: the arena owned `c`; dropping it means no block is in use.
+                unsafe { chunk::give_back(c) };
+            }
+        }
+    }
+}
