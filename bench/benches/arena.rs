@@ -22,7 +22,7 @@ mod peers;
 use allocator_api2::alloc::{Allocator, Layout};
 use clock::BenchClock;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use engram_kernels::{Arena, with_arena, with_arena_sized};
+use engram_kernels::{Arena, ArenaAlloc, with_arena, with_arena_sized};
 use peers::{HandBump, mixed_layouts};
 use std::alloc::{GlobalAlloc, System};
 use std::hint::black_box;
@@ -311,6 +311,156 @@ fn scope(c: &mut Criterion<BenchClock>) {
     g.finish();
 }
 
+/// Allocations in `loop32k`: the exact loop users write, one scope, 32k `allocate` calls.
+const LOOP: usize = 32 * 1024;
+
+/// The loop: `s.allocate(layout)` 32k times inside one scope, each block written once.
+/// Run it under `--profile bench-lto` too: fat LTO changes this loop's code completely.
+fn loop32k(c: &mut Criterion<BenchClock>) {
+    let mut g = c.benchmark_group("loop32k");
+    g.throughput(Throughput::Elements(LOOP as u64));
+    g.bench_function("with_arena_allocate", |b| {
+        b.iter(|| {
+            with_arena(|s| {
+                for _ in 0..LOOP {
+                    touch16(s.allocate(L16).unwrap().cast());
+                }
+            })
+        })
+    });
+    let mut arena = Arena::with_capacity(LOOP * 16);
+    g.bench_function("arena_fixed_allocate", |b| {
+        b.iter(|| {
+            let a = &arena;
+            for _ in 0..LOOP {
+                touch16(a.allocate(L16).unwrap().cast());
+            }
+            arena.reset();
+        })
+    });
+    drop(arena);
+    let mut grow = Arena::growable();
+    g.bench_function("arena_growable_allocate", |b| {
+        b.iter(|| {
+            let a = &grow;
+            for _ in 0..LOOP {
+                touch16(a.allocate(L16).unwrap().cast());
+            }
+            grow.reset();
+        })
+    });
+    drop(grow);
+    let mut bump = bumpalo::Bump::with_capacity(LOOP * 16);
+    g.bench_function("bumpalo_allocate", |b| {
+        b.iter(|| {
+            let a = &bump;
+            for _ in 0..LOOP {
+                touch16(
+                    allocator_api2::alloc::Allocator::allocate(&a, L16)
+                        .unwrap()
+                        .cast(),
+                );
+            }
+            bump.reset();
+        })
+    });
+    drop(bump);
+    let mut bs: bump_scope::Bump = bump_scope::Bump::with_size(LOOP * 16);
+    g.bench_function("bump_scope_allocate_layout", |b| {
+        use bump_scope::traits::BumpAllocatorTyped;
+        b.iter(|| {
+            for _ in 0..LOOP {
+                touch16(bs.allocate_layout(L16));
+            }
+            bs.reset();
+        })
+    });
+    drop(bs);
+    malloc_members(&mut g, &vec![L16; LOOP], touch_all16);
+    g.finish();
+}
+
+/// Elements pushed in `vec8mb`: 8 MB of `u64`.
+const PUSHES: u64 = 1 << 20;
+
+/// A growable arena filled with 8 MB of `Vec<u64>` pushes, against bumpalo's and bump-scope's
+/// growable bumps: warm (reset each round, keeping the largest chunk) and cold (a new allocator
+/// each round).
+fn vec8mb(c: &mut Criterion<BenchClock>) {
+    let mut g = c.benchmark_group("vec8mb");
+    g.throughput(Throughput::Elements(PUSHES));
+    let mut arena = Arena::growable();
+    g.bench_function("arena_growable_warm", |b| {
+        b.iter(|| {
+            let mut v = allocator_api2::vec::Vec::new_in(&arena);
+            for i in 0..PUSHES {
+                v.push(i);
+            }
+            black_box(v.as_slice());
+            drop(v);
+            arena.reset();
+        })
+    });
+    drop(arena);
+    let mut bump = bumpalo::Bump::new();
+    g.bench_function("bumpalo_warm", |b| {
+        b.iter(|| {
+            let mut v = allocator_api2::vec::Vec::new_in(&bump);
+            for i in 0..PUSHES {
+                v.push(i);
+            }
+            black_box(v.as_slice());
+            drop(v);
+            bump.reset();
+        })
+    });
+    drop(bump);
+    let mut bs: bump_scope::Bump = bump_scope::Bump::new();
+    g.bench_function("bump_scope_warm", |b| {
+        b.iter(|| {
+            let mut v = bump_scope::BumpVec::new_in(&bs);
+            for i in 0..PUSHES {
+                v.push(i);
+            }
+            black_box(v.as_slice());
+            drop(v);
+            bs.reset();
+        })
+    });
+    drop(bs);
+    g.bench_function("arena_growable_cold", |b| {
+        b.iter(|| {
+            let arena = Arena::growable();
+            let mut v = allocator_api2::vec::Vec::new_in(&arena);
+            for i in 0..PUSHES {
+                v.push(i);
+            }
+            black_box(v.as_slice());
+        })
+    });
+    g.bench_function("bumpalo_cold", |b| {
+        b.iter(|| {
+            let bump = bumpalo::Bump::new();
+            let mut v = allocator_api2::vec::Vec::new_in(&bump);
+            for i in 0..PUSHES {
+                v.push(i);
+            }
+            black_box(v.as_slice());
+        })
+    });
+    g.bench_function("bump_scope_cold", |b| {
+        b.iter(|| {
+            let bs: bump_scope::Bump = bump_scope::Bump::new();
+            let mut v = bump_scope::BumpVec::new_in(&bs);
+            for i in 0..PUSHES {
+                v.push(i);
+            }
+            black_box(v.as_slice());
+        })
+    });
+    g.finish();
+}
+
 /// Keys spread over the whole `u64` range, the same for every member.
 #[inline(always)]
 fn key(i: u64) -> u64 {
@@ -414,6 +564,6 @@ fn report_scratch_overflows() {
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(BenchClock::from_env());
-    targets = alloc16, mixed, scope, hashmap
+    targets = alloc16, mixed, loop32k, vec8mb, scope, hashmap
 }
 criterion_main!(benches);

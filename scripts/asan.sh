@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the arena soundness tests under AddressSanitizer with arena poisoning on
+# (`--cfg engram_asan`: free arena memory is poisoned, allocation unpoisons exactly the block),
+# then shows that a deliberately bad rewind is caught.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+target=$(rustc -vV | sed -n 's/^host: //p')
+export RUSTFLAGS="-Zsanitizer=address --cfg engram_asan"
+export RUSTDOCFLAGS="$RUSTFLAGS"
+export CARGO_TARGET_DIR=target/asan
+asan_test() { cargo +nightly test --target "$target" "$@"; }
+
+asan_test --lib -- arena:: scratch:: bump::
+asan_test --test arena --test arena_chunks --test scratch --test scratch_policy --test prop_arena
+
+echo "--- a deliberately bad rewind must be reported by ASan ---"
+if out=$(asan_test --lib -- --ignored --exact arena::raw::tests::asan_catches_a_bad_rewind 2>&1); then
+    echo "$out" | tail -20
+    echo "FAIL: the bad rewind was not caught" >&2
+    exit 1
+fi
+if ! grep -q "use-after-poison" <<<"$out"; then
+    echo "$out" | tail -40
+    echo "FAIL: the test failed, but not with ASan's use-after-poison report" >&2
+    exit 1
+fi
+echo "ok: ASan reported use-after-poison for the bad rewind"

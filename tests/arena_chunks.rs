@@ -1,0 +1,248 @@
+//! The chunked core: growable arenas, allocation limits, scopes across chunks, scratch growth,
+//! and the floor check. Runs under Miri (scripts/miri.sh), so sizes stay small where it matters.
+
+use allocator_api2::alloc::{Allocator, Layout};
+use allocator_api2::vec::Vec as AVec;
+use engram_kernels::config::{self, ArenaConfig, OverflowPolicy};
+use engram_kernels::{Arena, ArenaAlloc, thread_arena_stats, with_arena};
+
+/// The overflow policy and zeroing are process-wide: tests that depend on them, or change them,
+/// take this lock, so that one test's setting never leaks into another running in parallel.
+static CONFIG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn on_fresh_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let _config = CONFIG.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::spawn(f).join().unwrap()
+}
+
+/// Checks that no two of the given byte ranges overlap.
+fn assert_disjoint(ranges: &mut [(usize, usize)]) {
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "blocks overlap: {:x?} and {:x?}",
+            w[0],
+            w[1]
+        );
+    }
+}
+
+#[test]
+fn a_growable_arena_grows_past_its_first_chunk_and_keeps_every_block() {
+    let arena = Arena::growable();
+    assert_eq!((arena.capacity(), arena.used()), (0, 0));
+    let mut blocks = Vec::new();
+    for i in 0..300u32 {
+        let b = arena.alloc_slice_fill_copy(100 + (i as usize % 7) * 30, i as u8);
+        blocks.push(b);
+    }
+    assert!(arena.capacity() > 4096, "it grew: {}", arena.capacity());
+    assert!(arena.used() <= arena.capacity());
+    assert_eq!(arena.overflow_count(), 0, "growth is not an overflow");
+    let mut ranges = Vec::new();
+    for (i, b) in blocks.iter().enumerate() {
+        assert!(b.iter().all(|&x| x == i as u8), "block {i} was overwritten");
+        ranges.push((b.as_ptr() as usize, b.as_ptr() as usize + b.len()));
+    }
+    assert_disjoint(&mut ranges);
+}
+
+#[test]
+fn a_request_larger_than_any_chunk_gets_its_own() {
+    let arena = Arena::growable();
+    arena.alloc(1u8);
+    let big = arena.alloc_slice_fill_copy(100_000, 7u16);
+    assert!(big.iter().all(|&x| x == 7));
+    assert!(arena.capacity() >= 200_000);
+    let aligned = (&arena)
+        .allocate(Layout::from_size_align(64, 1 << 16).unwrap())
+        .unwrap();
+    assert_eq!(aligned.cast::<u8>().as_ptr() as usize % (1 << 16), 0);
+}
+
+#[test]
+fn vec_and_hashmap_outgrow_the_first_chunk_without_aborting() {
+    let arena = Arena::growable();
+    let mut v = AVec::new_in(&arena);
+    for i in 0..20_000u64 {
+        v.push(i);
+    }
+    assert_eq!(v.iter().sum::<u64>(), 20_000 * 19_999 / 2);
+    let mut m = hashbrown::HashMap::new_in(&arena);
+    for i in 0..2000u32 {
+        m.insert(i, i * 3);
+    }
+    assert!((0..2000).all(|i| m[&i] == i * 3));
+}
+
+#[test]
+fn the_allocation_limit_refuses_cleanly() {
+    let mut arena = Arena::growable();
+    arena.set_allocation_limit(Some(16 << 10));
+    assert_eq!(arena.allocation_limit(), Some(16 << 10));
+    let mut v: AVec<u8, &Arena> = AVec::new_in(&arena);
+    assert!(v.try_reserve(8 << 10).is_ok());
+    assert!(v.try_reserve(64 << 10).is_err(), "past the limit");
+    assert!(arena.capacity() <= 16 << 10);
+    assert!(arena.try_alloc([0u8; 32 << 10]).is_err());
+    assert!(arena.overflow_count() >= 1);
+    drop(v);
+    arena.set_allocation_limit(None);
+    assert!(
+        arena.try_alloc([0u8; 32 << 10]).is_ok(),
+        "no limit: it grows again"
+    );
+}
+
+#[test]
+fn reset_keeps_the_largest_chunk_so_fill_and_reset_stops_growing() {
+    let mut arena = Arena::growable();
+    let mut caps = Vec::new();
+    for round in 0..6 {
+        for i in 0..2000u32 {
+            arena.alloc(i + round);
+        }
+        arena.reset();
+        caps.push(arena.capacity());
+        assert_eq!(arena.used(), 0);
+    }
+    assert!(
+        caps[0] >= 8000,
+        "the kept chunk holds a whole round: {caps:?}"
+    );
+    assert!(caps.windows(2).skip(1).all(|w| w[0] == w[1]), "{caps:?}");
+    // The next round fits the kept chunk: no growth.
+    for i in 0..2000u32 {
+        arena.alloc(i);
+    }
+    assert_eq!(arena.capacity(), caps[5]);
+}
+
+#[test]
+fn a_fixed_arena_never_grows_and_keeps_its_exact_capacity() {
+    for cap in [0usize, 1, 100, 4096, 5000] {
+        let arena = Arena::with_capacity(cap);
+        assert_eq!(arena.capacity(), cap);
+        assert!(arena.try_alloc_slice_fill_copy(cap + 1, 0u8).is_err());
+        assert_eq!(arena.capacity(), cap);
+    }
+}
+
+#[test]
+fn scopes_rewind_across_chunks() {
+    let mut arena = Arena::growable();
+    let keep = arena.alloc_slice_fill_copy(1000, 1u8).as_ptr() as usize;
+    let used = arena.used();
+    {
+        let scope = arena.scope();
+        for i in 0..200 {
+            scope.alloc_slice_fill_copy(500, i as u8);
+        }
+        assert!(scope.used() > 100_000);
+    }
+    assert_eq!(arena.used(), used, "the scope's chunks were rewound");
+    // SAFETY: `keep` points at the arena's first block, which the scope did not touch.
+    let first = unsafe { std::slice::from_raw_parts(keep as *const u8, 1000) };
+    assert!(first.iter().all(|&x| x == 1));
+    // Space the scope used is handed out again.
+    let again = arena.alloc_slice_fill_copy(500, 9u8);
+    assert!(again.iter().all(|&x| x == 9));
+}
+
+#[test]
+fn a_scratch_scope_grows_into_chunks_counted_as_overflow() {
+    on_fresh_thread(|| {
+        with_arena(|s| {
+            let cap = s.stats().capacity;
+            let mut blocks = Vec::new();
+            for i in 0..40u32 {
+                blocks.push(s.alloc_slice_fill_copy(cap / 16, i));
+            }
+            for (i, b) in blocks.iter().enumerate() {
+                assert!(b.iter().all(|&x| x == i as u32));
+            }
+            let st = s.stats();
+            assert!(st.overflow_count > 0, "growth beyond the pool is overflow");
+            assert_eq!(st.capacity, cap, "the pool's size is what the stats report");
+        });
+        let st = thread_arena_stats().unwrap();
+        assert_eq!(st.used, 0);
+        assert!(st.total_overflows > 0 && st.overflow_bytes > 0, "{st:?}");
+    });
+}
+
+#[test]
+fn under_error_the_pool_stays_strictly_bounded() {
+    on_fresh_thread(|| {
+        let prev = config::current();
+        // Other tests in this binary run on their own threads with the default policy; the
+        // policy is read per overflow, so this thread sets and restores it around one scope.
+        config::set_overflow_policy(OverflowPolicy::Error);
+        let r = with_arena(|s| {
+            let cap = s.stats().capacity;
+            let fits = s.try_alloc_uninit_slice::<u8>(cap / 2).is_ok();
+            let refused = s.try_alloc_uninit_slice::<u8>(cap).is_err();
+            (fits, refused, s.stats().capacity == cap)
+        });
+        config::set_overflow_policy(prev.overflow);
+        assert_eq!(r, (true, true, true));
+    });
+}
+
+#[test]
+fn zeroing_configured_later_reaches_an_existing_thread_arena() {
+    on_fresh_thread(|| {
+        with_arena(|s| {
+            s.alloc_slice_fill_copy(64, 0xFFu8);
+        });
+        let before = config::current();
+        config::configure(ArenaConfig {
+            zero_on_reset: true,
+            ..before
+        })
+        .unwrap();
+        with_arena(|s| {
+            s.alloc_slice_fill_copy(64, 0xEEu8);
+        });
+        let seen = with_arena(|s| {
+            let b = s.alloc_uninit_slice::<u8>(64);
+            // SAFETY: zero-on-reset zeroed the bytes used in the previous cycle.
+            b.iter().map(|x| unsafe { x.assume_init() }).max().unwrap()
+        });
+        config::configure(before).unwrap();
+        assert_eq!(seen, 0);
+    });
+}
+
+/// An outer handle grows the block that was the most recent one before an inner scope opened,
+/// before the inner scope allocates anything. Growing it in place would move the cursor above
+/// the inner floor, and the inner scope's exit would then release the grown tail; the floor
+/// check in `bump::resize_last` is what refuses that.
+#[test]
+fn an_outer_grow_before_any_inner_allocation_never_grows_in_place() {
+    on_fresh_thread(|| {
+        with_arena(|outer| {
+            let mut v = AVec::with_capacity_in(4, outer);
+            v.extend([1u64, 2, 3, 4]);
+            outer.scope(|inner| {
+                v.extend(5u64..=16);
+                let x = inner.alloc_slice_fill_copy(16, 0xAAAA_AAAA_AAAA_AAAAu64);
+                assert!(x.iter().all(|&y| y == 0xAAAA_AAAA_AAAA_AAAA));
+            });
+            let y = outer.alloc_slice_fill_copy(32, 0x5555_5555_5555_5555u64);
+            assert!(y.iter().all(|&z| z == 0x5555_5555_5555_5555));
+            assert_eq!(v.as_slice(), (1u64..=16).collect::<Vec<_>>().as_slice());
+        });
+    });
+}
+
+#[test]
+fn batch_chunks_return_to_the_pool_and_are_reused() {
+    use engram_kernels::scratch::{batch_pool_bytes, with_arena_sized};
+    let a = with_arena_sized(3 << 20, |s| s.alloc(1u8) as *mut u8 as usize);
+    assert!(batch_pool_bytes() >= 3 << 20);
+    let b = with_arena_sized(3 << 20, |s| s.alloc(1u8) as *mut u8 as usize);
+    assert_ne!(a, 0);
+    assert_ne!(b, 0);
+}
