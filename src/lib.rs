@@ -43,9 +43,21 @@ mod sync;
 
 pub mod global;
 
+pub mod collections;
+
+#[cfg(feature = "kernels")]
 pub mod kernels;
 
+#[cfg(feature = "ffi")]
 pub mod ffi;
+
+/// The `allocator_api2` crate (0.2), whose `Allocator` trait every handle here implements.
+/// Name it through this path to be sure of the matching version.
+pub use allocator_api2;
+/// The `hashbrown` crate (0.17, with its `allocator-api2` support), for maps and sets in an
+/// arena (`HashMap::new_in(&arena)`). Behind the default `hashbrown` feature.
+#[cfg(feature = "hashbrown")]
+pub use hashbrown;
 
 pub use allocator_api2::alloc::AllocError;
 pub use arena::{Arena, ArenaScope, ArenaStats};
@@ -53,7 +65,7 @@ pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
 
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doc tests (they use the default features).
+#[cfg(all(doctest, feature = "kernels", feature = "hashbrown"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
