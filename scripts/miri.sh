@@ -18,8 +18,9 @@ export PROPTEST_CASES="${PROPTEST_CASES:-4}"
 # Unit tests of the pure arithmetic, the spill list, metrics, config and the global arena region.
 cargo +nightly miri test --lib -- bump:: scratch:: metrics:: config:: arena:: global::
 # The arena core, scratch scopes (nesting, outer handles, panics, teardown, threads), the model
-# checker, and process-wide metrics.
-cargo +nightly miri test --test arena --test scratch --test prop_arena --test metrics
+# checker, process-wide metrics, and the arena String on every handle.
+cargo +nightly miri test --test arena --test scratch --test prop_arena --test metrics \
+    --test collections_string
 # The global allocator: each test binary installs its own #[global_allocator]. (global_stdio_env
 # spawns child processes and skips itself under Miri.)
 cargo +nightly miri test --test global_counting --test global_escape --test global_realloc \

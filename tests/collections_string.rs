@@ -34,7 +34,8 @@ fn exercise<A: Allocator + Clone>(a: A) {
     assert!(s.is_empty());
     assert_eq!(s.capacity(), cap);
 
-    write!(s, "{}-{:03}|{:>5}|{:?}", "node", 7, "ab", "q\"").unwrap();
+    let (word, quoted) = ("node", "q\"");
+    write!(s, "{word}-{:03}|{:>5}|{quoted:?}", 7, "ab").unwrap();
     assert_eq!(s, r#"node-007|   ab|"q\"""#);
 
     let n = 42;
@@ -100,10 +101,16 @@ fn compares_with_every_string_type_and_works_as_a_map_key() {
     let arena = Arena::with_capacity(64 << 10);
     let a = String::from_str_in("key", &arena);
     let g = String::from_str_in("key", Global);
-    assert!(a == g && g == a);
-    assert!(a == "key" && "key" == a);
-    assert!(a == *"key" && *"key" == a);
-    assert!(a == std::string::String::from("key") && std::string::String::from("key") == a);
+    // Both directions, with each of the other string types.
+    let std_key = std::string::String::from("key");
+    assert!(a == g);
+    assert!(g == a);
+    assert!(a == "key");
+    assert!("key" == a);
+    assert!(a == *"key");
+    assert!(*"key" == a);
+    assert!(a == std_key);
+    assert!(std_key == a);
     assert!(a != "kez");
     assert!(String::from_str_in("abc", Global) < String::from_str_in("abd", Global));
     let mut sorted = [
