@@ -116,7 +116,11 @@ fn without_strict_each_invalid_value_gives_one_prefixed_line() {
     let lines = crate_lines(&stderr);
     assert_eq!(lines.len(), 3, "{stderr}");
     assert!(lines.iter().all(|l| l.starts_with(config::STDERR_PREFIX)));
-    assert!(lines[0].ends_with("; keeping 1048576 bytes"), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("; keeping 1048576 bytes"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].contains("\"falback\"") && lines[1].contains("using error (bounded)"));
     assert!(lines[2].ends_with("; keeping false"), "{}", lines[2]);
 }
