@@ -228,7 +228,14 @@ const ZERO_VAR: &str = "ENGRAM_ARENA_ZERO";
 const STRICT_VAR: &str = "ENGRAM_ARENA_STRICT";
 const FLAG_EXPECTED: &str = "true, 1, yes, on, false, 0, no or off";
 
-/// The prefix of every line the crate prints on stderr.
+/// The prefix of every line the crate prints on stderr, for filtering logs.
+///
+/// # Example
+///
+/// ```
+/// let line = "engram-kernels: ENGRAM_ARENA_ZERO=\"maybe\" is invalid (...); keeping false";
+/// assert!(line.starts_with(engram_kernels::config::STDERR_PREFIX));
+/// ```
 pub const STDERR_PREFIX: &str = "engram-kernels: ";
 
 /// Prints one diagnostic line on stderr, with the crate's prefix. For the crate's own
