@@ -4,20 +4,23 @@
 //! cargo run --release --example tour
 //! ```
 //!
-//! 1. an arena-backed hashbrown map;
-//! 2. a kernel-style computation with its scratch in the thread arena (the real kernels:
-//!    top-k cosine similarity, spreading activation, decay), and the process metrics it records;
+//! 1. a hashbrown map and arena strings inside a fixed-capacity `Arena`;
+//! 2. the kernels (top-k cosine similarity, spreading activation, decay) and a hand-written
+//!    kernel with their scratch in the thread arena, and the process metrics they record;
 //! 3. an allocation-stats comparison (`stats_alloc`) of arena against global allocation.
+//!
+//! Every figure it prints is measured or computed in the run; nothing is a canned sentence.
 
 #[path = "common/alloc_table.rs"]
 mod alloc_table;
 
 use engram_kernels::ArenaAlloc;
+use engram_kernels::collections::String as ArenaString;
 use engram_kernels::kernels::decay::Decay;
 use engram_kernels::kernels::dispatch;
 use engram_kernels::kernels::similarity::top_k;
 use engram_kernels::kernels::spread::{CsrGraph, spread};
-use engram_kernels::{Arena, metrics, thread_arena_stats, with_arena};
+use engram_kernels::{Arena, format_in, metrics, thread_arena_stats, with_arena};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     arena_map();
@@ -28,19 +31,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn arena_map() {
-    println!("== 1. A hashbrown map inside a fixed-capacity Arena ==\n");
+    println!("== 1. A hashbrown map and arena strings inside a fixed-capacity Arena ==\n");
     let text = "the quick brown fox jumps over the lazy dog the fox naps";
     let arena = Arena::with_capacity(16 << 10);
     let mut counts = hashbrown::HashMap::new_in(&arena);
     for word in text.split(' ') {
-        *counts.entry(arena.alloc_str(word) as &str).or_insert(0u32) += 1;
+        // The key is a String whose bytes live in the arena too.
+        *counts
+            .entry(ArenaString::from_str_in(word, &arena))
+            .or_insert(0u32) += 1;
     }
-    let mut top: Vec<_> = counts.iter().map(|(w, n)| (*n, *w)).collect();
+    let mut top: Vec<_> = counts.iter().map(|(w, n)| (*n, w.as_str())).collect();
     top.sort_unstable_by(|a, b| b.cmp(a));
-    println!("most frequent words: {:?}", &top[..3]);
+    let mut line = ArenaString::new_in(&arena);
+    for (n, w) in &top[..3] {
+        line.push_str(&format_in!(&arena, "{w} x{n}  "));
+    }
+    println!("most frequent words: {}", line.trim_end());
     let s = arena.stats();
     println!(
-        "arena: {} of {} bytes used ({:.1}%), high-water mark {}, overflows {}",
+        "arena: {} of {} bytes used ({:.1}%), high-water mark {}, refused requests {}",
         s.used,
         s.capacity,
         s.utilization() * 100.0,
@@ -48,14 +58,14 @@ fn arena_map() {
         s.overflow_count
     );
     println!(
-        "a plain arena never grows: a 1 MiB request gives {:?}",
+        "a fixed arena never grows: a 1 MiB request gives {:?}",
         arena.try_alloc([0u8; 1 << 20]).map(|_| ())
     );
 }
 
 fn kernels_on_scratch() -> Result<(), Box<dyn std::error::Error>> {
     println!(
-        "\n== 2. Kernels with their scratch in the thread arena ({}) ==\n",
+        "\n== 2. Kernels with their scratch in the thread arena (SIMD path: {}) ==\n",
         dispatch::active()
     );
     metrics::reset();
@@ -75,7 +85,15 @@ fn kernels_on_scratch() -> Result<(), Box<dyn std::error::Error>> {
         .map(|x| x + 0.01)
         .collect();
     let best = top_k(&query, &candidates, 3)?;
-    println!("top-3 matches of a query near candidate 42: {best:?}");
+    println!("top-3 cosine matches of a query close to candidate 42, among {n} of {dim} dims:");
+    for (rank, m) in best.iter().enumerate() {
+        println!(
+            "  {}. candidate {:>4}  score {:+.4}",
+            rank + 1,
+            m.index,
+            m.score
+        );
+    }
 
     // A ring of memories, each linked to its two successors.
     let nodes = 1_000usize;
@@ -89,16 +107,22 @@ fn kernels_on_scratch() -> Result<(), Box<dyn std::error::Error>> {
     let mut activation = vec![0.0f32; nodes];
     activation[0] = 1.0;
     spread(&graph, &mut activation, 4)?;
+    println!("spreading activation on a 1000-node ring (edges to the next two, weight 0.5),");
     println!(
-        "activation after 4 spreading iterations: {:?}",
-        &activation[..6]
+        "from node 0, 4 iterations, nodes 0-5: {}",
+        fixed(&activation[..6], 3)
     );
 
-    let mut strengths = vec![1.0f32; 5];
-    Decay::ENGRAM_DEFAULT.apply(&mut strengths, &[0, 3_600, 86_400, 172_800, 604_800])?;
-    println!("strength after 0 s, 1 h, 1 d, 2 d, 1 w (tau = 1 day): {strengths:?}");
+    let ages = [0, 3_600, 86_400, 172_800, 604_800];
+    let mut strengths = vec![1.0f32; ages.len()];
+    Decay::ENGRAM_DEFAULT.apply(&mut strengths, &ages)?;
+    println!("decay of strength 1.0 (tau = 1 day) after 0 s, 1 h, 1 d, 2 d, 1 week:");
+    println!("  {}", fixed(&strengths, 4));
 
-    // A hand-written kernel-style computation: normalised copies in scratch, then a centroid.
+    // A hand-written kernel: normalised copies in scratch, then a centroid. It needs more
+    // scratch than the pool holds; what happened is read from the metrics, not assumed.
+    let pool = thread_arena_stats().map_or(0, |t| t.capacity);
+    let before = metrics::snapshot();
     let centroid_norm = with_arena(|scratch| {
         let unit = scratch.alloc_slice_fill_with(n * dim, |i| candidates[i]);
         for row in unit.chunks_exact_mut(dim) {
@@ -119,20 +143,47 @@ fn kernels_on_scratch() -> Result<(), Box<dyn std::error::Error>> {
         }
         centroid.iter().map(|x| x * x).sum::<f32>().sqrt()
     });
+    let after = metrics::snapshot();
+    let spilled = after.total_overflows - before.total_overflows;
+    let asked = (n * dim + dim) * size_of::<f32>();
+    println!("centroid of the {n} normalised vectors: |c| = {centroid_norm:.4}");
     println!(
-        "centroid of {n} normalised {dim}-d vectors (6 MB of scratch, more than the 1 MiB pool, \
-         so it spilled to the heap and was counted): |c| = {centroid_norm:.4}"
+        "  its scratch, {}, {}",
+        mib(asked),
+        match spilled {
+            0 => format!("fit the {} pool", mib(pool)),
+            k => format!(
+                "outgrew the {} pool: {k} block(s) spilled to the heap, counted",
+                mib(pool)
+            ),
+        }
     );
 
     let t = thread_arena_stats().expect("the kernels used this thread's arena");
     let m = metrics::snapshot();
     println!(
-        "thread arena: capacity {} bytes, high-water mark {} bytes, {} bytes in use between scopes",
-        t.capacity, t.high_water_mark, t.used
+        "this thread's scratch pool: {} capacity, {} in use between scopes",
+        mib(t.capacity),
+        t.used
     );
     println!(
-        "process metrics: {} resets, {} overflows, max high-water mark {} bytes",
-        m.total_resets, m.total_overflows, m.max_high_water_mark
+        "process metrics for this section: {} scopes closed (one per kernel call or with_arena),",
+        m.total_resets
+    );
+    println!(
+        "  {} spilled request(s), largest pool use in one scope {} bytes",
+        m.total_overflows, m.max_high_water_mark
     );
     Ok(())
+}
+
+/// Numbers with `digits` decimals, comma-separated.
+fn fixed(values: &[f32], digits: usize) -> String {
+    let parts: Vec<String> = values.iter().map(|v| format!("{v:.digits$}")).collect();
+    parts.join(", ")
+}
+
+/// Bytes in MiB with one decimal.
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }

@@ -7,12 +7,26 @@
 //!
 //! | Variable | Accepted values |
 //! |---|---|
-//! | `ENGRAM_ARENA_SIZE` | bytes, 65,536 to 1,073,741,824 inclusive |
-//! | `ENGRAM_ARENA_OVERFLOW` | `panic`, `error_return` or `fallback` |
-//! | `ENGRAM_ARENA_ZERO` | `true`/`1` or `false`/`0` |
+//! | `ENGRAM_ARENA_SIZE` | bytes, 64 KiB to 1 GiB inclusive, as a number with an optional binary suffix: `65536`, `64K`, `4M`, `4 MiB`, `1G` (`K` = 1024) |
+//! | `ENGRAM_ARENA_OVERFLOW` | `panic`, `error` (or `error_return`, the C spelling) or `fallback` |
+//! | `ENGRAM_ARENA_ZERO` | `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off` |
+//! | `ENGRAM_ARENA_STRICT` | as `ENGRAM_ARENA_ZERO`; when on, an invalid value above is fatal |
 //!
-//! An invalid value is ignored (the default stands) and reported once on stderr; it never
-//! panics.
+//! Values are trimmed and case-insensitive (`" Fallback "` works); an empty value counts as
+//! unset. Every message goes to stderr once, prefixed `engram-kernels: `.
+//!
+//! **Invalid values.** By default an invalid value never panics: it is reported once on stderr
+//! and
+//! * an invalid `ENGRAM_ARENA_SIZE` or `ENGRAM_ARENA_ZERO` keeps the default;
+//! * an invalid `ENGRAM_ARENA_OVERFLOW` selects **`error`**, not the default `fallback`: whoever
+//!   set the variable wanted to change the default, and the only other choices bound the memory,
+//!   so a typo such as `eror` must not silently leave the pool unbounded. (`error` rather than
+//!   `panic`, because it bounds the memory without taking the process down; it is also what
+//!   `engram_configure_arena` does with an unknown strategy.)
+//!
+//! With `ENGRAM_ARENA_STRICT=1`, any invalid value (including one for `ENGRAM_ARENA_STRICT`
+//! itself) aborts the process at first use, after printing what was wrong and what is accepted:
+//! for deployments where a misconfigured arena must not start at all.
 //!
 //! # Example
 //!
@@ -22,6 +36,8 @@
 //! config::configure(ArenaConfig { pool_size: 4 << 20, ..config::current() }).unwrap();
 //! assert_eq!(config::current().pool_size, 4 << 20);
 //! assert!(config::configure(ArenaConfig { pool_size: 1, ..ArenaConfig::default() }).is_err());
+//! assert_eq!(config::parse_pool_size(" 4m "), Ok(4 << 20));
+//! assert_eq!(" Error ".parse::<OverflowPolicy>(), Ok(OverflowPolicy::Error));
 //! ```
 
 use std::fmt;
@@ -39,13 +55,15 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Relaxed};
 ///
 /// assert_eq!(OverflowPolicy::default(), OverflowPolicy::Fallback);
 /// assert_eq!("error_return".parse::<OverflowPolicy>().unwrap(), OverflowPolicy::Error);
+/// assert_eq!(" Error\n".parse::<OverflowPolicy>().unwrap(), OverflowPolicy::Error);
+/// assert!("eror".parse::<OverflowPolicy>().is_err());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum OverflowPolicy {
     /// Panic with a message that says what was asked, what remained and how to raise the pool.
     Panic,
-    /// Refuse: the allocation returns `AllocError` (kernels report
-    /// [`KernelError::ScratchExhausted`](crate::kernels::KernelError::ScratchExhausted)).
+    /// Refuse: the allocation returns `AllocError` (the kernels report
+    /// `KernelError::ScratchExhausted`).
     Error,
     /// Serve the request from the system heap, count it as an overflow, and free it no later
     /// than the end of the scope. The default.
@@ -56,13 +74,18 @@ pub enum OverflowPolicy {
 impl std::str::FromStr for OverflowPolicy {
     type Err = ConfigError;
 
-    /// Parses the `ENGRAM_ARENA_OVERFLOW` spellings: `panic`, `error_return`, `fallback`.
+    /// Parses the `ENGRAM_ARENA_OVERFLOW` spellings, trimmed and in any case: `panic`,
+    /// `error` or `error_return`, `fallback`.
     fn from_str(s: &str) -> Result<Self, ConfigError> {
-        match s {
+        match s.trim().to_ascii_lowercase().as_str() {
             "panic" => Ok(Self::Panic),
-            "error_return" => Ok(Self::Error),
+            "error" | "error_return" => Ok(Self::Error),
             "fallback" => Ok(Self::Fallback),
-            _ => Err(invalid(OVERFLOW_VAR, s, "panic, error_return or fallback")),
+            _ => Err(invalid(
+                OVERFLOW_VAR,
+                s,
+                "panic, error, error_return or fallback",
+            )),
         }
     }
 }
@@ -156,7 +179,8 @@ impl Default for ArenaConfig {
 /// let e = parse_pool_size("lots").unwrap_err();
 /// assert_eq!(
 ///     e.to_string(),
-///     "ENGRAM_ARENA_SIZE=\"lots\" is invalid (expected bytes, 65536 to 1073741824); keeping the default"
+///     "ENGRAM_ARENA_SIZE=\"lots\" is invalid (expected bytes from 64K to 1G, \
+///      as a number with an optional K, M or G suffix)"
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,10 +215,7 @@ impl fmt::Display for ConfigError {
                 var,
                 value,
                 expected,
-            } => write!(
-                f,
-                "{var}={value:?} is invalid (expected {expected}); keeping the default"
-            ),
+            } => write!(f, "{var}={value:?} is invalid (expected {expected})"),
         }
     }
 }
@@ -204,6 +225,24 @@ impl std::error::Error for ConfigError {}
 const SIZE_VAR: &str = "ENGRAM_ARENA_SIZE";
 const OVERFLOW_VAR: &str = "ENGRAM_ARENA_OVERFLOW";
 const ZERO_VAR: &str = "ENGRAM_ARENA_ZERO";
+const STRICT_VAR: &str = "ENGRAM_ARENA_STRICT";
+const FLAG_EXPECTED: &str = "true, 1, yes, on, false, 0, no or off";
+
+/// The prefix of every line the crate prints on stderr, for filtering logs.
+///
+/// # Example
+///
+/// ```
+/// let line = "engram-kernels: ENGRAM_ARENA_ZERO=\"maybe\" is invalid (...); keeping false";
+/// assert!(line.starts_with(engram_kernels::config::STDERR_PREFIX));
+/// ```
+pub const STDERR_PREFIX: &str = "engram-kernels: ";
+
+/// Prints one diagnostic line on stderr, with the crate's prefix. For the crate's own
+/// messages (configuration, dispatch, the C exports), so that they all look alike.
+pub(crate) fn report(message: impl fmt::Display) {
+    eprintln!("{STDERR_PREFIX}{message}");
+}
 
 fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
     ConfigError::InvalidEnv {
@@ -213,7 +252,13 @@ fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigErro
     }
 }
 
-/// Parses an `ENGRAM_ARENA_SIZE` value: decimal bytes in 64 KiB ..= 1 GiB.
+/// Parses an `ENGRAM_ARENA_SIZE` value: a decimal number of bytes with an optional binary
+/// suffix (`K`, `M`, `G`, optionally followed by `B` or `iB`, in any case, after optional
+/// spaces), in 64 KiB ..= 1 GiB.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidEnv`] for anything else, including sizes out of range.
 ///
 /// # Example
 ///
@@ -221,18 +266,48 @@ fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigErro
 /// use engram_kernels::config::parse_pool_size;
 ///
 /// assert_eq!(parse_pool_size("65536"), Ok(65536));
+/// assert_eq!(parse_pool_size("64k"), Ok(65536));
+/// assert_eq!(parse_pool_size(" 8 MiB "), Ok(8 << 20));
+/// assert_eq!(parse_pool_size("1G"), Ok(1 << 30));
 /// assert!(parse_pool_size("65535").is_err());
 /// assert!(parse_pool_size("-1").is_err());
+/// assert!(parse_pool_size("2G").is_err());
 /// ```
 pub fn parse_pool_size(s: &str) -> Result<usize, ConfigError> {
-    let expected = "bytes, 65536 to 1073741824";
-    match s.trim().parse::<usize>() {
-        Ok(n) if (ArenaConfig::MIN_POOL_SIZE..=ArenaConfig::MAX_POOL_SIZE).contains(&n) => Ok(n),
-        _ => Err(invalid(SIZE_VAR, s, expected)),
+    let expected = "bytes from 64K to 1G, as a number with an optional K, M or G suffix";
+    let err = || invalid(SIZE_VAR, s, expected);
+    let t = s.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, suffix) = t.split_at(digits);
+    let shift = match suffix.trim_start().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(err()),
+    };
+    let n: usize = number.parse().map_err(|_| err())?;
+    let bytes = n
+        .checked_mul(1 << shift)
+        .filter(|b| (ArenaConfig::MIN_POOL_SIZE..=ArenaConfig::MAX_POOL_SIZE).contains(b));
+    bytes.ok_or_else(err)
+}
+
+/// Parses a boolean spelling, trimmed and in any case.
+fn parse_flag(var: &'static str, s: &str) -> Result<bool, ConfigError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(invalid(var, s, FLAG_EXPECTED)),
     }
 }
 
-/// Parses an `ENGRAM_ARENA_ZERO` value: `true`/`1` or `false`/`0`.
+/// Parses an `ENGRAM_ARENA_ZERO` value: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`,
+/// trimmed and in any case.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidEnv`] for anything else.
 ///
 /// # Example
 ///
@@ -240,22 +315,51 @@ pub fn parse_pool_size(s: &str) -> Result<usize, ConfigError> {
 /// use engram_kernels::config::parse_zero;
 ///
 /// assert_eq!(parse_zero("1"), Ok(true));
-/// assert_eq!(parse_zero("false"), Ok(false));
-/// assert!(parse_zero("yes").is_err());
+/// assert_eq!(parse_zero(" FALSE "), Ok(false));
+/// assert!(parse_zero("yes please").is_err());
 /// ```
 pub fn parse_zero(s: &str) -> Result<bool, ConfigError> {
-    match s {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(invalid(ZERO_VAR, s, "true, 1, false or 0")),
+    parse_flag(ZERO_VAR, s)
+}
+
+/// Whether `ENGRAM_ARENA_STRICT` asks for strict handling of invalid values, read through
+/// `lookup` (as in [`from_env_with`]). Unset or empty is off; an invalid value counts as on
+/// (whoever set it wanted strictness) and is returned as an error too.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::config::strict_from_env_with;
+///
+/// assert_eq!(strict_from_env_with(|_| None), (false, None));
+/// assert_eq!(strict_from_env_with(|_| Some(" On".into())), (true, None));
+/// let (strict, error) = strict_from_env_with(|_| Some("please".into()));
+/// assert!(strict && error.is_some());
+/// ```
+pub fn strict_from_env_with(
+    lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> (bool, Option<ConfigError>) {
+    match read_var(&lookup, STRICT_VAR) {
+        None => (false, None),
+        Some(v) => match parse_flag(STRICT_VAR, &v) {
+            Ok(on) => (on, None),
+            Err(e) => (true, Some(e)),
+        },
     }
+}
+
+/// A variable's value, lossily decoded; `None` when unset or blank.
+fn read_var(lookup: &impl Fn(&str) -> Option<std::ffi::OsString>, var: &str) -> Option<String> {
+    let v = lookup(var)?.to_string_lossy().into_owned();
+    (!v.trim().is_empty()).then_some(v)
 }
 
 /// Overlays the environment on `base`, returning the result and every rejected value.
 ///
 /// `lookup` reads a variable; [`current`] passes `std::env::var_os`. This is the pure half of
 /// the environment handling, exposed so it can be tested without touching the process
-/// environment.
+/// environment. An invalid `ENGRAM_ARENA_OVERFLOW` selects [`OverflowPolicy::Error`] (see the
+/// [module docs](self)); other invalid values leave `base`'s.
 ///
 /// # Example
 ///
@@ -263,12 +367,18 @@ pub fn parse_zero(s: &str) -> Result<bool, ConfigError> {
 /// use engram_kernels::config::{ArenaConfig, OverflowPolicy, from_env_with};
 ///
 /// let (cfg, errors) = from_env_with(ArenaConfig::default(), |var| match var {
-///     "ENGRAM_ARENA_OVERFLOW" => Some("error_return".into()),
+///     "ENGRAM_ARENA_OVERFLOW" => Some(" Error ".into()),
 ///     "ENGRAM_ARENA_SIZE" => Some("12".into()),
 ///     _ => None,
 /// });
 /// assert_eq!(cfg.overflow, OverflowPolicy::Error);
 /// assert_eq!(cfg.pool_size, 1 << 20); // 12 is out of range: the default stands
+/// assert_eq!(errors.len(), 1);
+///
+/// let (cfg, errors) = from_env_with(ArenaConfig::default(), |var| {
+///     (var == "ENGRAM_ARENA_OVERFLOW").then(|| "falback".into())
+/// });
+/// assert_eq!(cfg.overflow, OverflowPolicy::Error); // a typo never means "unbounded"
 /// assert_eq!(errors.len(), 1);
 /// ```
 pub fn from_env_with(
@@ -277,26 +387,44 @@ pub fn from_env_with(
 ) -> (ArenaConfig, Vec<ConfigError>) {
     let mut cfg = base;
     let mut errors = Vec::new();
-    let read = |var: &'static str| lookup(var).map(|v| v.to_string_lossy().into_owned());
-    if let Some(v) = read(SIZE_VAR) {
+    if let Some(v) = read_var(&lookup, SIZE_VAR) {
         match parse_pool_size(&v) {
             Ok(n) => cfg.pool_size = n,
             Err(e) => errors.push(e),
         }
     }
-    if let Some(v) = read(OVERFLOW_VAR) {
+    if let Some(v) = read_var(&lookup, OVERFLOW_VAR) {
         match v.parse() {
             Ok(p) => cfg.overflow = p,
-            Err(e) => errors.push(e),
+            Err(e) => {
+                cfg.overflow = OverflowPolicy::Error;
+                errors.push(e);
+            }
         }
     }
-    if let Some(v) = read(ZERO_VAR) {
+    if let Some(v) = read_var(&lookup, ZERO_VAR) {
         match parse_zero(&v) {
             Ok(z) => cfg.zero_on_reset = z,
             Err(e) => errors.push(e),
         }
     }
     (cfg, errors)
+}
+
+/// What happens instead of an invalid value, for the stderr line.
+fn consequence(e: &ConfigError, cfg: &ArenaConfig) -> std::string::String {
+    match e {
+        ConfigError::InvalidEnv { var, .. } if *var == OVERFLOW_VAR => {
+            "using error (bounded): the pool is not left unbounded by a typo".to_owned()
+        }
+        ConfigError::InvalidEnv { var, .. } if *var == SIZE_VAR => {
+            format!("keeping {} bytes", cfg.pool_size)
+        }
+        ConfigError::InvalidEnv { var, .. } if *var == ZERO_VAR => {
+            format!("keeping {}", cfg.zero_on_reset)
+        }
+        _ => "ignored".to_owned(),
+    }
 }
 
 static ENV: Once = Once::new();
@@ -312,9 +440,22 @@ fn store(cfg: ArenaConfig) {
 
 fn load_env_once() {
     ENV.call_once(|| {
-        let (cfg, errors) = from_env_with(ArenaConfig::default(), |v| std::env::var_os(v));
-        for e in errors {
-            eprintln!("engram-kernels: {e}");
+        let lookup = |v: &str| std::env::var_os(v);
+        let (cfg, mut errors) = from_env_with(ArenaConfig::default(), lookup);
+        let (strict, strict_error) = strict_from_env_with(lookup);
+        errors.extend(strict_error);
+        if strict && !errors.is_empty() {
+            for e in &errors {
+                report(e);
+            }
+            report(format_args!(
+                "{STRICT_VAR} is on, so invalid configuration is fatal; aborting. Fix the \
+                 value(s) above or unset {STRICT_VAR}."
+            ));
+            std::process::abort();
+        }
+        for e in &errors {
+            report(format_args!("{e}; {}", consequence(e, &cfg)));
         }
         store(cfg);
     });
@@ -396,20 +537,83 @@ mod tests {
     }
 
     #[test]
-    fn garbage_keeps_defaults_and_reports_each_variable() {
+    fn garbage_keeps_defaults_except_overflow_which_becomes_bounded() {
         let garbage: &[(&str, &str)] = &[
             (SIZE_VAR, "1e6"),
-            (OVERFLOW_VAR, "PANIC"),
+            (OVERFLOW_VAR, "explode"),
             (ZERO_VAR, "yes please"),
         ];
         let (cfg, errors) = from_env_with(ArenaConfig::default(), env(garbage));
-        assert_eq!(cfg, ArenaConfig::default());
-        assert_eq!(errors.len(), 3);
-        assert!(
-            errors
-                .iter()
-                .all(|e| matches!(e, ConfigError::InvalidEnv { .. }))
+        assert_eq!(
+            cfg,
+            ArenaConfig {
+                overflow: OverflowPolicy::Error,
+                ..ArenaConfig::default()
+            }
         );
+        let vars: Vec<_> = errors
+            .iter()
+            .map(|e| match e {
+                ConfigError::InvalidEnv { var, .. } => *var,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(vars, [SIZE_VAR, OVERFLOW_VAR, ZERO_VAR]);
+        assert!(consequence(&errors[1], &cfg).starts_with("using error"));
+        assert_eq!(consequence(&errors[0], &cfg), "keeping 1048576 bytes");
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let blank: &[(&str, &str)] = &[(SIZE_VAR, ""), (OVERFLOW_VAR, "  "), (ZERO_VAR, "\t")];
+        let (cfg, errors) = from_env_with(ArenaConfig::default(), env(blank));
+        assert_eq!(cfg, ArenaConfig::default());
+        assert!(errors.is_empty());
+        assert_eq!(
+            strict_from_env_with(env(&[(STRICT_VAR, " ")])),
+            (false, None)
+        );
+    }
+
+    #[test]
+    fn spellings_are_trimmed_and_case_insensitive() {
+        for (text, policy) in [
+            ("panic", OverflowPolicy::Panic),
+            (" PANIC\n", OverflowPolicy::Panic),
+            ("error", OverflowPolicy::Error),
+            ("Error_Return", OverflowPolicy::Error),
+            ("\tFallBack ", OverflowPolicy::Fallback),
+        ] {
+            assert_eq!(text.parse::<OverflowPolicy>(), Ok(policy), "{text:?}");
+        }
+        for bad in ["", "err", "error return", "fall back", "2"] {
+            assert!(bad.parse::<OverflowPolicy>().is_err(), "{bad:?}");
+        }
+        for (text, on) in [(" TRUE", true), ("On", true), ("yes", true), ("Off", false)] {
+            assert_eq!(parse_zero(text), Ok(on), "{text:?}");
+        }
+        assert!(parse_zero("2").is_err());
+    }
+
+    #[test]
+    fn strict_flag_reads_like_the_other_flags() {
+        assert_eq!(
+            strict_from_env_with(env(&[(STRICT_VAR, "1")])),
+            (true, None)
+        );
+        assert_eq!(
+            strict_from_env_with(env(&[(STRICT_VAR, "off")])),
+            (false, None)
+        );
+        let (on, err) = strict_from_env_with(env(&[(STRICT_VAR, "sure")]));
+        assert!(on);
+        assert!(matches!(
+            err,
+            Some(ConfigError::InvalidEnv {
+                var: STRICT_VAR,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -423,9 +627,36 @@ mod tests {
             " ",
             "0x10000",
             "18446744073709551616",
-            "1 MiB",
+            "1e6",
+            "63K",
+            "1025M",
+            "2G",
+            "-64K",
+            "+64K",
+            "64 K B",
+            "1.5M",
+            "M",
+            "17179869184G", // overflows usize when multiplied
         ] {
             assert!(parse_pool_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pool_size_suffixes_are_binary() {
+        for (text, bytes) in [
+            ("64K", 64 << 10),
+            ("64k", 64 << 10),
+            ("64KiB", 64 << 10),
+            ("64 kb", 64 << 10),
+            (" 1m ", 1 << 20),
+            ("4 MiB", 4 << 20),
+            ("1024M", 1 << 30),
+            ("1G", 1 << 30),
+            ("1gib", 1 << 30),
+            ("131072B", 131072),
+        ] {
+            assert_eq!(parse_pool_size(text), Ok(bytes), "{text:?}");
         }
     }
 

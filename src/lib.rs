@@ -1,35 +1,99 @@
 //! # engram-kernels
 //!
-//! Per-thread bump arenas for kernel scratch space, an arena-backed global allocator, and the
-//! Engram graph-memory kernels (batch cosine similarity, spreading activation, decay) with the
-//! C ABI of `libengram_kernels.a`.
+//! Bump arenas for Rust, and the Engram graph-memory kernels built on them.
 //!
-//! Layers, bottom to top (a lower layer never imports a higher one):
+//! * [`Arena`]: a bump arena you own. `&Arena` is an
+//!   [`Allocator`](allocator_api2::alloc::Allocator), so `allocator_api2` vectors, `hashbrown`
+//!   maps and this crate's [`collections::String`] live in it.
+//! * [`with_arena`]: a scratch scope on the calling thread's own arena; nothing to create or
+//!   pass around, and everything is released when the closure returns. [`with_arena_sized`]
+//!   does the same on a larger arena from a shared pool.
+//! * [`GlobalArena`]: a `#[global_allocator]` that puts every allocation made inside
+//!   [`with_global_arena`] (std `Vec`, `String`, `format!`, other crates) into the thread's arena.
+//! * [`metrics`] and [`config`]: process-wide counters, and the pool size and overflow policy
+//!   (also from `ENGRAM_ARENA_*` environment variables).
+#![cfg_attr(
+    feature = "kernels",
+    doc = "* [`kernels`]: SIMD batch cosine similarity and top-k, spreading activation and decay, \
+           with their scratch in [`with_arena`] (feature `kernels`)."
+)]
+#![cfg_attr(
+    feature = "ffi",
+    doc = "* [`ffi`]: the same as a C library, `libengram_kernels.a` (feature `ffi`)."
+)]
 //!
-//! * `bump`: pure, safe bump arithmetic on addresses.
-//! * [`Arena`]: a fixed-capacity bump arena that implements
-//!   [`allocator_api2::alloc::Allocator`].
-//! * [`scratch`]: one lazily created arena per thread, used through [`with_arena`] scopes.
-//! * [`global`]: a `#[global_allocator]` that routes std allocations into per-thread arenas
-//!   inside [`with_global_arena`] scopes.
-//! * [`kernels`]: SIMD kernels that take their scratch from [`with_arena`].
-//! * [`ffi`]: the C ABI, a thin layer over the Rust API.
+//! # Features
+//!
+//! | Feature | Default | Gives |
+//! |---|---|---|
+//! | `kernels` | yes | `engram_kernels::kernels` |
+//! | `ffi` | yes | `engram_kernels::ffi`, the C exports (implies `kernels`) |
+//! | `hashbrown` | yes | the `engram_kernels::hashbrown` re-export |
+//!
+//! With `default-features = false` the crate is the allocator alone: arenas, scratch scopes,
+//! the global allocator, metrics, configuration and collections.
+//!
+//! The crate re-exports [`allocator_api2`] (0.2) and, with the `hashbrown` feature, `hashbrown`
+//! (0.17), so that the `Allocator` trait you name is the one the arenas implement. If you
+//! depend on them directly, use `allocator-api2 = "0.2"` and
+//! `hashbrown = { version = "0.17", features = ["allocator-api2"] }`: other major versions have
+//! a different `Allocator` trait and the compiler reports "multiple different versions".
+//!
+//! # The typed helpers and what "full" means
+//!
+//! `&Arena` and the scratch handle have the same helpers, the methods of the [`ArenaAlloc`]
+//! trait (bring it into scope: `use engram_kernels::ArenaAlloc;`); each has a `try_` form that
+//! returns `Err(AllocError)` where the plain form panics (with what was asked and what was
+//! left).
+//!
+//! | Put in the arena | Panicking | Fallible |
+//! |---|---|---|
+//! | a value | `alloc(v)` | `try_alloc(v)` |
+//! | a value built in place | `alloc_with(f)` | `try_alloc_with(f)` |
+//! | a copy of a slice (`T: Copy`) | `alloc_slice_copy(&[T])` | `try_alloc_slice_copy` |
+//! | a clone of a slice (`T: Clone`) | `alloc_slice_clone(&[T])` | `try_alloc_slice_clone` |
+//! | `n` copies of a value | `alloc_slice_fill_copy(n, v)` | `try_alloc_slice_fill_copy` |
+//! | `n` values from a function of the index | `alloc_slice_fill_with(n, f)` | `try_alloc_slice_fill_with` |
+//! | the items of an exact-size iterator | `alloc_slice_fill_iter(iter)` | `try_alloc_slice_fill_iter` |
+//! | `n` uninitialised slots | `alloc_uninit_slice(n)` | `try_alloc_uninit_slice` |
+//! | a copy of a `&str` | `alloc_str(s)` | `try_alloc_str` |
+//! | formatted text | `alloc_fmt(format_args!(..))` | `try_alloc_fmt` |
+//! | a growable string | [`collections::String::new_in`], [`format_in!`] | `try_push_str`, [`try_format_in!`] |
+//!
+//! What a request that does not fit does depends on the handle:
+//!
+//! | Handle | When the memory is used up |
+//! |---|---|
+//! | a fixed `Arena` (`Arena::new`, `Arena::with_capacity`) | refuses: `AllocError`, or a panic from a plain helper |
+//! | a growable `Arena` (`Arena::growable`) | takes a new chunk; refuses only past its allocation limit |
+//! | a [`with_arena`] / [`with_arena_sized`] handle | follows the [`OverflowPolicy`]: served from further chunks of the shared pool (or the heap, for a request larger than any chunk) and counted (`Fallback`, the default), refused (`Error`), or a panic (`Panic`) |
+//! | inside [`with_global_arena`] | served by the inner allocator and counted |
+//!
+//! `allocator_api2::vec::Vec` and `hashbrown` maps call `handle_alloc_error` when their
+//! allocator refuses, which aborts the process: in a fixed arena, size it for them or use their
+//! `try_reserve`.
 //!
 //! # Example
 //!
 //! ```
-//! use engram_kernels::with_arena;
-//! use hashbrown::HashMap;
+//! use engram_kernels::allocator_api2::vec::Vec;
+//! use engram_kernels::{format_in, with_arena};
 //!
-//! let total = with_arena(|scratch| {
-//!     let mut counts = HashMap::new_in(scratch);
-//!     for word in "a b a c b a".split(' ') {
-//!         *counts.entry(word).or_insert(0u32) += 1;
+//! let report = with_arena(|scratch| {
+//!     let mut lengths = Vec::new_in(scratch);
+//!     for word in "scratch memory is free to take".split(' ') {
+//!         lengths.push(word.len());
 //!     }
-//!     counts["a"]
+//!     let longest = lengths.iter().max().unwrap();
+//!     let line = format_in!(scratch, "{} words, longest {longest}", lengths.len());
+//!     line.to_string() // copy out what must outlive the scope
 //! }); // everything allocated in the scope is released here, in O(1)
-//! assert_eq!(total, 3);
+//! assert_eq!(report, "6 words, longest 7");
 //! ```
+//!
+//! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
+//! arithmetic), [`arena`] (chunks, the one raw arena and the [`Arena`] handle), [`scratch`],
+//! [`global`], [`collections`] (on any allocator), then the kernels and the C exports.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -43,9 +107,21 @@ mod sync;
 
 pub mod global;
 
+pub mod collections;
+
+#[cfg(feature = "kernels")]
 pub mod kernels;
 
+#[cfg(feature = "ffi")]
 pub mod ffi;
+
+/// The `allocator_api2` crate (0.2), whose `Allocator` trait every handle here implements.
+/// Name it through this path to be sure of the matching version.
+pub use allocator_api2;
+/// The `hashbrown` crate (0.17, with its `allocator-api2` support), for maps and sets in an
+/// arena (`HashMap::new_in(&arena)`). Behind the default `hashbrown` feature.
+#[cfg(feature = "hashbrown")]
+pub use hashbrown;
 
 pub use allocator_api2::alloc::AllocError;
 pub use arena::helpers::ArenaAlloc;
@@ -54,7 +130,7 @@ pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
 
-/// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doc tests (they use the default features).
+#[cfg(all(doctest, feature = "kernels", feature = "hashbrown"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

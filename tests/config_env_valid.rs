@@ -1,4 +1,5 @@
-//! Valid environment values are applied at first use.
+//! Valid environment values are applied at first use, trimmed and in any case, with binary size
+//! suffixes.
 
 use engram_kernels::ArenaAlloc;
 use engram_kernels::OverflowPolicy;
@@ -8,9 +9,9 @@ use engram_kernels::config;
 fn valid_environment_values_apply() {
     // SAFETY: this is the only test in the binary, so no other thread reads the environment.
     unsafe {
-        std::env::set_var("ENGRAM_ARENA_SIZE", "131072");
-        std::env::set_var("ENGRAM_ARENA_OVERFLOW", "error_return");
-        std::env::set_var("ENGRAM_ARENA_ZERO", "1");
+        std::env::set_var("ENGRAM_ARENA_SIZE", " 128K ");
+        std::env::set_var("ENGRAM_ARENA_OVERFLOW", "Error");
+        std::env::set_var("ENGRAM_ARENA_ZERO", "ON");
     }
     let cfg = config::current();
     assert_eq!(
