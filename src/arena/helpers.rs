@@ -1,46 +1,6 @@
 //! [`ArenaAlloc`]: the typed allocation helpers, written once for every arena handle.
 //!
-//! | what you have               | panics when refused         | returns `Err(AllocError)`       |
-//! |-----------------------------|-----------------------------|---------------------------------|
-//! | a value                     | [`alloc`]                   | [`try_alloc`]                   |
-//! | a closure that builds one   | [`alloc_with`]              | [`try_alloc_with`]              |
-//! | a slice of `Copy` items     | [`alloc_slice_copy`]        | [`try_alloc_slice_copy`]        |
-//! | a slice of `Clone` items    | [`alloc_slice_clone`]       | [`try_alloc_slice_clone`]       |
-//! | one `Copy` value, n times   | [`alloc_slice_fill_copy`]   | [`try_alloc_slice_fill_copy`]   |
-//! | a closure of the index      | [`alloc_slice_fill_with`]   | [`try_alloc_slice_fill_with`]   |
-//! | an exact-size iterator      | [`alloc_slice_fill_iter`]   | [`try_alloc_slice_fill_iter`]   |
-//! | nothing yet (uninit slice)  | [`alloc_uninit_slice`]      | [`try_alloc_uninit_slice`]      |
-//! | a `&str`                    | [`alloc_str`]               | [`try_alloc_str`]               |
-//! | `format_args!(..)`          | [`alloc_fmt`]               | [`try_alloc_fmt`]               |
-//!
-//! What "refused" means depends on the handle: a fixed [`Arena`] refuses when it is full; a
-//! growable one grows up to its allocation limit and refuses beyond it; a scratch handle
-//! ([`Scratch`]) follows the [overflow policy](crate::config::OverflowPolicy): by default it
-//! grows or spills to the heap and never refuses, under `Error` it refuses, and under `Panic` even
-//! the `try_` forms panic. Values' destructors never run: memory is released in bulk.
-//!
-//! [`alloc`]: ArenaAlloc::alloc
-//! [`try_alloc`]: ArenaAlloc::try_alloc
-//! [`alloc_with`]: ArenaAlloc::alloc_with
-//! [`try_alloc_with`]: ArenaAlloc::try_alloc_with
-//! [`alloc_slice_copy`]: ArenaAlloc::alloc_slice_copy
-//! [`try_alloc_slice_copy`]: ArenaAlloc::try_alloc_slice_copy
-//! [`alloc_slice_clone`]: ArenaAlloc::alloc_slice_clone
-//! [`try_alloc_slice_clone`]: ArenaAlloc::try_alloc_slice_clone
-//! [`alloc_slice_fill_copy`]: ArenaAlloc::alloc_slice_fill_copy
-//! [`try_alloc_slice_fill_copy`]: ArenaAlloc::try_alloc_slice_fill_copy
-//! [`alloc_slice_fill_with`]: ArenaAlloc::alloc_slice_fill_with
-//! [`try_alloc_slice_fill_with`]: ArenaAlloc::try_alloc_slice_fill_with
-//! [`alloc_slice_fill_iter`]: ArenaAlloc::alloc_slice_fill_iter
-//! [`try_alloc_slice_fill_iter`]: ArenaAlloc::try_alloc_slice_fill_iter
-//! [`alloc_uninit_slice`]: ArenaAlloc::alloc_uninit_slice
-//! [`try_alloc_uninit_slice`]: ArenaAlloc::try_alloc_uninit_slice
-//! [`alloc_str`]: ArenaAlloc::alloc_str
-//! [`try_alloc_str`]: ArenaAlloc::try_alloc_str
-//! [`alloc_fmt`]: ArenaAlloc::alloc_fmt
-//! [`try_alloc_fmt`]: ArenaAlloc::try_alloc_fmt
-//! [`Arena`]: super::Arena
-//! [`Scratch`]: crate::scratch::Scratch
+//! The table of the family and what "refused" means per handle are in the trait's docs.
 
 use allocator_api2::alloc::{AllocError, Allocator, Layout};
 use allocator_api2::vec::Vec;
@@ -83,8 +43,49 @@ fn or_refused<'a, H: sealed::Handle<'a>, T>(h: H, layout: Layout, r: Result<T, A
 ///
 /// Import it (`use engram_kernels::ArenaAlloc;`) to call the helpers. Every helper returns a
 /// reference that lives as long as the handle's blocks: until the arena is reset or dropped
-/// (`&'a Arena`), or until the scope ends (`Scratch<'s>`). The [module docs](self) have the
-/// table of the whole family and what "refused" means for each handle.
+/// (`&'a Arena`), or until the scope ends (`Scratch<'s>`).
+///
+/// | what you have               | panics when refused         | returns `Err(AllocError)`       |
+/// |-----------------------------|-----------------------------|---------------------------------|
+/// | a value                     | [`alloc`]                   | [`try_alloc`]                   |
+/// | a closure that builds one   | [`alloc_with`]              | [`try_alloc_with`]              |
+/// | a slice of `Copy` items     | [`alloc_slice_copy`]        | [`try_alloc_slice_copy`]        |
+/// | a slice of `Clone` items    | [`alloc_slice_clone`]       | [`try_alloc_slice_clone`]       |
+/// | one `Copy` value, n times   | [`alloc_slice_fill_copy`]   | [`try_alloc_slice_fill_copy`]   |
+/// | a closure of the index      | [`alloc_slice_fill_with`]   | [`try_alloc_slice_fill_with`]   |
+/// | an exact-size iterator      | [`alloc_slice_fill_iter`]   | [`try_alloc_slice_fill_iter`]   |
+/// | nothing yet (uninit slice)  | [`alloc_uninit_slice`]      | [`try_alloc_uninit_slice`]      |
+/// | a `&str`                    | [`alloc_str`]               | [`try_alloc_str`]               |
+/// | `format_args!(..)`          | [`alloc_fmt`]               | [`try_alloc_fmt`]               |
+///
+/// What "refused" means depends on the handle: a fixed [`Arena`] refuses when it is full; a
+/// growable one grows up to its allocation limit and refuses beyond it; a scratch handle
+/// ([`Scratch`]) follows the [overflow policy](crate::config::OverflowPolicy): by default it
+/// grows or spills to the heap and never refuses, under `Error` it refuses, and under `Panic` even
+/// the `try_` forms panic. Values' destructors never run: memory is released in bulk.
+///
+/// [`alloc`]: Self::alloc
+/// [`try_alloc`]: Self::try_alloc
+/// [`alloc_with`]: Self::alloc_with
+/// [`try_alloc_with`]: Self::try_alloc_with
+/// [`alloc_slice_copy`]: Self::alloc_slice_copy
+/// [`try_alloc_slice_copy`]: Self::try_alloc_slice_copy
+/// [`alloc_slice_clone`]: Self::alloc_slice_clone
+/// [`try_alloc_slice_clone`]: Self::try_alloc_slice_clone
+/// [`alloc_slice_fill_copy`]: Self::alloc_slice_fill_copy
+/// [`try_alloc_slice_fill_copy`]: Self::try_alloc_slice_fill_copy
+/// [`alloc_slice_fill_with`]: Self::alloc_slice_fill_with
+/// [`try_alloc_slice_fill_with`]: Self::try_alloc_slice_fill_with
+/// [`alloc_slice_fill_iter`]: Self::alloc_slice_fill_iter
+/// [`try_alloc_slice_fill_iter`]: Self::try_alloc_slice_fill_iter
+/// [`alloc_uninit_slice`]: Self::alloc_uninit_slice
+/// [`try_alloc_uninit_slice`]: Self::try_alloc_uninit_slice
+/// [`alloc_str`]: Self::alloc_str
+/// [`try_alloc_str`]: Self::try_alloc_str
+/// [`alloc_fmt`]: Self::alloc_fmt
+/// [`try_alloc_fmt`]: Self::try_alloc_fmt
+/// [`Arena`]: crate::Arena
+/// [`Scratch`]: crate::scratch::Scratch
 ///
 /// # Example
 ///
@@ -106,7 +107,7 @@ pub trait ArenaAlloc<'a>: sealed::Handle<'a> {
     /// Moves `value` into the arena.
     ///
     /// # Panics
-    /// If the handle refuses the block (see the [module docs](self)).
+    /// If the handle refuses the block (see the [trait docs](ArenaAlloc)).
     ///
     /// # Example
     /// ```

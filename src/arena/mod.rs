@@ -1,12 +1,12 @@
 //! [`Arena`]: a bump arena you own, fixed-capacity by default or growable.
 //!
-//! Every arena in the crate is a handle on one [`RawArena`](raw::RawArena), which owns a chain
+//! Every arena in the crate is a handle on one raw arena (`raw::RawArena`), which owns a chain
 //! of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does not fit;
 //! a growable one takes another chunk when the current one is full.
 //!
-//! Layers inside this module, bottom to top: [`chunk`] (the memory and its pool), `spill` (heap
-//! blocks of scratch scopes), `poison` (ASan), [`raw`] (the allocator logic, once), [`helpers`]
-//! (the typed helpers, once), and the [`Arena`] handle.
+//! Layers inside this module, bottom to top: `chunk` (the memory and its pool), `spill` (heap
+//! blocks of scratch scopes), `poison` (ASan), `raw` (the allocator logic, once), `helpers`
+//! (the typed helpers, once: [`ArenaAlloc`](crate::ArenaAlloc)), and the [`Arena`] handle.
 
 pub(crate) mod chunk;
 pub(crate) mod helpers;

@@ -1,22 +1,30 @@
 //! Thread-local scratch arenas, used through scoped closures.
 //!
 //! Each thread gets one arena, created lazily on its first [`with_arena`] with the pool size
-//! configured at that moment ([`crate::config`]; 1 MiB by default). Its buffer comes from
-//! [`std::alloc::System`] directly and is freed when the thread exits.
+//! configured at that moment ([`crate::config`]; 1 MiB by default): its *pool*, one chunk from
+//! the process-wide chunk pool (memory from [`std::alloc::System`], never from the global
+//! allocator). The arena's state lives on the heap and the chunk goes back to the pool when the
+//! thread exits.
 //!
 //! * **Scopes.** [`with_arena`] hands its closure a [`Scratch`] handle. Leaving the outermost
 //!   scope rewinds the arena to empty in O(1); a nested scope rewinds only what it allocated. The
 //!   handle's lifetime is higher-ranked, so nothing allocated through it can leave the closure.
-//! * **Overflow.** A request that does not fit follows the
-//!   [`OverflowPolicy`](crate::OverflowPolicy): by default it is served from the system heap,
-//!   counted as an overflow, and freed no later than the end of its scope.
+//! * **Overflow.** A request that does not fit the pool follows the [`OverflowPolicy`], read at
+//!   each overflow. By default (`Fallback`) the scope grows: it takes further chunks from the
+//!   shared pool (a request larger than any chunk, 64 MiB, is served from the heap on its own),
+//!   every such request is counted as an overflow, and the extra chunks go back to the pool when
+//!   the outermost scope exits. `Error` and `Panic` keep the arena strictly to its pool.
 //! * **Outer handles.** While an inner scope is live, an outer handle cannot bump the arena (that
-//!   memory is released when the inner scope exits); its requests take the overflow path.
+//!   memory is released when the inner scope exits); its requests take the overflow path:
+//!   under `Fallback` they are served from the heap, beyond the inner checkpoint, counted, and
+//!   freed when the outer scope ends. (bump-scope makes this a compile error; here it is
+//!   allowed and costs a heap allocation.)
 //! * **Failure modes.** A panic inside a scope rewinds it during unwinding. During thread-local
 //!   teardown, [`with_arena`] still works, on a heap-backed stand-in arena.
-//! * **Cost.** Allocation through a handle is a depth compare plus the arena's bump: no
-//!   thread-local access, lock or shared atomic. Entering and leaving a scope is one
-//!   thread-local access and a few `Cell` updates.
+//! * **Cost.** Allocation through a handle is a depth compare plus the arena's bump, through an
+//!   ordinary pointer: no thread-local access, lock or shared atomic. Entering and leaving a
+//!   scope is one thread-local access and a few `Cell` updates; the outermost exit also reads
+//!   the configured zeroing flag (one relaxed atomic load), so configuration reaches live arenas.
 //!
 //! # Example
 //!
