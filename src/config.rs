@@ -517,6 +517,12 @@ pub fn set_overflow_policy(policy: OverflowPolicy) {
 }
 
 /// The overflow policy in force; read on the (cold) overflow path only.
+/// The configured zeroing flag alone: what every scratch reset reads, so it stays two loads.
+pub(crate) fn zero_on_reset() -> bool {
+    load_env_once();
+    ZERO.load(Relaxed)
+}
+
 pub(crate) fn overflow_policy() -> OverflowPolicy {
     load_env_once();
     OverflowPolicy::from_u8(OVERFLOW.load(Relaxed))

@@ -108,7 +108,10 @@ pub(crate) struct RawArena {
     limit: Cell<Option<usize>>,
     /// Usable size of the next growth chunk.
     next_size: Cell<usize>,
-    /// Peak `used` this cycle; folded in whenever the cursor moves down or the chunk changes.
+    /// Highest cursor seen in the current chunk: folded in when the cursor moves down, a
+    /// compare and a store, so that tracking the peak costs the allocation path nothing.
+    high: Cell<usize>,
+    /// Peak `used` this cycle in the chunks left behind; folded in when the chunk changes.
     peak: Cell<usize>,
     high_water: Cell<usize>,
     /// Overflows this cycle.
@@ -136,6 +139,7 @@ impl RawArena {
             refill,
             limit: Cell::new(None),
             next_size: Cell::new(FIRST_GROWTH),
+            high: Cell::new(align_of::<u8>()),
             peak: Cell::new(0),
             high_water: Cell::new(0),
             overflows: Cell::new(0),
@@ -177,10 +181,15 @@ impl RawArena {
     /// only, for a scratch arena).
     #[inline]
     pub(crate) fn used(&self) -> usize {
+        self.used_at(self.cursor.get().as_ptr().addr())
+    }
+
+    /// What [`used`](Self::used) would be with the cursor at `addr` in the current chunk.
+    fn used_at(&self, addr: usize) -> usize {
         match self.current.get() {
             None => 0,
             Some(c) => {
-                let here = self.cursor.get().as_ptr().addr() - c.start_addr();
+                let here = addr - c.start_addr();
                 if self.counts_growth() {
                     c.header().used_below + here
                 } else if c.header().growth {
@@ -220,7 +229,8 @@ impl RawArena {
     }
 
     fn cycle_peak(&self) -> usize {
-        self.peak.get().max(self.used())
+        let top = self.high.get().max(self.cursor.get().as_ptr().addr());
+        self.peak.get().max(self.used_at(top))
     }
 
     /// Overflows since the last reset.
@@ -241,12 +251,18 @@ impl RawArena {
         self.limit.set(bytes);
     }
 
+    /// Records the cursor's height before it moves down.
     #[inline(always)]
-    fn fold_peak(&self) {
-        let used = self.used();
-        if used > self.peak.get() {
-            self.peak.set(used);
+    fn fold_high(&self) {
+        let c = self.cursor.get().as_ptr().addr();
+        if c > self.high.get() {
+            self.high.set(c);
         }
+    }
+
+    /// Folds the current chunk's height into the cycle's peak, before the chunk changes.
+    fn fold_peak(&self) {
+        self.peak.set(self.cycle_peak());
     }
 
     #[cold]
@@ -443,6 +459,7 @@ impl RawArena {
         let start = c.start();
         self.current.set(Some(c));
         self.cursor.set(start);
+        self.high.set(start.as_ptr().addr());
         self.end.set(start.as_ptr().addr() + visible);
         // Every block in a new chunk is younger than any live scope's checkpoint.
         self.floor.set(start.as_ptr().addr());
@@ -468,7 +485,7 @@ impl RawArena {
             cur.as_ptr().addr(),
             self.floor.get(),
         ) {
-            self.fold_peak();
+            self.fold_high();
             // SAFETY: `c` is the block's start, at or above the floor, so inside the chunk.
             self.cursor.set(unsafe { at(cur, c) });
             poison(ptr.as_ptr(), layout.size());
@@ -522,7 +539,7 @@ impl RawArena {
             )
         {
             if c < cur.as_ptr().addr() {
-                self.fold_peak();
+                self.fold_high();
                 poison(ptr.as_ptr().with_addr(c), cur.as_ptr().addr() - c);
             } else {
                 unpoison(ptr.as_ptr(), new.size());
@@ -613,7 +630,7 @@ impl RawArena {
         }
         let cur = self.cursor.get();
         if cp.chunk.is_some() && cp.cursor < cur.as_ptr().addr() {
-            self.fold_peak();
+            self.fold_high();
             poison(
                 cur.as_ptr().with_addr(cp.cursor),
                 cur.as_ptr().addr() - cp.cursor,
@@ -650,10 +667,12 @@ impl RawArena {
                 self.end.set(start.as_ptr().addr() + c.header().visible);
                 // SAFETY: the checkpoint's cursor lies inside `c`.
                 self.cursor.set(unsafe { at(start, cp.cursor) });
+                self.high.set(cp.cursor);
             }
             None => {
                 self.cursor.set(NonNull::dangling());
                 self.end.set(align_of::<u8>());
+                self.high.set(align_of::<u8>());
             }
         }
     }
@@ -661,7 +680,45 @@ impl RawArena {
     /// Empties the arena: frees the spills, keeps one chunk (the largest of a growable arena,
     /// the first of any other) and gives every other chunk back to the pool. Zeroes the kept
     /// chunk's used bytes when `zero`. Returns the finished cycle.
+    ///
+    /// The common case, one chunk and nothing spilled, is a few stores.
+    #[inline]
     pub(crate) fn reset(&self, zero: bool) -> Cycle {
+        match self.current.get() {
+            Some(c)
+                if c.header().next.is_none()
+                    && self.spare.get().is_none()
+                    && self.spills.is_empty()
+                    && (!c.header().growth || matches!(self.refill, Refill::Grow)) =>
+            {
+                let start = c.start();
+                let top = self.high.get().max(self.cursor.get().as_ptr().addr());
+                let dirty = top - start.as_ptr().addr();
+                let peak = self.peak.get().max(dirty);
+                if zero {
+                    // SAFETY: `[start, top)` lies in the chunk, and a reset means no block in it
+                    // is in use.
+                    unsafe { start.as_ptr().write_bytes(0, dirty) };
+                }
+                poison(start.as_ptr(), dirty);
+                self.cursor.set(start);
+                self.high.set(start.as_ptr().addr());
+                self.floor.set(start.as_ptr().addr());
+                self.peak.set(0);
+                if peak > self.high_water.get() {
+                    self.high_water.set(peak);
+                }
+                Cycle {
+                    overflows: self.overflows.replace(0),
+                    peak,
+                }
+            }
+            _ => self.reset_slow(zero),
+        }
+    }
+
+    #[cold]
+    fn reset_slow(&self, zero: bool) -> Cycle {
         self.fold_peak();
         let peak = self.peak.get();
         if !self.spills.is_empty() {
@@ -686,6 +743,7 @@ impl RawArena {
         self.cursor.set(NonNull::dangling());
         self.end.set(align_of::<u8>());
         self.floor.set(align_of::<u8>());
+        self.high.set(align_of::<u8>());
         self.peak.set(0);
         if peak > self.high_water.get() {
             self.high_water.set(peak);
@@ -697,9 +755,10 @@ impl RawArena {
             h.used_below = 0;
             h.cap_below = 0;
             if zero {
-                let dirty = peak.min(kept_visible);
-                // SAFETY: `[start, start + dirty)` lies in the chunk, and no block is in use.
-                unsafe { c.start().as_ptr().write_bytes(0, dirty) };
+                // Which part of the kept chunk was used is not tracked once the arena has
+                // grown; zero all of it.
+                // SAFETY: the chunk's visible bytes are ours, and no block in them is in use.
+                unsafe { c.start().as_ptr().write_bytes(0, kept_visible) };
             }
             let growth = c.header().growth;
             self.push_chunk(c, kept_visible, growth);

@@ -297,9 +297,10 @@ impl ScopeGuard<'_> {
     #[inline(always)]
     fn exit(&self) {
         // Zeroing is read at each reset, so `config::configure` reaches existing arenas.
-        if let Some(cycle) = self.raw.exit(self.depth, self.checkpoint, || {
-            config::current().zero_on_reset
-        }) {
+        if let Some(cycle) = self
+            .raw
+            .exit(self.depth, self.checkpoint, config::zero_on_reset)
+        {
             record_on_this_thread(cycle);
         }
     }
@@ -465,6 +466,6 @@ fn reset_idle(raw: &RawArena) -> bool {
     if raw.depth() != 0 {
         return false;
     }
-    raw.reset(config::current().zero_on_reset);
+    raw.reset(config::zero_on_reset());
     true
 }
