@@ -76,7 +76,11 @@ ld -r --whole-archive --gc-sections "${roots[@]}" "$staticlib" -o "$tmp/linked.o
 #    whose signature every Rust program also has: renamed, the linker never merges ours with the
 #    client's (which would point our unwind tables at another std's personality, or theirs at a
 #    discarded section). Embedded bitcode and debug info go.
-objcopy --keep-global-symbols="$tmp/exports" \
+#    `ld -r --gc-sections` leaves the weak references of dropped code (pidfd_spawnp, ...) behind as
+#    undefined symbols that objcopy would then make strong; they are removed where nothing refers
+#    to them, so the client's libc need not have them.
+readelf -sW "$tmp/linked.o" | awk '$7 == "UND" && $8 != "" {print $8}' | sort -u >"$tmp/undefined"
+objcopy --keep-global-symbols="$tmp/exports" --strip-unneeded-symbols="$tmp/undefined" \
     --redefine-sym DW.ref.rust_eh_personality=engram_kernels.DW.ref.rust_eh_personality \
     --remove-section=.llvmbc --remove-section=.llvmcmd --strip-debug \
     "$tmp/linked.o" "$tmp/engram_kernels.o"
@@ -126,6 +130,11 @@ if readelf -SW "$out/lib/libengram_kernels.a" "$out/lib/$soname" | grep -E '\.(l
 fi
 readelf -dW "$out/lib/$soname" | grep -q "SONAME.*\[$soname\]" ||
     { echo "dist.sh: $soname lacks its soname" >&2; fail=1; }
+# Every undefined symbol left is a reference some kept code makes, with its binding unchanged.
+if readelf -sW "$out/lib/libengram_kernels.a" | awk '$7 == "UND" && $8 != "" && $5 == "LOCAL"' | grep .; then
+    echo "dist.sh: local undefined symbols remain" >&2
+    fail=1
+fi
 [[ $fail == 0 ]] || exit 1
 
 rustc_cmd=(rustc)

@@ -21,6 +21,18 @@
 //! therefore about one f32 rounding (≤ 2⁻²⁴ plus 10⁻⁸) at every age, well inside the spec's
 //! `2.4·10⁻⁷ · (1 + age/τ)`; results in the f32 subnormal range are within one subnormal step.
 //!
+//! # The C exports round like the engine
+//!
+//! [`Decay::apply_rounded_factor`], which the C exports `engram_apply_decay` and
+//! `engram_apply_decay_tau` call, rounds twice instead, exactly as the Engram engine's own
+//! reference does: the factor `exp(−age/τ)` is computed in f64 by the platform's `exp`, rounded
+//! once to f32 ([`Decay::factor`]), and multiplied into the strength with one f32 multiply. It
+//! matches that reference bit for bit (the engine checks strengths such as `f32::MAX` with an
+//! absolute tolerance, where one ulp is 2·10³¹), at the cost of a second rounding (relative error
+//! ≤ 2⁻²³ while the factor is a normal f32, that is below about 87 τ; beyond, the factor is
+//! subnormal and the error is at most `|s| · 2⁻¹⁴⁹` absolute) and of the SIMD paths: it is a
+//! scalar loop over `exp`. [`Decay::apply`] is the more accurate and faster of the two.
+//!
 //! # Example
 //!
 //! ```
@@ -149,8 +161,9 @@ impl Decay {
         self.tau
     }
 
-    /// `exp(−age/τ)` rounded to f32, computed like [`apply`](Self::apply) does; `factor(0)` is
-    /// exactly 1.
+    /// `exp(−age/τ)` rounded to f32: computed in f64 by the platform's `exp` (as
+    /// `(-(age as f64) / τ).exp()`) and rounded once, the factor that
+    /// [`apply_rounded_factor`](Self::apply_rounded_factor) multiplies by. `factor(0)` is exactly 1.
     ///
     /// # Example
     ///
@@ -163,7 +176,50 @@ impl Decay {
     /// assert_eq!(d.factor(u64::MAX), 0.0);
     /// ```
     pub fn factor(&self, age_seconds: u64) -> f32 {
-        decay_one(1.0, age_seconds, self.neg_inv_tau)
+        // The engine's reference, operation for operation: `(float)exp(-(double)age / tau)`.
+        ((-(age_seconds as f64)) / self.tau).exp() as f32
+    }
+
+    /// Multiplies each `strengths[i]` by [`factor(ages_seconds[i])`](Self::factor) with one f32
+    /// multiply, in place: the rounding of the C exports and of the Engram engine's reference
+    /// (`f = (float)exp(-(double)age / tau); s = s * f`), which it matches bit for bit, except
+    /// that age 0 leaves a strength bit-for-bit unchanged (a signalling NaN stays signalling) and
+    /// ±∞ stays ±∞ where the factor has underflowed to 0 (past about 104 τ) instead of becoming
+    /// NaN. See [the module docs](self#the-c-exports-round-like-the-engine) for how it compares
+    /// with [`apply`](Self::apply), which is more accurate and vectorised.
+    ///
+    /// No scratch and no allocation.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::LengthMismatch`] if the slices differ in length; nothing is changed then.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// let d = Decay::ENGRAM_DEFAULT;
+    /// let mut s = [f32::MAX, 1.0, f32::INFINITY];
+    /// d.apply_rounded_factor(&mut s, &[100_000, 0, u64::MAX])?;
+    /// let f = (-100_000.0f64 / 86_400.0).exp() as f32;
+    /// assert_eq!(s[0], f32::MAX * f);
+    /// assert_eq!(s[0], 1.069_507_3e38); // `apply` gives 1.069_507_4e38, one ulp away
+    /// assert_eq!(s[1..], [1.0, f32::INFINITY]);
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn apply_rounded_factor(
+        &self,
+        strengths: &mut [f32],
+        ages_seconds: &[u64],
+    ) -> Result<(), KernelError> {
+        expect_len("ages_seconds", strengths.len(), ages_seconds.len())?;
+        for (s, &age) in strengths.iter_mut().zip(ages_seconds) {
+            if age != 0 && !s.is_infinite() {
+                *s *= self.factor(age);
+            }
+        }
+        Ok(())
     }
 
     /// Multiplies each `strengths[i]` by `exp(−ages_seconds[i]/τ)` in place.
