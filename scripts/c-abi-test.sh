@@ -27,6 +27,10 @@ for flag in $(pkg-config --static --libs-only-l engram_kernels); do
     [[ $flag == -lengram_kernels ]] || static_libs+=("$flag")
 done
 
+# Position-independent: the whole archive links into a shared object.
+gcc -shared -o target/c-abi-pic-check.so -Wl,--whole-archive "$dist/lib/libengram_kernels.a" \
+    -Wl,--no-whole-archive "${static_libs[@]:1}"
+
 shopt -s nullglob
 sources=(tests/c/*_test.c)
 [[ ${#sources[@]} -gt 0 ]] || { echo "c-abi-test: no tests/c/*_test.c" >&2; exit 1; }

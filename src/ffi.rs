@@ -522,4 +522,78 @@ mod tests {
         let end = std::ptr::without_provenance::<u64>(usize::MAX - 7);
         assert_eq!(args.input(end, 2).err(), Some(ENGRAM_ERR_INVALID));
     }
+
+    /// The C decay exports, `Decay::apply_rounded_factor` and the engine's reference
+    /// (`(float)exp(-(double)age / tau)`, then one f32 multiply) agree bit for bit.
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs")]
+    fn c_decay_exports_round_like_the_engine() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (n, tau) = (4096, 3600.0);
+        let mut s: Vec<f32> = (0..n)
+            .map(|i| match i % 4 {
+                0 => f32::from_bits(next() as u32 & 0x7f7f_ffff), // any finite positive
+                1 => [f32::MAX, 1e10, f32::MIN_POSITIVE, -1.0][i / 4 % 4],
+                _ => (next() % 2000) as f32 / 1000.0 - 1.0,
+            })
+            .collect();
+        let ages: Vec<u64> = (0..n as u64)
+            .map(|i| match i % 3 {
+                0 => 1000 + next() % 999_001,
+                1 => next() % 10_000_000,
+                _ => next() >> (next() % 64),
+            })
+            .collect();
+        let engine = |s: &[f32], tau: f64| -> Vec<u32> {
+            s.iter()
+                .zip(&ages)
+                .map(|(&s, &a)| {
+                    let f = (-(a as f64) / tau).exp() as f32;
+                    (if a == 0 { s } else { s * f }).to_bits()
+                })
+                .collect()
+        };
+        let (want_day, want_tau) = (engine(&s, 86_400.0), engine(&s, tau));
+
+        let mut c_day = s.clone();
+        // SAFETY: both pointers are valid for n elements and do not overlap.
+        unsafe { engram_apply_decay(c_day.as_mut_ptr(), ages.as_ptr(), n) };
+        let mut c_tau = s.clone();
+        // SAFETY: as above.
+        let rc =
+            unsafe { extended::engram_apply_decay_tau(c_tau.as_mut_ptr(), ages.as_ptr(), n, tau) };
+        assert_eq!(rc, ENGRAM_OK);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&c_day), want_day);
+        assert_eq!(bits(&c_tau), want_tau);
+
+        Decay::ENGRAM_DEFAULT
+            .apply_rounded_factor(&mut s, &ages)
+            .unwrap();
+        assert_eq!(bits(&s), want_day, "the Rust API and the C export agree");
+
+        let mut big = [f32::MAX];
+        // SAFETY: both pointers are valid for one element.
+        unsafe { engram_apply_decay(big.as_mut_ptr(), [100_000u64].as_ptr(), 1) };
+        assert_eq!(big[0], 1.069_507_3e38, "the engine's FLT_MAX at 100,000 s");
+    }
+
+    #[test]
+    fn c_decay_keeps_infinities_nans_and_age_zero() {
+        let snan = f32::from_bits(0x7f80_0001);
+        let mut s = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, snan, -0.0];
+        let ages = [u64::MAX, 50 * 86_400 * 1000, 10, 0, 0];
+        // SAFETY: both pointers are valid for five elements.
+        unsafe { engram_apply_decay(s.as_mut_ptr(), ages.as_ptr(), 5) };
+        assert_eq!(s[..2], [f32::INFINITY, f32::NEG_INFINITY]);
+        assert!(s[2].is_nan());
+        assert_eq!(s[3].to_bits(), snan.to_bits(), "age 0 is bit-for-bit");
+        assert_eq!(s[4].to_bits(), (-0.0f32).to_bits());
+    }
 }
