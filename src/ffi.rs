@@ -526,7 +526,10 @@ mod tests {
     /// The C decay exports, `Decay::apply_rounded_factor` and the engine's reference
     /// (`(float)exp(-(double)age / tau)`, then one f32 multiply) agree bit for bit.
     #[test]
-    #[cfg_attr(miri, ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs")]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs"
+    )]
     fn c_decay_exports_round_like_the_engine() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {

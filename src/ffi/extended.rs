@@ -1,4 +1,6 @@
 //! The exports beyond the seed's eight: they return a status (`ENGRAM_OK` or `ENGRAM_ERR_*`).
+//! Besides the errors each one lists, every one returns `ENGRAM_ERR_INVALID` for a length whose
+//! byte size overflows and for an output that overlaps another argument (see [`super`]).
 
 use super::{Args, ENGRAM_ERR_INVALID, ENGRAM_OK, guard_status, status};
 use crate::kernels::KernelError;
@@ -6,10 +8,11 @@ use crate::kernels::decay::Decay;
 use crate::kernels::similarity::{self, Match};
 use crate::kernels::spread::{self, CsrGraph, FrontierParams};
 
-/// The CSR arrays behind the pointers, taken from `args`; validate them with [`graph`] once every
-/// argument is taken. `Err` is a status.
+/// `(offsets, targets, weights)` of a CSR graph, not yet validated.
 type CsrArrays<'a> = (&'a [usize], &'a [u32], &'a [f32]);
 
+/// Takes the CSR arrays behind the pointers from `args`; `Err` is a status. Validate them with
+/// [`graph`] once every argument is taken, so a refused call has read nothing.
 fn csr<'a>(
     args: &mut Args<'a>,
     offsets: *const usize,
@@ -154,8 +157,10 @@ pub unsafe extern "C" fn engram_spread_frontier(
 }
 
 /// Decay with an explicit e-folding time constant `tau_seconds`: `s ← s · exp(−age/τ)` for
-/// `num_memories` strengths in place. See
-/// [`Decay::from_time_constant`](crate::kernels::decay::Decay::from_time_constant).
+/// `num_memories` strengths in place, rounded like [`engram_apply_decay`](super::engram_apply_decay)
+/// (the factor rounded once to f32, then one f32 multiply). See
+/// [`Decay::from_time_constant`](crate::kernels::decay::Decay::from_time_constant) and
+/// [`Decay::apply_rounded_factor`](crate::kernels::decay::Decay::apply_rounded_factor).
 ///
 /// Returns `ENGRAM_OK`; `ENGRAM_ERR_NULL` for a null pointer with a non-zero length;
 /// `ENGRAM_ERR_INVALID` when τ is rejected (not finite or not positive). On any error the
