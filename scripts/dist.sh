@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 out=$(realpath -m "$out")
-for tool in ld objcopy nm ar readelf; do
+for tool in ld objcopy nm ar readelf perl; do
     command -v "$tool" >/dev/null || { echo "dist.sh: $tool (binutils) is missing" >&2; exit 1; }
 done
 
@@ -59,7 +59,8 @@ trap 'rm -rf "$tmp"' EXIT
 # declares (tests/ffi_header.rs checks the header against the Rust source).
 readelf -sW "$staticlib" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" && $8 ~ /^engram_/ {print $8}' |
     sort -u >"$tmp/exports"
-grep -o '\bengram_[a-z0-9_]*[[:space:]]*(' include/engram_kernels.h | tr -d ' (' | sort -u >"$tmp/declared"
+perl -0777 -pe 's{/\*.*?\*/}{}gs' include/engram_kernels.h |
+    grep -o '\bengram_[a-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u >"$tmp/declared"
 if ! diff -u "$tmp/declared" "$tmp/exports"; then
     echo "dist.sh: the header's declarations (-) and the library's exports (+) differ" >&2
     exit 1
