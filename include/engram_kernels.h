@@ -1,12 +1,19 @@
 /*
- * engram_kernels.h: the C ABI of libengram_kernels.a (the Rust crate engram-kernels).
+ * engram_kernels.h: the C ABI of libengram_kernels (the Rust crate engram-kernels).
  *
- * Link: libengram_kernels.a -lpthread -ldl -lm
+ * Build: scripts/dist.sh, which writes target/dist/{include,lib,lib/pkgconfig}.
+ * Link:  the shared library: $(pkg-config --cflags --libs engram_kernels)
+ *        the archive:        $(pkg-config --cflags engram_kernels) libengram_kernels.a \
+ *                            -lpthread -ldl -lm   (pkg-config --static --libs lists these)
+ * The archive is one object whose only global symbols are the engram_* functions below: the Rust
+ * runtime inside it is private, so it links into C, C++ and Rust programs (any rustc, any LTO).
  *
  * Rules shared by every function:
  *  - A null pointer with a zero length is fine. A null (or misaligned) pointer with a non-zero
  *    length makes the call do nothing: the void functions return, the others return
- *    ENGRAM_ERR_NULL. Nothing is written in either case.
+ *    ENGRAM_ERR_NULL. A length whose size in bytes exceeds PTRDIFF_MAX (or the address space)
+ *    with a valid pointer is refused the same way with ENGRAM_ERR_INVALID. Nothing is written in
+ *    any of these cases.
  *  - Every function may be called from any number of threads at once. Scratch memory comes from
  *    a per-thread arena (1 MiB by default, created on first use), so threads never contend.
  *  - Overflow policy (engram_configure_arena): under fallback (the default) scratch that does
@@ -61,8 +68,13 @@ void engram_spread_activation(const uint32_t *adjacency, const float *weights, f
 
 /*
  * Decay with tau = 86400 s: strengths[i] *= exp(-ages_seconds[i] / 86400). tau is an e-folding
- * time (one day gives 1/e). Age 0 leaves the strength bit-for-bit unchanged; NaN and Inf
- * strengths pass through; very large ages give 0. Relative error <= 2.4e-7 * (1 + age/tau).
+ * time (one day gives 1/e). Rounded exactly as
+ *     float f = (float)exp(-(double)ages_seconds[i] / 86400.0);  strengths[i] = strengths[i] * f;
+ * (the factor from the C library's exp, rounded once to float, then one float multiply), bit
+ * for bit: FLT_MAX at 100,000 s gives 1.0695073e38. Age 0 leaves the strength bit-for-bit
+ * unchanged; NaN stays NaN and +-Inf stays +-Inf (also where f has underflowed to 0); very large
+ * ages give 0. Relative error <= 2^-23 while f is a normal float (ages below about 87 tau);
+ * beyond, at most |strength| * 2^-149 absolute. No scratch.
  */
 void engram_apply_decay(float *strengths, const uint64_t *ages_seconds, size_t num_memories);
 
@@ -76,14 +88,18 @@ void engram_apply_decay(float *strengths, const uint64_t *ages_seconds, size_t n
 void engram_configure_arena(uint32_t pool_size_mb, uint8_t overflow_strategy);
 
 /*
- * Reads the process-wide metrics: kernel calls whose scratch was reset (one per call),
- * scratch requests that overflowed the arena, and the largest scratch peak of a call in bytes.
+ * Reads the process-wide metrics: resets (one per kernel call whose scratch was reset, and one
+ * per engram_reset_arenas call), scratch requests that overflowed the arena, and the largest
+ * scratch peak of a call in bytes.
  * Each null pointer is skipped.
  */
 void engram_arena_stats(size_t *total_resets, size_t *total_overflows,
                         size_t *max_high_water_mark);
 
-/* Resets the calling thread's arena; a no-op if it has none. */
+/*
+ * Resets the calling thread's arena (nothing to do if it has none) and counts one reset in
+ * total_resets, like the Zig implementation: 1, 2, 3 after three calls on fresh metrics.
+ */
 void engram_reset_arenas(void);
 
 /* Zeroes the process-wide metrics. */
@@ -130,7 +146,7 @@ int32_t engram_spread_frontier(const size_t *offsets, const uint32_t *targets,
 
 /*
  * Decay with an explicit e-folding time constant: strengths[i] *= exp(-ages_seconds[i] / tau).
- * Same rules as engram_apply_decay. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when
+ * Same rules and rounding as engram_apply_decay, with tau_seconds in place of 86400.0. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when
  * tau_seconds is not finite or not positive (strengths untouched).
  */
 int32_t engram_apply_decay_tau(float *strengths, const uint64_t *ages_seconds,

@@ -9,7 +9,9 @@
 //! Rules shared by every export:
 //!
 //! * A null pointer with a zero length is fine. A null (or misaligned) pointer with a non-zero
-//!   length makes the call do nothing ([`ENGRAM_ERR_NULL`] where there is a status).
+//!   length makes the call do nothing ([`ENGRAM_ERR_NULL`] where there is a status); so does a
+//!   length whose byte size overflows, or an output that overlaps another argument
+//!   ([`ENGRAM_ERR_INVALID`]). One helper makes these checks for every export.
 //! * Under the `error_return` overflow policy (see [`engram_configure_arena`]) a kernel whose
 //!   scratch does not fit leaves its outputs untouched and the overflow is counted; under `panic`
 //!   it prints the reason on stderr and aborts the process.
@@ -60,6 +62,12 @@ fn guard<R>(body: impl FnOnce() -> R) -> R {
     }
 }
 
+/// [`guard`] for a body whose checks return `Err(status)`; either way the status comes back (the
+/// void exports drop it).
+fn guard_status(body: impl FnOnce() -> Result<i32, i32>) -> i32 {
+    guard(|| body().unwrap_or_else(|code| code))
+}
+
 /// Maps a kernel result to a status, aborting on exhausted scratch under the `panic` policy.
 fn status(result: Result<(), KernelError>) -> i32 {
     match result {
@@ -75,62 +83,97 @@ fn status(result: Result<(), KernelError>) -> i32 {
     }
 }
 
-/// The bytes `len` `T`s at `ptr` would cover, as `(address, length)`; for overlap checks made
-/// before any slice exists (an output slice aliasing an input slice would itself be UB).
-fn span<T>(ptr: *const T, len: usize) -> (usize, usize) {
-    (ptr.addr(), len.saturating_mul(size_of::<T>()))
-}
-
-/// Whether two byte ranges share a byte. Empty ranges overlap nothing; never wraps.
+/// Whether two byte ranges `(address, length)` share a byte. Empty ranges overlap nothing; never
+/// wraps.
 fn overlaps((a, n): (usize, usize), (b, m): (usize, usize)) -> bool {
     n != 0 && m != 0 && a < b.saturating_add(m) && b < a.saturating_add(n)
 }
 
-/// Whether any output range overlaps an input range or another output range. A caller that
-/// passes such pointers breaks the header's contract; the exports refuse instead of
-/// creating aliased slices.
-fn aliased(outputs: &[(usize, usize)], inputs: &[(usize, usize)]) -> bool {
-    outputs.iter().enumerate().any(|(i, &o)| {
-        inputs.iter().any(|&x| overlaps(o, x)) || outputs[i + 1..].iter().any(|&p| overlaps(o, p))
-    })
+/// The most pointer arguments one export takes.
+const MAX_ARGS: usize = 8;
+
+/// The pointer arguments of one export call, turned into slices one `(pointer, length)` pair at a
+/// time. Each pair is checked before its slice exists: a null or misaligned pointer with a
+/// non-zero length is [`ENGRAM_ERR_NULL`]; a byte size past `isize::MAX` or past the end of the
+/// address space is [`ENGRAM_ERR_INVALID`]; so is an output that overlaps any other argument, or
+/// an input that overlaps an output (checked in whichever order they are taken, so an aliased
+/// `&mut` slice never exists). A zero length gives an empty slice whatever the pointer.
+///
+/// All of an export's checks are made before its kernel runs, so a refused call reads and writes
+/// nothing.
+struct Args<'a> {
+    /// `(address, bytes, is_output)` of each slice handed out so far.
+    taken: [(usize, usize, bool); MAX_ARGS],
+    count: usize,
+    _slices: core::marker::PhantomData<&'a mut [u8]>,
 }
 
-/// The slice behind `(ptr, len)`: empty for `len == 0` whatever `ptr` is, `None` for a null or
-/// misaligned `ptr` or a byte size past `isize::MAX`.
-///
-/// # Safety
-///
-/// When `ptr` is non-null and aligned, it must point at `len` initialised `T` that stay valid and
-/// unaliased by writers for `'a`.
-unsafe fn input<'a, T>(ptr: *const T, len: usize) -> Option<&'a [T]> {
-    if len == 0 {
-        return Some(&[]);
+impl<'a> Args<'a> {
+    /// # Safety
+    ///
+    /// The export's contract (the header's): every pair later passed to [`input`](Self::input)
+    /// or [`output`](Self::output) whose pointer is non-null and aligned points at `length`
+    /// initialised elements that stay valid for `'a`, and nothing outside this call accesses the
+    /// memory of an output, or writes the memory of an input, during `'a`.
+    unsafe fn new() -> Self {
+        Args {
+            taken: [(0, 0, false); MAX_ARGS],
+            count: 0,
+            _slices: core::marker::PhantomData,
+        }
     }
-    if ptr.is_null() || !ptr.is_aligned() || len.checked_mul(size_of::<T>())? > isize::MAX as usize
-    {
-        return None;
-    }
-    // SAFETY: non-null, aligned, size within isize::MAX (checked above); validity and lifetime
-    // are the caller's contract.
-    Some(unsafe { core::slice::from_raw_parts(ptr, len) })
-}
 
-/// The mutable slice behind `(ptr, len)`, with the rules of [`input`].
-///
-/// # Safety
-///
-/// As for [`input`], and nothing else may access the memory during `'a`.
-unsafe fn output<'a, T>(ptr: *mut T, len: usize) -> Option<&'a mut [T]> {
-    if len == 0 {
-        return Some(&mut []);
+    /// Checks the pair and records its byte range; `Err` is a status.
+    fn take<T>(&mut self, addr: usize, aligned: bool, len: usize, output: bool) -> Result<(), i32> {
+        if len == 0 {
+            return Ok(());
+        }
+        if addr == 0 || !aligned {
+            return Err(ENGRAM_ERR_NULL);
+        }
+        let bytes = len
+            .checked_mul(size_of::<T>())
+            .filter(|&b| b <= isize::MAX as usize && addr.checked_add(b).is_some())
+            .ok_or(ENGRAM_ERR_INVALID)?;
+        let span = (addr, bytes);
+        let taken = &self.taken[..self.count];
+        if taken
+            .iter()
+            .any(|&(a, n, out)| (out || output) && overlaps(span, (a, n)))
+        {
+            return Err(ENGRAM_ERR_INVALID);
+        }
+        assert!(
+            self.count < MAX_ARGS,
+            "an export takes at most {MAX_ARGS} pointers"
+        );
+        self.taken[self.count] = (addr, bytes, output);
+        self.count += 1;
+        Ok(())
     }
-    if ptr.is_null() || !ptr.is_aligned() || len.checked_mul(size_of::<T>())? > isize::MAX as usize
-    {
-        return None;
+
+    /// The input slice behind `(ptr, len)`.
+    fn input<T>(&mut self, ptr: *const T, len: usize) -> Result<&'a [T], i32> {
+        self.take::<T>(ptr.addr(), ptr.is_aligned(), len, false)?;
+        if len == 0 {
+            return Ok(&[]);
+        }
+        // SAFETY: `take` checked that `ptr` is non-null and aligned, that the size fits isize and
+        // the address space, and that no output handed out overlaps it; validity for `'a` and the
+        // absence of outside writers are `new`'s contract.
+        Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
     }
-    // SAFETY: non-null, aligned, size within isize::MAX (checked above); validity, exclusivity
-    // and lifetime are the caller's contract.
-    Some(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+
+    /// The output slice behind `(ptr, len)`, overlapping nothing else taken.
+    fn output<T>(&mut self, ptr: *mut T, len: usize) -> Result<&'a mut [T], i32> {
+        self.take::<T>(ptr.addr(), ptr.is_aligned(), len, true)?;
+        if len == 0 {
+            return Ok(&mut []);
+        }
+        // SAFETY: as in `input`; the range overlaps no other argument taken (checked by `take`,
+        // and every later one is checked against it), so this `&mut` is unique for `'a`.
+        Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+    }
 }
 
 /// Batch cosine similarity of `query` (`query_len` floats) against `num_candidates` row-major
@@ -160,27 +203,17 @@ pub unsafe extern "C" fn engram_vector_similarity(
     query_len: usize,
     num_candidates: usize,
 ) {
-    guard(|| {
-        let Some(total) = query_len.checked_mul(num_candidates) else {
-            return;
-        };
-        let outs = [span(scores, num_candidates)];
-        if aliased(&outs, &[span(query, query_len), span(candidates, total)]) {
-            return;
-        }
-        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
-        // output overlaps no input (checked above).
-        let slices = unsafe {
-            (
-                input(query, query_len),
-                input(candidates, total),
-                output(scores, num_candidates),
-            )
-        };
-        if let (Some(q), Some(c), Some(s)) = slices {
-            let _ = status(similarity::cosine_similarity_batch(q, c, s));
-        }
-    })
+    guard_status(|| {
+        let total = query_len
+            .checked_mul(num_candidates)
+            .ok_or(ENGRAM_ERR_INVALID)?;
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let q = args.input(query, query_len)?;
+        let c = args.input(candidates, total)?;
+        let s = args.output(scores, num_candidates)?;
+        Ok(status(similarity::cosine_similarity_batch(q, c, s)))
+    });
 }
 
 /// Legacy spreading activation on the seed's edge list: `num_edges` targets in `adjacency` and
@@ -210,31 +243,20 @@ pub unsafe extern "C" fn engram_spread_activation(
     num_edges: usize,
     iterations: u32,
 ) {
-    guard(|| {
-        let outs = [span(activations, num_nodes)];
-        if aliased(
-            &outs,
-            &[span(adjacency, num_edges), span(weights, num_edges)],
-        ) {
-            return;
-        }
-        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
-        // output overlaps no input (checked above).
-        let slices = unsafe {
-            (
-                input(adjacency, num_edges),
-                input(weights, num_edges),
-                output(activations, num_nodes),
-            )
-        };
-        if let (Some(adj), Some(w), Some(act)) = slices {
-            let _ = status(spread::spread_legacy(adj, w, act, iterations));
-        }
-    })
+    guard_status(|| {
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let adj = args.input(adjacency, num_edges)?;
+        let w = args.input(weights, num_edges)?;
+        let act = args.output(activations, num_nodes)?;
+        Ok(status(spread::spread_legacy(adj, w, act, iterations)))
+    });
 }
 
 /// Decay with the engine's τ = 86,400 s: `s ← s · exp(−age/τ)` for `num_memories` strengths in
-/// place. See [`Decay::apply`](crate::kernels::decay::Decay::apply).
+/// place, rounded as the engine's reference does (the factor in f64, rounded once to f32, then
+/// one f32 multiply), bit for bit. See
+/// [`Decay::apply_rounded_factor`](crate::kernels::decay::Decay::apply_rounded_factor).
 ///
 /// # Safety
 ///
@@ -256,25 +278,13 @@ pub unsafe extern "C" fn engram_apply_decay(
     ages_seconds: *const u64,
     num_memories: usize,
 ) {
-    guard(|| {
-        if aliased(
-            &[span(strengths, num_memories)],
-            &[span(ages_seconds, num_memories)],
-        ) {
-            return;
-        }
-        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
-        // output overlaps no input (checked above).
-        let slices = unsafe {
-            (
-                output(strengths, num_memories),
-                input(ages_seconds, num_memories),
-            )
-        };
-        if let (Some(s), Some(a)) = slices {
-            let _ = status(Decay::ENGRAM_DEFAULT.apply(s, a));
-        }
-    })
+    guard_status(|| {
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let a = args.input(ages_seconds, num_memories)?;
+        let s = args.output(strengths, num_memories)?;
+        Ok(status(Decay::ENGRAM_DEFAULT.apply_rounded_factor(s, a)))
+    });
 }
 
 /// Sets the pool size of arenas created from now on (`pool_size_mb` MiB, 1 to 1024; 0 or more
@@ -352,16 +362,17 @@ pub unsafe extern "C" fn engram_arena_stats(
             (total_overflows, m.total_overflows),
             (max_high_water_mark, m.max_high_water_mark),
         ] {
-            // SAFETY: a non-null, aligned pointer is valid for one write by this function's
-            // contract; `output` returns `None` for null or misaligned ones.
-            if let Some([slot]) = unsafe { output(ptr, 1) } {
+            // SAFETY: a non-null pointer is valid for one write: this function's contract. Each
+            // pointer is taken on its own, so two that are equal are both written.
+            if let Ok([slot]) = unsafe { Args::new() }.output(ptr, 1) {
                 *slot = value;
             }
         }
     })
 }
 
-/// Resets the calling thread's arena; a no-op if it has none.
+/// Resets the calling thread's arena (a no-op if it has none) and, like the Zig implementation,
+/// counts one reset in the `total_resets` metric on every call.
 ///
 /// # Safety
 ///
@@ -370,13 +381,23 @@ pub unsafe extern "C" fn engram_arena_stats(
 /// # Example
 ///
 /// ```
+/// use engram_kernels::ffi::{engram_arena_stats, engram_reset_arenas};
+/// let resets = || {
+///     let mut n = 0;
+///     // SAFETY: each pointer is null or valid for one write.
+///     unsafe { engram_arena_stats(&mut n, std::ptr::null_mut(), std::ptr::null_mut()) };
+///     n
+/// };
+/// let before = resets();
 /// // SAFETY: this export takes no pointers.
-/// unsafe { engram_kernels::ffi::engram_reset_arenas() };
+/// unsafe { engram_reset_arenas() };
+/// assert!(resets() > before); // other threads (tests) may count resets too
 /// ```
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn engram_reset_arenas() {
     guard(|| {
         crate::scratch::reset_thread_arena();
+        crate::metrics::record_detached(0, 0);
     })
 }
 
@@ -449,14 +470,133 @@ mod tests {
     }
 
     #[test]
-    fn aliased_checks_outputs_against_inputs_and_each_other() {
-        let (a, b, c) = ((0, 8), (8, 8), (4, 8));
-        assert!(!aliased(&[a], &[b]));
-        assert!(aliased(&[a], &[c]));
-        assert!(aliased(&[a, c], &[]));
-        assert!(!aliased(&[a, b], &[(100, 4)]));
-        let x = [1.0f32; 4];
-        assert_eq!(span(x.as_ptr(), 4).1, 16);
-        assert_eq!(span(x.as_ptr(), usize::MAX).1, usize::MAX);
+    fn args_check_each_pair_before_its_slice_exists() {
+        let (mut x, y) = ([1.0f32; 4], [2.0f32; 4]);
+        let (px, py) = (x.as_mut_ptr(), y.as_ptr());
+        // SAFETY: every non-null pointer below is valid for the length passed with it.
+        let mut args = unsafe { Args::new() };
+        assert_eq!(args.input(py, 4).map(|s| s.len()), Ok(4));
+        assert_eq!(
+            args.input(py, 2).map(|s| s[1]),
+            Ok(2.0),
+            "inputs may share memory"
+        );
+        assert_eq!(
+            args.output(py.cast_mut(), 1).err(),
+            Some(ENGRAM_ERR_INVALID),
+            "an output may not overlap an input"
+        );
+        assert_eq!(args.output(px, 4).map(|s| s.len()), Ok(4));
+        assert_eq!(
+            args.input(px.cast_const(), 1).err(),
+            Some(ENGRAM_ERR_INVALID)
+        );
+        assert_eq!(
+            args.output(px.wrapping_add(3), 1).err(),
+            Some(ENGRAM_ERR_INVALID)
+        );
+        assert_eq!(args.output(px.wrapping_add(4), 0).map(|s| s.len()), Ok(0));
+        assert_eq!(
+            args.input::<f32>(std::ptr::null(), 0).map(|s| s.len()),
+            Ok(0)
+        );
+        assert_eq!(
+            args.input::<f32>(std::ptr::null(), 1).err(),
+            Some(ENGRAM_ERR_NULL)
+        );
+        let misaligned = py.cast::<u8>().wrapping_add(1).cast::<f32>();
+        assert_eq!(args.input(misaligned, 1).err(), Some(ENGRAM_ERR_NULL));
+        for huge in [usize::MAX, usize::MAX / 4, isize::MAX as usize / 4 + 1] {
+            assert_eq!(
+                args.input(py, huge).err(),
+                Some(ENGRAM_ERR_INVALID),
+                "{huge}"
+            );
+        }
+    }
+
+    #[test]
+    fn args_refuse_a_range_that_wraps_the_address_space() {
+        // SAFETY: no slice is created: every call below is refused before that.
+        let mut args = unsafe { Args::new() };
+        let end = std::ptr::without_provenance::<u64>(usize::MAX - 7);
+        assert_eq!(args.input(end, 2).err(), Some(ENGRAM_ERR_INVALID));
+    }
+
+    /// The C decay exports, `Decay::apply_rounded_factor` and the engine's reference
+    /// (`(float)exp(-(double)age / tau)`, then one f32 multiply) agree bit for bit.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs"
+    )]
+    fn c_decay_exports_round_like_the_engine() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (n, tau) = (4096, 3600.0);
+        let mut s: Vec<f32> = (0..n)
+            .map(|i| match i % 4 {
+                0 => f32::from_bits(next() as u32 & 0x7f7f_ffff), // any finite positive
+                1 => [f32::MAX, 1e10, f32::MIN_POSITIVE, -1.0][i / 4 % 4],
+                _ => (next() % 2000) as f32 / 1000.0 - 1.0,
+            })
+            .collect();
+        let ages: Vec<u64> = (0..n as u64)
+            .map(|i| match i % 3 {
+                0 => 1000 + next() % 999_001,
+                1 => next() % 10_000_000,
+                _ => next() >> (next() % 64),
+            })
+            .collect();
+        let engine = |s: &[f32], tau: f64| -> Vec<u32> {
+            s.iter()
+                .zip(&ages)
+                .map(|(&s, &a)| {
+                    let f = (-(a as f64) / tau).exp() as f32;
+                    (if a == 0 { s } else { s * f }).to_bits()
+                })
+                .collect()
+        };
+        let (want_day, want_tau) = (engine(&s, 86_400.0), engine(&s, tau));
+
+        let mut c_day = s.clone();
+        // SAFETY: both pointers are valid for n elements and do not overlap.
+        unsafe { engram_apply_decay(c_day.as_mut_ptr(), ages.as_ptr(), n) };
+        let mut c_tau = s.clone();
+        // SAFETY: as above.
+        let rc =
+            unsafe { extended::engram_apply_decay_tau(c_tau.as_mut_ptr(), ages.as_ptr(), n, tau) };
+        assert_eq!(rc, ENGRAM_OK);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&c_day), want_day);
+        assert_eq!(bits(&c_tau), want_tau);
+
+        Decay::ENGRAM_DEFAULT
+            .apply_rounded_factor(&mut s, &ages)
+            .unwrap();
+        assert_eq!(bits(&s), want_day, "the Rust API and the C export agree");
+
+        let mut big = [f32::MAX];
+        // SAFETY: both pointers are valid for one element.
+        unsafe { engram_apply_decay(big.as_mut_ptr(), [100_000u64].as_ptr(), 1) };
+        assert_eq!(big[0], 1.069_507_3e38, "the engine's FLT_MAX at 100,000 s");
+    }
+
+    #[test]
+    fn c_decay_keeps_infinities_nans_and_age_zero() {
+        let snan = f32::from_bits(0x7f80_0001);
+        let mut s = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, snan, -0.0];
+        let ages = [u64::MAX, 50 * 86_400 * 1000, 10, 0, 0];
+        // SAFETY: both pointers are valid for five elements.
+        unsafe { engram_apply_decay(s.as_mut_ptr(), ages.as_ptr(), 5) };
+        assert_eq!(s[..2], [f32::INFINITY, f32::NEG_INFINITY]);
+        assert!(s[2].is_nan());
+        assert_eq!(s[3].to_bits(), snan.to_bits(), "age 0 is bit-for-bit");
+        assert_eq!(s[4].to_bits(), (-0.0f32).to_bits());
     }
 }

@@ -207,8 +207,10 @@ pub fn reset() {
     }
 }
 
-/// Records a cycle for a thread that has no counter block (for example during thread-local
-/// teardown). Takes the registry lock: only for cold paths.
+/// Records a cycle outside the calling thread's counter block: for a thread that has none (for
+/// example during thread-local teardown), or for an explicit reset through the C ABI
+/// (`engram_reset_arenas` counts one reset per call). Takes the registry lock: only for cold
+/// paths.
 pub(crate) fn record_detached(overflows: usize, peak: usize) {
     let mut reg = REGISTRY.lock();
     reg.retired = reg.retired.merge(ArenaMetrics {

@@ -1,39 +1,38 @@
 //! The exports beyond the seed's eight: they return a status (`ENGRAM_OK` or `ENGRAM_ERR_*`).
+//! Besides the errors each one lists, every one returns `ENGRAM_ERR_INVALID` for a length whose
+//! byte size overflows and for an output that overlaps another argument (see [`super`]).
 
-use super::{
-    ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_OK, aliased, guard, input, output, span, status,
-};
+use super::{Args, ENGRAM_ERR_INVALID, ENGRAM_OK, guard_status, status};
 use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::KernelError;
 use crate::kernels::decay::Decay;
 use crate::kernels::similarity::{self, Match};
 use crate::kernels::spread::{self, CsrGraph, FrontierParams};
 
-/// Validates the CSR arrays behind the pointers; `Err` is a status.
-///
-/// # Safety
-///
-/// As for [`engram_spread_activation_csr`].
-unsafe fn csr<'a>(
+/// `(offsets, targets, weights)` of a CSR graph, not yet validated.
+type CsrArrays<'a> = (&'a [usize], &'a [u32], &'a [f32]);
+
+/// Takes the CSR arrays behind the pointers from `args`; `Err` is a status. Validate them with
+/// [`graph`] once every argument is taken, so a refused call has read nothing.
+fn csr<'a>(
+    args: &mut Args<'a>,
     offsets: *const usize,
     targets: *const u32,
     weights: *const f32,
     num_nodes: usize,
     num_edges: usize,
-) -> Result<CsrGraph<'a>, i32> {
+) -> Result<CsrArrays<'a>, i32> {
     let offsets_len = num_nodes.checked_add(1).ok_or(ENGRAM_ERR_INVALID)?;
-    // SAFETY: the pointers are valid for these lengths by the caller's contract.
-    let slices = unsafe {
-        (
-            input(offsets, offsets_len),
-            input(targets, num_edges),
-            input(weights, num_edges),
-        )
-    };
-    let (Some(o), Some(t), Some(w)) = slices else {
-        return Err(ENGRAM_ERR_NULL);
-    };
-    CsrGraph::new(o, t, w).map_err(|_| ENGRAM_ERR_INVALID)
+    Ok((
+        args.input(offsets, offsets_len)?,
+        args.input(targets, num_edges)?,
+        args.input(weights, num_edges)?,
+    ))
+}
+
+/// A graph that fails validation is [`ENGRAM_ERR_INVALID`].
+fn graph((offsets, targets, weights): CsrArrays<'_>) -> Result<CsrGraph<'_>, i32> {
+    CsrGraph::new(offsets, targets, weights).map_err(|_| ENGRAM_ERR_INVALID)
 }
 
 /// Iterated spreading activation on a CSR graph: `offsets` has `num_nodes + 1` entries, `targets`
@@ -72,28 +71,15 @@ pub unsafe extern "C" fn engram_spread_activation_csr(
     num_edges: usize,
     iterations: u32,
 ) -> i32 {
-    guard(|| {
+    guard_status(|| {
         if num_nodes == 0 && num_edges == 0 {
-            return ENGRAM_OK;
+            return Ok(ENGRAM_OK);
         }
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
-        let graph = match unsafe { csr(offsets, targets, weights, num_nodes, num_edges) } {
-            Ok(g) => g,
-            Err(code) => return code,
-        };
-        let graph_spans = [
-            span(offsets, num_nodes.saturating_add(1)),
-            span(targets, num_edges),
-            span(weights, num_edges),
-        ];
-        if aliased(&[span(activations, num_nodes)], &graph_spans) {
-            return ENGRAM_ERR_INVALID;
-        }
-        // SAFETY: as above, and the output overlaps no input (checked above).
-        let Some(act) = (unsafe { output(activations, num_nodes) }) else {
-            return ENGRAM_ERR_NULL;
-        };
-        status(spread::spread(&graph, act, iterations))
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let arrays = csr(&mut args, offsets, targets, weights, num_nodes, num_edges)?;
+        let act = args.output(activations, num_nodes)?;
+        Ok(status(spread::spread(&graph(arrays)?, act, iterations)))
     })
 }
 
@@ -145,55 +131,37 @@ pub unsafe extern "C" fn engram_spread_frontier(
     max_hops: u32,
     activations: *mut f32,
 ) -> i32 {
-    guard(|| {
-        let Ok(params) = FrontierParams::new(hop_decay, threshold, max_hops) else {
-            return ENGRAM_ERR_INVALID;
-        };
+    guard_status(|| {
+        let params =
+            FrontierParams::new(hop_decay, threshold, max_hops).map_err(|_| ENGRAM_ERR_INVALID)?;
         // As in `engram_spread_activation_csr`: an empty graph with nothing to seed is a no-op,
         // whatever the (unused) pointers are.
         if num_nodes == 0 && num_edges == 0 && num_seeds == 0 {
-            return ENGRAM_OK;
+            return Ok(ENGRAM_OK);
         }
-        // SAFETY: the pointers are valid for these lengths by this function's contract.
-        let graph = match unsafe { csr(offsets, targets, weights, num_nodes, num_edges) } {
-            Ok(g) => g,
-            Err(code) => return code,
-        };
-        let inputs = [
-            span(offsets, num_nodes.saturating_add(1)),
-            span(targets, num_edges),
-            span(weights, num_edges),
-            span(seed_nodes, num_seeds),
-            span(seed_activations, num_seeds),
-        ];
-        if aliased(&[span(activations, num_nodes)], &inputs) {
-            return ENGRAM_ERR_INVALID;
-        }
-        // SAFETY: as above, and the output overlaps no input (checked above).
-        let slices = unsafe {
-            (
-                input(seed_nodes, num_seeds),
-                input(seed_activations, num_seeds),
-                output(activations, num_nodes),
-            )
-        };
-        let (Some(nodes), Some(amounts), Some(act)) = slices else {
-            return ENGRAM_ERR_NULL;
-        };
-        status(crate::with_arena(|scratch| {
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let arrays = csr(&mut args, offsets, targets, weights, num_nodes, num_edges)?;
+        let nodes = args.input(seed_nodes, num_seeds)?;
+        let amounts = args.input(seed_activations, num_seeds)?;
+        let act = args.output(activations, num_nodes)?;
+        let graph = graph(arrays)?;
+        Ok(status(crate::with_arena(|scratch| {
             let seeds = scratch
                 .try_alloc_slice_fill_with(num_seeds, |i| (nodes[i], amounts[i]))
                 .map_err(|_| KernelError::ScratchExhausted {
                     requested: num_seeds * size_of::<(u32, f32)>(),
                 })?;
             spread::spread_frontier(&graph, seeds, &params, act).map(|_| ())
-        }))
+        })))
     })
 }
 
 /// Decay with an explicit e-folding time constant `tau_seconds`: `s ← s · exp(−age/τ)` for
-/// `num_memories` strengths in place. See
-/// [`Decay::from_time_constant`](crate::kernels::decay::Decay::from_time_constant).
+/// `num_memories` strengths in place, rounded like [`engram_apply_decay`](super::engram_apply_decay)
+/// (the factor rounded once to f32, then one f32 multiply). See
+/// [`Decay::from_time_constant`](crate::kernels::decay::Decay::from_time_constant) and
+/// [`Decay::apply_rounded_factor`](crate::kernels::decay::Decay::apply_rounded_factor).
 ///
 /// Returns `ENGRAM_OK`; `ENGRAM_ERR_NULL` for a null pointer with a non-zero length;
 /// `ENGRAM_ERR_INVALID` when τ is rejected (not finite or not positive). On any error the
@@ -222,28 +190,13 @@ pub unsafe extern "C" fn engram_apply_decay_tau(
     num_memories: usize,
     tau_seconds: f64,
 ) -> i32 {
-    guard(|| {
-        let Ok(decay) = Decay::from_time_constant(tau_seconds) else {
-            return ENGRAM_ERR_INVALID;
-        };
-        if aliased(
-            &[span(strengths, num_memories)],
-            &[span(ages_seconds, num_memories)],
-        ) {
-            return ENGRAM_ERR_INVALID;
-        }
-        // SAFETY: the pointers are valid for these lengths by this function's contract, and the
-        // output overlaps no input (checked above).
-        let slices = unsafe {
-            (
-                output(strengths, num_memories),
-                input(ages_seconds, num_memories),
-            )
-        };
-        let (Some(s), Some(a)) = slices else {
-            return ENGRAM_ERR_NULL;
-        };
-        status(decay.apply(s, a))
+    guard_status(|| {
+        let decay = Decay::from_time_constant(tau_seconds).map_err(|_| ENGRAM_ERR_INVALID)?;
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let a = args.input(ages_seconds, num_memories)?;
+        let s = args.output(strengths, num_memories)?;
+        Ok(status(decay.apply_rounded_factor(s, a)))
     })
 }
 
@@ -288,38 +241,25 @@ pub unsafe extern "C" fn engram_top_k_similarity(
     out_scores: *mut f32,
     out_count: *mut usize,
 ) -> i32 {
-    guard(|| {
+    guard_status(|| {
         // A zero-length query cannot rank candidates: refuse it rather than report no match.
         if query_len == 0 && num_candidates > 0 {
-            return ENGRAM_ERR_INVALID;
+            return Err(ENGRAM_ERR_INVALID);
         }
-        let Some(total) = query_len.checked_mul(num_candidates) else {
-            return ENGRAM_ERR_INVALID;
-        };
-        let outs = [
-            span(out_indices, k),
-            span(out_scores, k),
-            span(out_count, 1),
-        ];
-        if aliased(&outs, &[span(query, query_len), span(candidates, total)]) {
-            return ENGRAM_ERR_INVALID;
-        }
-        // SAFETY: the pointers are valid for these lengths by this function's contract, and no
-        // output overlaps an input or another output (checked above).
-        let slices = unsafe {
-            (
-                input(query, query_len),
-                input(candidates, total),
-                output(out_indices, k),
-                output(out_scores, k),
-                output(out_count, 1),
-            )
-        };
-        let (Some(q), Some(c), Some(indices), Some(scores), Some([count])) = slices else {
-            return ENGRAM_ERR_NULL;
+        let total = query_len
+            .checked_mul(num_candidates)
+            .ok_or(ENGRAM_ERR_INVALID)?;
+        // SAFETY: the pointers are valid for these lengths: this function's contract.
+        let mut args = unsafe { Args::new() };
+        let q = args.input(query, query_len)?;
+        let c = args.input(candidates, total)?;
+        let indices = args.output(out_indices, k)?;
+        let scores = args.output(out_scores, k)?;
+        let [count] = args.output(out_count, 1)? else {
+            unreachable!("a slice of length 1")
         };
         let want = k.min(num_candidates);
-        status(crate::with_arena(|scratch| {
+        Ok(status(crate::with_arena(|scratch| {
             let best = scratch
                 .try_alloc_slice_fill_with(want, |_| Match {
                     index: 0,
@@ -338,6 +278,6 @@ pub unsafe extern "C" fn engram_top_k_similarity(
             }
             *count = found;
             Ok(())
-        }))
+        })))
     })
 }

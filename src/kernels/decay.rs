@@ -21,6 +21,24 @@
 //! therefore about one f32 rounding (≤ 2⁻²⁴ plus 10⁻⁸) at every age, well inside the spec's
 //! `2.4·10⁻⁷ · (1 + age/τ)`; results in the f32 subnormal range are within one subnormal step.
 //!
+//! # The C exports round like the engine
+//!
+//! [`Decay::apply_rounded_factor`], which the C exports `engram_apply_decay` and
+//! `engram_apply_decay_tau` call, rounds twice instead, exactly as the Engram engine's own
+//! reference does: the factor `exp(−age/τ)` is computed in f64 by the platform's `exp`, rounded
+//! once to f32 ([`Decay::factor`]), and multiplied into the strength with one f32 multiply. It
+//! matches that reference bit for bit (the engine checks strengths such as `f32::MAX` with an
+//! absolute tolerance, where one ulp is 2·10³¹), at the cost of a second rounding: relative error
+//! ≤ 2⁻²³ while the factor is a normal f32, that is below about 87 τ; beyond, the factor is
+//! subnormal and the error is at most `|s| · 2⁻¹⁴⁹` absolute.
+//!
+//! It does not call `exp` per element: a degree-12 polynomial gives `exp(−age/τ)` in f64 to about
+//! 10⁻¹⁵, in vectors (AVX2 where available), and the f32 rounding of that value is the rounding of
+//! the platform's `exp` unless the value lies within 10⁻¹³ of a point where f32 rounding changes;
+//! for those few ages (a few per million) it asks `exp`. On 10M strengths it takes about 4× as
+//! long as [`Decay::apply`] (1.3× faster than calling `exp` per element); `apply` stays the more
+//! accurate and faster of the two.
+//!
 //! # Example
 //!
 //! ```
@@ -149,8 +167,9 @@ impl Decay {
         self.tau
     }
 
-    /// `exp(−age/τ)` rounded to f32, computed like [`apply`](Self::apply) does; `factor(0)` is
-    /// exactly 1.
+    /// `exp(−age/τ)` rounded to f32: computed in f64 by the platform's `exp` (as
+    /// `(-(age as f64) / τ).exp()`) and rounded once, the factor that
+    /// [`apply_rounded_factor`](Self::apply_rounded_factor) multiplies by. `factor(0)` is exactly 1.
     ///
     /// # Example
     ///
@@ -163,7 +182,46 @@ impl Decay {
     /// assert_eq!(d.factor(u64::MAX), 0.0);
     /// ```
     pub fn factor(&self, age_seconds: u64) -> f32 {
-        decay_one(1.0, age_seconds, self.neg_inv_tau)
+        // The engine's reference, operation for operation: `(float)exp(-(double)age / tau)`.
+        ((-(age_seconds as f64)) / self.tau).exp() as f32
+    }
+
+    /// Multiplies each `strengths[i]` by [`factor(ages_seconds[i])`](Self::factor) with one f32
+    /// multiply, in place: the rounding of the C exports and of the Engram engine's reference
+    /// (`f = (float)exp(-(double)age / tau); s = s * f`), which it matches bit for bit, except
+    /// that age 0 leaves a strength bit-for-bit unchanged (a signalling NaN stays signalling) and
+    /// ±∞ stays ±∞ where the factor has underflowed to 0 (past about 104 τ) instead of becoming
+    /// NaN. See [the module docs](self#the-c-exports-round-like-the-engine) for how it compares
+    /// with [`apply`](Self::apply), which is more accurate and faster.
+    ///
+    /// No scratch and no allocation.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::LengthMismatch`] if the slices differ in length; nothing is changed then.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::decay::Decay;
+    ///
+    /// let d = Decay::ENGRAM_DEFAULT;
+    /// let mut s = [f32::MAX, 1.0, f32::INFINITY];
+    /// d.apply_rounded_factor(&mut s, &[100_000, 0, u64::MAX])?;
+    /// let f = (-100_000.0f64 / 86_400.0).exp() as f32;
+    /// assert_eq!(s[0], f32::MAX * f);
+    /// assert_eq!(s[0], 1.069_507_3e38); // `apply` gives 1.069_507_4e38, one ulp away
+    /// assert_eq!(s[1..], [1.0, f32::INFINITY]);
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn apply_rounded_factor(
+        &self,
+        strengths: &mut [f32],
+        ages_seconds: &[u64],
+    ) -> Result<(), KernelError> {
+        expect_len("ages_seconds", strengths.len(), ages_seconds.len())?;
+        rounded_at(dispatch::active(), strengths, ages_seconds, self);
+        Ok(())
     }
 
     /// Multiplies each `strengths[i]` by `exp(−ages_seconds[i]/τ)` in place.
@@ -231,6 +289,51 @@ fn apply_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], neg_inv_tau: 
     }
 }
 
+fn rounded_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: dispatch::active() yields Avx2Fma only when AVX2 and FMA were detected, and
+        // Avx512 only when AVX2 and FMA were detected too.
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 => unsafe { rounded_avx2(strengths, ages, decay) },
+        _ => rounded_chunks(strengths, ages, decay),
+    }
+}
+
+/// [`rounded_chunks`] compiled for AVX2 (four f64 lanes); the steps are the same, so the results
+/// are too.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn rounded_avx2(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    rounded_chunks(strengths, ages, decay)
+}
+
+/// [`Decay::apply_rounded_factor`] in chunks: the factors of a chunk branch-free (so the compiler
+/// vectorises them), then the rare ones too close to an f32 rounding point from the platform's
+/// `exp`, then the multiplies.
+#[inline(always)]
+fn rounded_chunks(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    const CHUNK: usize = 64;
+    let mut factors = [0f32; CHUNK];
+    let mut sure = [false; CHUNK];
+    for (s, a) in strengths.chunks_mut(CHUNK).zip(ages.chunks(CHUNK)) {
+        let (f, ok) = (&mut factors[..a.len()], &mut sure[..a.len()]);
+        for ((f, ok), &age) in f.iter_mut().zip(ok.iter_mut()).zip(a) {
+            (*f, *ok) = rounded_factor(age, decay.tau);
+        }
+        if !ok.iter().all(|&ok| ok) {
+            for ((f, &ok), &age) in f.iter_mut().zip(ok.iter()).zip(a) {
+                if !ok {
+                    *f = decay.factor(age);
+                }
+            }
+        }
+        for ((s, &f), &age) in s.iter_mut().zip(f.iter()).zip(a) {
+            let r = *s * f;
+            *s = if age == 0 || s.is_infinite() { *s } else { r };
+        }
+    }
+}
+
 fn apply_scalar(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     for (s, &age) in strengths.iter_mut().zip(ages) {
         // Branch-free, so the compiler can vectorize with the baseline instruction set.
@@ -261,6 +364,50 @@ const EXP_C: [f64; 8] = [
     1.0 / 5040.0,
 ];
 
+/// Taylor coefficients `1/i!` of the degree-12 polynomial [`rounded_factor`] uses: its truncation
+/// error on `|r| ≤ ln 2 / 2` is below 2·10⁻¹⁶.
+const EXP_C12: [f64; 13] = [
+    1.0,
+    1.0,
+    0.5,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+];
+/// Far more than the error of [`rounded_factor`]'s f64 `exp(x)` (a few 10⁻¹⁶ relative) plus that
+/// of the platform's `exp` (glibc: 0.511 ulp), and far less than an f32 ulp (6·10⁻⁸ relative).
+const ROUNDING_MARGIN: f64 = 1e-13;
+
+/// [`Decay::factor`] without calling `exp`: `exp(−age/τ)` to about 10⁻¹⁵ in f64, then rounded to
+/// f32. `None` when the f64 value lies within [`ROUNDING_MARGIN`] of a point where f32 rounding
+/// changes (a few in a million ages): only then could the result differ from rounding the
+/// platform's `exp`, so the caller asks it.
+#[inline(always)]
+fn rounded_factor(age: u64, tau: f64) -> (f32, bool) {
+    // As the reference computes x, division included. Below −200 every factor rounds to 0 (as
+    // exp(−200) < 2⁻¹⁵⁰ does), so −∞ and huge ages need no special case.
+    let x = ((-(age as f64)) / tau).max(-200.0);
+    let t = x * core::f64::consts::LOG2_E + ROUND_MAGIC;
+    let k = t - ROUND_MAGIC;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let p = EXP_C12.iter().rev().fold(0.0, |acc, &c| acc * r + c);
+    // k, an integer in [-289, 0], sits in the low bits of t; k + 1023 is a valid biased exponent
+    // of a normal f64, and the shift drops every other bit of t (integer ops, so it vectorises).
+    let e = p * f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    let (lo, hi) = (
+        (e * (1.0 - ROUNDING_MARGIN)) as f32,
+        (e * (1.0 + ROUNDING_MARGIN)) as f32,
+    );
+    (lo, lo == hi)
+}
+
 /// One lane of the kernel; the SIMD paths compute the same steps (with fused multiply-adds).
 #[inline(always)]
 fn decay_one(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
@@ -284,4 +431,94 @@ fn decay_lane(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
     // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
     let two_k = f64::from_bits(((k as i64 + 1023) as u64) << 52);
     (f64::from(s) * p * two_k) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast factor rounds exactly as the platform's `exp` does, and asks it rarely.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs"
+    )]
+    fn rounded_factor_matches_the_platform_exp() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut cases, mut asked) = (0u64, 0u64);
+        for tau in [86_400.0, 3600.0, 1.0, 1e-6, 7.3e9, f64::MAX] {
+            let d = Decay::from_time_constant(tau).unwrap();
+            for i in 0..200_000u64 {
+                let age = match i % 4 {
+                    0 => i,
+                    1 => next() % 10_000_000,
+                    2 => next() >> (next() % 64),
+                    _ => u64::MAX - i,
+                };
+                cases += 1;
+                match rounded_factor(age, tau) {
+                    (f, true) => {
+                        assert_eq!(f.to_bits(), d.factor(age).to_bits(), "{age} s, tau {tau}")
+                    }
+                    (_, false) => asked += 1,
+                }
+            }
+        }
+        assert!(asked * 10_000 < cases, "{asked} of {cases} needed exp()");
+    }
+
+    /// Every level's `apply_rounded_factor` path gives the engine's bits.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs"
+    )]
+    fn every_level_rounds_like_the_engine() {
+        let n = 10_007; // not a multiple of the chunk
+        let ages: Vec<u64> = (0..n as u64)
+            .map(|i| match i % 5 {
+                0 => 0,
+                1 => i * 977,
+                2 => i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (i % 64),
+                3 => u64::MAX - i,
+                _ => 86_400 * (i % 200),
+            })
+            .collect();
+        let start: Vec<f32> = (0..n)
+            .map(|i| match i % 7 {
+                0 => f32::MAX,
+                1 => f32::INFINITY,
+                2 => f32::NAN,
+                3 => f32::MIN_POSITIVE,
+                _ => (i as f32 - 5000.0) * 1e3,
+            })
+            .collect();
+        for tau in [86_400.0, 0.5] {
+            let d = Decay::from_time_constant(tau).unwrap();
+            let want: Vec<u32> = start
+                .iter()
+                .zip(&ages)
+                .map(|(&s, &a)| {
+                    let f = (-(a as f64) / tau).exp() as f32;
+                    let keep = a == 0 || s.is_infinite();
+                    (if keep { s } else { s * f }).to_bits()
+                })
+                .collect();
+            for level in SimdLevel::ALL
+                .into_iter()
+                .filter(|&l| dispatch::is_supported(l))
+            {
+                let mut s = start.clone();
+                rounded_at(level, &mut s, &ages, &d);
+                let got: Vec<u32> = s.iter().map(|x| x.to_bits()).collect();
+                assert!(got == want, "{level}, tau {tau}");
+            }
+        }
+    }
 }

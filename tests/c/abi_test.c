@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "engram_kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -311,6 +312,62 @@ static void test_decay(void) {
     CHECK(keep[0] == 0.5f);
 }
 
+/* The engine's reference rounding: the factor in double, rounded once to float, one float
+ * multiply. Its regression test compares with an absolute tolerance, so large strengths must
+ * match bit for bit. */
+static void test_decay_engine_rounding(void) {
+    const float strengths[5] = {FLT_MAX, 1e10f, FLT_MIN, 1.0f, -3.5e20f};
+    const uint64_t ages[7] = {1000, 3600, 86400, 100000, 250000, 604800, 1000000};
+    int mismatches = 0;
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j < 7; j++) {
+            float s = strengths[i], t = strengths[i];
+            engram_apply_decay(&s, &ages[j], 1);
+            CHECK(engram_apply_decay_tau(&t, &ages[j], 1, 3600.0) == ENGRAM_OK);
+            float f = (float)exp(-(double)ages[j] / 86400.0);
+            float ft = (float)exp(-(double)ages[j] / 3600.0);
+            float want = strengths[i] * f, want_t = strengths[i] * ft;
+            mismatches += memcmp(&s, &want, sizeof s) != 0;
+            mismatches += memcmp(&t, &want_t, sizeof t) != 0;
+        }
+    }
+    CHECK(mismatches == 0);
+    float big = FLT_MAX;
+    uint64_t age = 100000;
+    engram_apply_decay(&big, &age, 1);
+    CHECK(big == 1.0695073e38f && big != 1.0695074e38f);
+}
+
+/* A length whose byte size overflows, with valid pointers, is ENGRAM_ERR_INVALID (not NULL), and
+ * nothing is read or written. */
+static void test_size_overflow(void) {
+    float st[2] = {1, 1}, keep[3] = {1, 2, 3}, sc[2] = {9, 9};
+    uint64_t at[2] = {100, 100};
+    size_t huge = SIZE_MAX / 4; /* times 4 or 8 bytes: past PTRDIFF_MAX */
+    CHECK(engram_apply_decay_tau(st, at, huge, 10.0) == ENGRAM_ERR_INVALID);
+    CHECK(engram_apply_decay_tau(st, at, SIZE_MAX, 10.0) == ENGRAM_ERR_INVALID);
+    size_t off[4] = {0, 2, 2, 2};
+    uint32_t t[2] = {1, 2};
+    float w[2] = {0.5f, 0.3f};
+    CHECK(engram_spread_activation_csr(off, t, w, keep, 3, huge, 1) == ENGRAM_ERR_INVALID);
+    CHECK(engram_spread_activation_csr(off, t, w, keep, huge, 2, 1) == ENGRAM_ERR_INVALID);
+    uint32_t seed = 0;
+    float amount = 1.0f;
+    CHECK(engram_spread_frontier(off, t, w, 3, 2, &seed, &amount, huge, 0.5f, 0.0f, 3, keep) ==
+          ENGRAM_ERR_INVALID);
+    float q[2] = {1, 0}, c[4] = {1, 0, 0, 1};
+    size_t idx[2] = {7, 7}, n = 7;
+    CHECK(engram_top_k_similarity(q, c, 2, 2, SIZE_MAX / 8, idx, sc, &n) == ENGRAM_ERR_INVALID);
+    CHECK(engram_top_k_similarity(q, c, huge, 2, 1, idx, sc, &n) == ENGRAM_ERR_INVALID);
+    CHECK(idx[0] == 7 && n == 7 && sc[0] == 9.0f);
+    /* the void exports do nothing */
+    engram_apply_decay(st, at, huge);
+    engram_vector_similarity(q, c, sc, 1, huge);
+    engram_spread_activation(t, w, keep, huge, 2, 1);
+    CHECK(st[0] == 1.0f && st[1] == 1.0f && sc[0] == 9.0f);
+    CHECK(keep[0] == 1.0f && keep[1] == 2.0f && keep[2] == 3.0f);
+}
+
 /* ---------------- top-k ---------------- */
 
 static void test_top_k(void) {
@@ -430,10 +487,17 @@ static void test_arena(void) {
     engram_arena_stats(NULL, &overflows, NULL);
     CHECK(overflows == before);
 
-    engram_reset_arenas();
-    engram_reset_arenas();
+    /* each engram_reset_arenas counts one reset, like the Zig implementation */
+    engram_reset_arena_metrics();
+    for (size_t want = 1; want <= 3; want++) {
+        engram_reset_arenas();
+        engram_arena_stats(&resets, NULL, NULL);
+        CHECK(resets == want);
+    }
     engram_deinit_thread_arena();
-    engram_reset_arenas(); /* no arena: a no-op */
+    engram_reset_arenas(); /* no arena: nothing to reset, still counted */
+    engram_arena_stats(&resets, NULL, NULL);
+    CHECK(resets == 4);
     engram_reset_arena_metrics();
     engram_arena_stats(&resets, &overflows, &peak);
     CHECK(resets == 0 && overflows == 0 && peak == 0);
@@ -553,6 +617,8 @@ int main(void) {
     test_spread_csr();
     test_spread_frontier();
     test_decay();
+    test_decay_engine_rounding();
+    test_size_overflow();
     test_top_k();
     test_overlap_refused();
     test_arena();
