@@ -246,3 +246,29 @@ fn batch_chunks_return_to_the_pool_and_are_reused() {
     assert_ne!(a, 0);
     assert_ne!(b, 0);
 }
+
+/// Found by the `arena_ops` fuzz target: a spilled block (here, from an outer handle while an
+/// inner scope is live) shrunk to a smaller alignment must move, because where a spill's header
+/// sits depends on the block's alignment; keeping it in place made the later free read a wrong
+/// header.
+#[test]
+fn a_spilled_block_shrunk_to_a_smaller_alignment_is_freed_correctly() {
+    on_fresh_thread(|| {
+        with_arena(|outer| {
+            outer.scope(|_inner| {
+                let big = Layout::from_size_align(256, 4096).unwrap();
+                let p = outer.allocate(big).unwrap().cast::<u8>();
+                // SAFETY: fresh 256-byte block.
+                unsafe { p.as_ptr().write_bytes(7, 256) };
+                let small = Layout::from_size_align(100, 1).unwrap();
+                // SAFETY: `p` is live with layout `big`; `small` is no larger.
+                let q = unsafe { outer.shrink(p, big, small) }.unwrap().cast::<u8>();
+                // SAFETY: `q` is valid for 100 bytes, copied from `p`.
+                let kept = unsafe { std::slice::from_raw_parts(q.as_ptr(), 100) };
+                assert!(kept.iter().all(|&b| b == 7));
+                // SAFETY: `q` is live with layout `small`.
+                unsafe { outer.deallocate(q, small) };
+            });
+        });
+    });
+}

@@ -32,7 +32,7 @@ impl Ops<'_> {
             0 => 0,
             1 => self.byte()? as usize,
             2 => self.byte()? as usize * 64,
-            _ => self.byte()? as usize * 4096,
+            _ => self.byte()? as usize * 1024,
         };
         let align = 1usize << (self.byte()? % 13);
         Layout::from_size_align(size, align).ok()
