@@ -438,7 +438,17 @@ fn store(cfg: ArenaConfig) {
     ZERO.store(cfg.zero_on_reset, Relaxed);
 }
 
+/// Reads the environment on first use. Inlined: after the first call it is one load and a
+/// branch, which the scope path pays at every outermost exit.
+#[inline]
 fn load_env_once() {
+    if !ENV.is_completed() {
+        load_env_slow();
+    }
+}
+
+#[cold]
+fn load_env_slow() {
     ENV.call_once(|| {
         let lookup = |v: &str| std::env::var_os(v);
         let (cfg, mut errors) = from_env_with(ArenaConfig::default(), lookup);
@@ -518,6 +528,7 @@ pub fn set_overflow_policy(policy: OverflowPolicy) {
 
 /// The overflow policy in force; read on the (cold) overflow path only.
 /// The configured zeroing flag alone: what every scratch reset reads, so it stays two loads.
+#[inline]
 pub(crate) fn zero_on_reset() -> bool {
     load_env_once();
     ZERO.load(Relaxed)

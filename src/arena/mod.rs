@@ -524,7 +524,7 @@ impl ArenaScope<'_> {
 impl Drop for ArenaScope<'_> {
     fn drop(&mut self) {
         // Only ever downward: if the scope reset the arena, there is nothing more to release.
-        self.arena.raw.rewind(self.checkpoint);
+        self.arena.raw.rewind(&self.checkpoint);
     }
 }
 

@@ -609,7 +609,7 @@ impl RawArena {
     pub(crate) fn exit(
         &self,
         depth: u32,
-        cp: Checkpoint,
+        cp: &Checkpoint,
         zero: impl FnOnce() -> bool,
     ) -> Option<Cycle> {
         if !self.spills.is_empty() {
@@ -628,7 +628,7 @@ impl RawArena {
     /// Moves back to `cp`: chunks taken since become spares, and the cursor returns to where
     /// it was. Never moves forward (a checkpoint from before a reset is ignored).
     #[inline(always)]
-    pub(crate) fn rewind(&self, cp: Checkpoint) {
+    pub(crate) fn rewind(&self, cp: &Checkpoint) {
         if self.current.get() != cp.chunk {
             self.pop_chunks_to(cp);
             return;
@@ -646,7 +646,7 @@ impl RawArena {
     }
 
     #[cold]
-    fn pop_chunks_to(&self, cp: Checkpoint) {
+    fn pop_chunks_to(&self, cp: &Checkpoint) {
         // The checkpoint's chunk must still be in the chain (it is, unless the arena was reset
         // under a forgotten scope guard, and then there is nothing to rewind).
         let mut probe = self.current.get();
@@ -826,7 +826,7 @@ mod tests {
             raw.alloc(l, 0).unwrap();
         }
         assert!(raw.capacity() > FIRST_GROWTH);
-        raw.rewind(cp);
+        raw.rewind(&cp);
         assert_eq!(raw.used(), used);
         let again = raw.alloc(l, 0).unwrap();
         assert_eq!(again.as_ptr().addr(), first.as_ptr().addr() + 1000);
@@ -842,7 +842,7 @@ mod tests {
         let raw = RawArena::with_capacity(Refill::Fixed, 4096).unwrap();
         let cp = raw.checkpoint();
         let live = raw.alloc(Layout::new::<u64>(), 0).unwrap().cast::<u64>();
-        raw.rewind(cp); // the bug: `live` is still in use
+        raw.rewind(&cp); // the bug: `live` is still in use
         // SAFETY: none; this write is the use-after-rewind ASan must report.
         unsafe { live.as_ptr().write_volatile(1) };
     }

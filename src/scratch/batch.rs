@@ -55,7 +55,7 @@ pub fn with_arena_sized<R>(bytes: usize, f: impl for<'s> FnOnce(Scratch<'s>) -> 
         .unwrap_or_else(|AllocError| RawArena::new(scratch_refill()));
     // No block outlives the scope (its handle's lifetime is higher-ranked), so dropping the
     // arena afterwards, which gives its chunks back to the pool, frees nothing in use.
-    run_scope(&arena, f)
+    run_scope(&arena, None, f)
 }
 
 /// Bytes currently held idle by the chunk pool that batch scopes, growable arenas and scratch

@@ -128,7 +128,7 @@ impl<'s> Scratch<'s> {
     /// });
     /// ```
     pub fn scope<R>(&self, f: impl for<'i> FnOnce(Scratch<'i>) -> R) -> R {
-        run_scope(self.raw, f)
+        run_scope(self.raw, None, f)
     }
 }
 
@@ -278,36 +278,35 @@ thread_local! {
     };
 }
 
-/// Closes its scope ([`close`](Self::close), or on drop while unwinding): the arena frees the
+/// Closes its scope (explicitly on the normal path, or on drop while unwinding): the arena frees the
 /// scope's spills and rewinds; at the outermost level it resets and the cycle is recorded.
 struct ScopeGuard<'s> {
     raw: &'s RawArena,
+    /// Where the outermost exit records its cycle: the thread's counters when the caller has
+    /// them at hand (no second thread-local lookup), else `None`, found at exit.
+    metrics: Option<&'s ThreadMetrics>,
     depth: u32,
     checkpoint: Checkpoint,
 }
 
 impl ScopeGuard<'_> {
-    /// Closes the scope on the normal path. Inlined into the caller, where the guard then lives
-    /// in registers; `Drop` does the same work, but only while unwinding.
-    #[inline(always)]
-    fn close(self) {
-        core::mem::ManuallyDrop::new(self).exit();
-    }
-
     #[inline(always)]
     fn exit(&self) {
         // Zeroing is read at each reset, so `config::configure` reaches existing arenas.
         if let Some(cycle) = self
             .raw
-            .exit(self.depth, self.checkpoint, config::zero_on_reset)
+            .exit(self.depth, &self.checkpoint, config::zero_on_reset)
         {
-            record_on_this_thread(cycle);
+            match self.metrics {
+                Some(m) => m.record(cycle.overflows, cycle.peak),
+                None => record_on_this_thread(cycle),
+            }
         }
     }
 }
 
 impl Drop for ScopeGuard<'_> {
-    /// Reached only when the scope's closure panics: `close` handles every normal exit.
+    /// Reached only when the scope's closure panics: `run_scope` handles every normal exit.
     #[cold]
     #[inline(never)]
     fn drop(&mut self) {
@@ -316,15 +315,25 @@ impl Drop for ScopeGuard<'_> {
 }
 
 #[inline(always)]
-fn run_scope<R>(raw: &RawArena, f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
+fn run_scope<R>(
+    raw: &RawArena,
+    metrics: Option<&ThreadMetrics>,
+    f: impl for<'s> FnOnce(Scratch<'s>) -> R,
+) -> R {
     let (depth, checkpoint) = raw.enter();
     let guard = ScopeGuard {
         raw,
+        metrics,
         depth,
         checkpoint,
     };
     let r = f(Scratch { raw, depth });
-    guard.close();
+    // The normal exit reads the guard where it lies, then forgets it (`Drop` does the same work,
+    // but only while unwinding). Moving the guard first, into `ManuallyDrop` or a `self`
+    // parameter, made the compiler copy the checkpoint with 16-byte loads of fresh 8-byte
+    // stores: a store-forwarding stall that cost more than the rest of the scope.
+    guard.exit();
+    core::mem::forget(guard);
     r
 }
 
@@ -356,7 +365,13 @@ fn run_scope<R>(raw: &RawArena, f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
 #[inline]
 pub fn with_arena<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
     let mut f = Some(f);
-    let on_thread = THREAD.try_with(|t| run_scope(t.arena(), f.take().expect("f is taken once")));
+    let on_thread = THREAD.try_with(|t| {
+        run_scope(
+            t.arena(),
+            Some(&t.metrics),
+            f.take().expect("f is taken once"),
+        )
+    });
     match on_thread {
         Ok(r) => r,
         Err(_) => run_detached(f.take().expect("f was not taken: the thread-local is gone")),
@@ -368,7 +383,7 @@ pub fn with_arena<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
 #[cold]
 fn run_detached<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
     let stand_in = RawArena::new(Refill::Policy(|| OverflowPolicy::Fallback));
-    run_scope(&stand_in, f)
+    run_scope(&stand_in, None, f)
 }
 
 /// Records a finished cycle against this thread (or, during teardown, against the process
