@@ -137,6 +137,13 @@ impl ArenaConfig {
     pub const MIN_POOL_SIZE: usize = 64 << 10;
     /// Largest accepted pool size: 1 GiB.
     pub const MAX_POOL_SIZE: usize = 1 << 30;
+    /// The default pool: 1 MiB, the size of the Zig implementation's per-thread pool (and the
+    /// default capacity of an [`Arena`](crate::Arena)).
+    ///
+    /// ```
+    /// assert_eq!(engram_kernels::ArenaConfig::DEFAULT_POOL_SIZE, 1 << 20);
+    /// ```
+    pub const DEFAULT_POOL_SIZE: usize = 1 << 20;
 
     /// Checks the pool size range.
     ///
@@ -162,7 +169,7 @@ impl ArenaConfig {
 impl Default for ArenaConfig {
     fn default() -> Self {
         Self {
-            pool_size: crate::Arena::DEFAULT_CAPACITY,
+            pool_size: Self::DEFAULT_POOL_SIZE,
             overflow: OverflowPolicy::Fallback,
             zero_on_reset: false,
         }
@@ -428,7 +435,7 @@ fn consequence(e: &ConfigError, cfg: &ArenaConfig) -> std::string::String {
 }
 
 static ENV: Once = Once::new();
-static POOL_SIZE: AtomicUsize = AtomicUsize::new(crate::Arena::DEFAULT_CAPACITY);
+static POOL_SIZE: AtomicUsize = AtomicUsize::new(ArenaConfig::DEFAULT_POOL_SIZE);
 static OVERFLOW: AtomicU8 = AtomicU8::new(OverflowPolicy::Fallback.to_u8());
 static ZERO: AtomicBool = AtomicBool::new(false);
 

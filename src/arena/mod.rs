@@ -76,7 +76,7 @@ unsafe impl Send for Arena {}
 
 impl Arena {
     /// The default capacity: 1 MiB, the size of the Zig implementation's per-thread pool.
-    pub const DEFAULT_CAPACITY: usize = 1 << 20;
+    pub const DEFAULT_CAPACITY: usize = crate::config::ArenaConfig::DEFAULT_POOL_SIZE;
 
     /// An arena of [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) bytes.
     ///
