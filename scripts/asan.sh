@@ -16,7 +16,7 @@ asan_test --lib -- arena:: scratch:: bump::
 asan_test --test arena --test arena_chunks --test scratch --test scratch_policy --test prop_arena
 
 echo "--- a deliberately bad rewind must be reported by ASan ---"
-if out=$(asan_test --lib -- --ignored --exact arena::raw::tests::asan_catches_a_bad_rewind 2>&1); then
+if out=$(asan_test --lib -- --ignored --exact arena::raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
     echo "$out" | tail -20
     echo "FAIL: the bad rewind was not caught" >&2
     exit 1

@@ -542,7 +542,11 @@ impl RawArena {
                 self.fold_high();
                 poison(ptr.as_ptr().with_addr(c), cur.as_ptr().addr() - c);
             } else {
-                unpoison(ptr.as_ptr(), new.size());
+                // Only the new tail: the kept bytes are already accessible.
+                unpoison(
+                    ptr.as_ptr().wrapping_add(old.size()),
+                    new.size() - old.size(),
+                );
             }
             // SAFETY: `c` lies in `[start, end]`, inside the current chunk.
             self.cursor.set(unsafe { at(cur, c) });
@@ -701,6 +705,7 @@ impl RawArena {
                 let dirty = top - start.as_ptr().addr();
                 let peak = self.peak.get().max(dirty);
                 if zero {
+                    unpoison(start.as_ptr(), dirty);
                     // SAFETY: `[start, top)` lies in the chunk, and a reset means no block in it
                     // is in use.
                     unsafe { start.as_ptr().write_bytes(0, dirty) };
@@ -762,6 +767,7 @@ impl RawArena {
             if zero {
                 // Which part of the kept chunk was used is not tracked once the arena has
                 // grown; zero all of it.
+                unpoison(c.start().as_ptr(), kept_visible);
                 // SAFETY: the chunk's visible bytes are ours, and no block in them is in use.
                 unsafe { c.start().as_ptr().write_bytes(0, kept_visible) };
             }
@@ -833,17 +839,17 @@ mod tests {
     }
 
     /// Deliberately unsound: rewinds below a block that is still in use and writes to it.
-    /// `scripts/asan.sh` runs it under AddressSanitizer and expects ASan to stop it with a
-    /// use-after-poison report: the proof that poisoning makes a bad rewind visible.
-    #[cfg(engram_asan)]
+    /// `scripts/asan.sh` and `scripts/valgrind-arena.sh` run it with poisoning on and expect the
+    /// tool to report the write: the proof that poisoning makes a bad rewind visible.
+    #[cfg(any(engram_asan, engram_valgrind))]
     #[test]
-    #[ignore = "deliberately faulty; run by scripts/asan.sh, which expects ASan to abort it"]
-    fn asan_catches_a_bad_rewind() {
+    #[ignore = "deliberately faulty; run by scripts/asan.sh and scripts/valgrind-arena.sh"]
+    fn poisoning_catches_a_bad_rewind() {
         let raw = RawArena::with_capacity(Refill::Fixed, 4096).unwrap();
         let cp = raw.checkpoint();
         let live = raw.alloc(Layout::new::<u64>(), 0).unwrap().cast::<u64>();
         raw.rewind(&cp); // the bug: `live` is still in use
-        // SAFETY: none; this write is the use-after-rewind ASan must report.
+        // SAFETY: none; this write is the use-after-rewind the tool must report.
         unsafe { live.as_ptr().write_volatile(1) };
     }
 }
