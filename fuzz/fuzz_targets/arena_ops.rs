@@ -31,8 +31,8 @@ impl Ops<'_> {
         let size = match self.byte()? % 4 {
             0 => 0,
             1 => self.byte()? as usize,
-            2 => self.byte()? as usize * 64,
-            _ => self.byte()? as usize * 1024,
+            2 => self.byte()? as usize * 16,
+            _ => self.byte()? as usize * 256,
         };
         let align = 1usize << (self.byte()? % 13);
         Layout::from_size_align(size, align).ok()
