@@ -37,7 +37,7 @@
 //! ```
 
 use super::KernelError;
-use super::dispatch::{self, SimdLevel};
+use super::dispatch::{self, Isa, Token};
 use crate::kernels::error::expect_len;
 
 #[cfg(target_arch = "aarch64")]
@@ -193,12 +193,7 @@ impl Decay {
     /// ```
     pub fn apply(&self, strengths: &mut [f32], ages_seconds: &[u64]) -> Result<(), KernelError> {
         expect_len("ages_seconds", strengths.len(), ages_seconds.len())?;
-        apply_at(
-            dispatch::active(),
-            strengths,
-            ages_seconds,
-            self.neg_inv_tau,
-        );
+        apply_at(dispatch::token(), strengths, ages_seconds, self.neg_inv_tau);
         Ok(())
     }
 }
@@ -210,24 +205,18 @@ impl Default for Decay {
     }
 }
 
-fn apply_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
-    match level {
+fn apply_at(token: Token, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    match token.isa() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() only yields Avx512 when AVX-512F was detected at run time;
-        // the guard checks AVX-512DQ.
-        SimdLevel::Avx512 if std::arch::is_x86_feature_detected!("avx512dq") => unsafe {
-            x86::apply_avx512(strengths, ages, neg_inv_tau)
+        Isa::Avx512(t) => match t.dq() {
+            Some(dq) => x86::apply_avx512(dq, strengths, ages, neg_inv_tau),
+            None => x86::apply_avx2(t.avx2(), strengths, ages, neg_inv_tau),
         },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() yields Avx2Fma only when AVX2 and FMA were detected, and
-        // Avx512 only when AVX2 and FMA were detected too.
-        SimdLevel::Avx2Fma | SimdLevel::Avx512 => unsafe {
-            x86::apply_avx2(strengths, ages, neg_inv_tau)
-        },
+        Isa::Avx2(t) => x86::apply_avx2(t, strengths, ages, neg_inv_tau),
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: dispatch::active() only yields Neon when NEON was detected.
-        SimdLevel::Neon => unsafe { neon::apply_neon(strengths, ages, neg_inv_tau) },
-        _ => apply_scalar(strengths, ages, neg_inv_tau),
+        Isa::Neon(t) => neon::apply_neon(t, strengths, ages, neg_inv_tau),
+        Isa::Scalar => apply_scalar(strengths, ages, neg_inv_tau),
     }
 }
 

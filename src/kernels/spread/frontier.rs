@@ -3,7 +3,7 @@
 use super::CsrGraph;
 use crate::Scratch;
 use crate::kernels::error::expect_len;
-use crate::kernels::{GraphError, KernelError};
+use crate::kernels::KernelError;
 use allocator_api2::vec::Vec;
 
 /// Validated parameters of [`spread_frontier`].
@@ -156,8 +156,8 @@ struct Entry {
 /// # Errors
 ///
 /// * [`KernelError::LengthMismatch`] when `activations.len() != graph.num_nodes()`;
-/// * [`KernelError::InvalidGraph`] with [`GraphError::NodeOutOfRange`] for a seed outside the
-///   graph, [`KernelError::InvalidParameter`] for a seed activation that is not finite;
+/// * [`KernelError::SeedOutOfRange`] for a seed outside the graph,
+///   [`KernelError::InvalidParameter`] for a seed activation that is not finite;
 /// * [`KernelError::ScratchExhausted`] under the [`Error`](crate::OverflowPolicy::Error)
 ///   overflow policy when the bitset or the queue does not fit. `activations` is then restored
 ///   to its values before the call.
@@ -185,13 +185,13 @@ pub fn spread_frontier(
 ) -> Result<FrontierSummary, KernelError> {
     let n = graph.num_nodes();
     expect_len("activations", n, activations.len())?;
-    for &(node, a) in seeds {
+    for (seed, &(node, a)) in seeds.iter().enumerate() {
         if node as usize >= n {
-            return Err(GraphError::NodeOutOfRange {
+            return Err(KernelError::SeedOutOfRange {
+                seed,
                 node: node as usize,
                 num_nodes: n,
-            }
-            .into());
+            });
         }
         if !a.is_finite() {
             return Err(KernelError::InvalidParameter {
