@@ -43,7 +43,7 @@ const MANY_ROWS: usize = 2;
 /// Candidate bytes per tile of the many-query loop: a tile is streamed from memory once and then
 /// re-read from L2 by every query block.
 const TILE_BYTES: usize = 192 * 1024;
-/// The most rows in a tile (bounds the stack array of row norms).
+/// The most rows in a tile (bounds the stack array of row magnitudes).
 const TILE_MAX_ROWS: usize = 256;
 /// Queries whose magnitudes sit on the stack at once; more queries stream the candidates again.
 const SUPER_QUERIES: usize = 64;
@@ -120,38 +120,39 @@ unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
     }
 }
 
-/// `mag` of the spec from `dot(v, v)`, in f64 for the final division: 0 when the sum is NaN,
-/// infinite or below `1e-30`.
+/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when the spec's `mag(v)` is 0 (the sum is NaN,
+/// infinite or below `1e-30`), which marks every score with `v` undefined.
 #[inline(always)]
-pub(super) fn magnitude(sum_sq: f32) -> f64 {
+pub(super) fn inv_magnitude(sum_sq: f32) -> f64 {
     if sum_sq.is_finite() && sum_sq >= 1e-30 {
-        f64::from(sum_sq).sqrt()
+        1.0 / f64::from(sum_sq).sqrt()
     } else {
         0.0
     }
 }
 
-/// The score from `dot(q, c)`, `dot(c, c)` and `mag(q)`; `U` says what an undefined score is.
+/// The score from `dot(q, c)`, `1 / mag(q)` and `1 / mag(c)`; `U` says what an undefined score
+/// is. The reciprocals are taken once per vector, so a score costs two multiplications; in f64
+/// their rounding (about 2⁻⁵²) cannot reach the f32 result except on a rounding tie.
 #[inline(always)]
-fn finish<U: Undefined>(dot: f32, cc: f32, q_mag: f64) -> f32 {
-    let c_mag = magnitude(cc);
-    if q_mag == 0.0 || c_mag == 0.0 || !dot.is_finite() {
+fn finish<U: Undefined>(dot: f32, inv_q: f64, inv_c: f64) -> f32 {
+    if inv_q == 0.0 || inv_c == 0.0 || !dot.is_finite() {
         return U::VALUE;
     }
-    // f64: the product of two f32 magnitudes fits, and the clamp catches rounding past +-1.
-    (f64::from(dot) / (q_mag * c_mag)).clamp(-1.0, 1.0) as f32
+    // The clamp catches rounding past +-1.
+    (f64::from(dot) * inv_q * inv_c).clamp(-1.0, 1.0) as f32
 }
 
-/// `mag(v)` computed by the kernel's own loop, so both kernels agree on it bit for bit.
+/// `1 / mag(v)` computed by the kernel's own loop, so both kernels agree on it bit for bit.
 ///
 /// # Safety
 ///
 /// The CPU runs `V`'s instruction set; `v` is not empty.
 #[inline(always)]
-unsafe fn vector_magnitude<V: Vector>(v: &[f32]) -> f64 {
+unsafe fn vector_inv_magnitude<V: Vector>(v: &[f32]) -> f64 {
     // SAFETY: `v` is valid for `v.len()` reads, and as a "row" it is one row of that length.
     let (_, n) = unsafe { dots::<V, 0, 1, true>(&[], v.as_ptr(), v.len(), false) };
-    magnitude(n[0])
+    inv_magnitude(n[0])
 }
 
 /// One query against row-major candidates: `scores[i] = cos(query, row i)`.
@@ -168,8 +169,8 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
     let dim = query.len();
     assert!(dim > 0 && Some(candidates.len()) == scores.len().checked_mul(dim));
     // SAFETY: instruction set by the caller's contract; `query` is not empty.
-    let q_mag = unsafe { vector_magnitude::<V>(query) };
-    if q_mag == 0.0 {
+    let inv_q = unsafe { vector_inv_magnitude::<V>(query) };
+    if inv_q == 0.0 {
         scores.fill(U::VALUE);
         return;
     }
@@ -181,14 +182,14 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
         // assert above); the query is valid for `dim` reads.
         let (d, n) = unsafe { dots::<V, 1, ROWS, true>(&qs, rows, dim, true) };
         for r in 0..ROWS {
-            s[r] = finish::<U>(d[0][r], n[r], q_mag);
+            s[r] = finish::<U>(d[0][r], inv_q, inv_magnitude(n[r]));
         }
         rows = rows.wrapping_add(ROWS * dim);
     }
     for s in groups.into_remainder() {
         // SAFETY: one row remains for each remaining score.
         let (d, n) = unsafe { dots::<V, 1, 1, true>(&qs, rows, dim, false) };
-        *s = finish::<U>(d[0][0], n[0], q_mag);
+        *s = finish::<U>(d[0][0], inv_q, inv_magnitude(n[0]));
         rows = rows.wrapping_add(dim);
     }
 }
@@ -217,15 +218,16 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
         return;
     }
     let tile = (TILE_BYTES / (dim * 4)).clamp(MANY_ROWS, TILE_MAX_ROWS) / MANY_ROWS * MANY_ROWS;
-    let mut mags = [0.0f64; SUPER_QUERIES];
+    let mut inv_qs = [0.0f64; SUPER_QUERIES];
     for q0 in (0..nq).step_by(SUPER_QUERIES) {
         let sq = (nq - q0).min(SUPER_QUERIES);
-        for (j, mag) in mags[..sq].iter_mut().enumerate() {
+        for (j, inv_q) in inv_qs[..sq].iter_mut().enumerate() {
             let q = &queries[(q0 + j) * dim..(q0 + j + 1) * dim];
             // SAFETY: instruction set by the caller's contract; `q` has `dim > 0` floats.
-            *mag = unsafe { vector_magnitude::<V>(q) };
+            *inv_q = unsafe { vector_inv_magnitude::<V>(q) };
         }
-        let mut norms = [0.0f32; TILE_MAX_ROWS];
+        // 1 / mag of each row of the tile, from the first query block's pass.
+        let mut inv_c = [0.0f64; TILE_MAX_ROWS];
         for t0 in (0..n).step_by(tile) {
             let rows_here = (n - t0).min(tile);
             for b0 in (0..sq).step_by(QB) {
@@ -248,7 +250,9 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                                 let (dd, nn) =
                                     dots::<V, QB, MANY_ROWS, true>(&qs, row_ptr, dim, false);
                                 d = dd;
-                                norms[r..r + MANY_ROWS].copy_from_slice(&nn);
+                                for k in 0..MANY_ROWS {
+                                    inv_c[r + k] = inv_magnitude(nn[k]);
+                                }
                             }
                             (true, false) => {
                                 d = dots::<V, QB, MANY_ROWS, false>(&qs, row_ptr, dim, false).0;
@@ -258,7 +262,7 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                                 for j in 0..QB {
                                     d[j][0] = dd[j][0];
                                 }
-                                norms[r] = nn[0];
+                                inv_c[r] = inv_magnitude(nn[0]);
                             }
                             (false, false) => {
                                 let dd = dots::<V, QB, 1, false>(&qs, row_ptr, dim, false).0;
@@ -271,7 +275,7 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                     for (j, dj) in d[..live].iter().enumerate() {
                         let out = &mut scores[(q0 + b0 + j) * n + t0 + r..][..width];
                         for (k, s) in out.iter_mut().enumerate() {
-                            *s = finish::<U>(dj[k], norms[r + k], mags[b0 + j]);
+                            *s = finish::<U>(dj[k], inv_qs[b0 + j], inv_c[r + k]);
                         }
                     }
                     r += width;
