@@ -58,6 +58,11 @@ fn stream_sum(data: &[f32]) -> f32 {
         // SAFETY: AVX-512F was detected just above.
         return unsafe { x86::sum_avx512(data) };
     }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { x86::sum_avx2(data) };
+    }
     let mut acc = [0.0f32; 16];
     let chunks = data.chunks_exact(16);
     let tail: f32 = chunks.remainder().iter().sum();
@@ -87,6 +92,25 @@ mod x86 {
         }
         let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
         _mm512_reduce_add_ps(s) + tail
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub fn sum_avx2(data: &[f32]) -> f32 {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let blocks = data.chunks_exact(32);
+        let tail: f32 = blocks.remainder().iter().sum();
+        for b in blocks {
+            for (j, a) in acc.iter_mut().enumerate() {
+                // SAFETY: each 32-float block holds four 8-float vectors; j < 4.
+                let v = unsafe { _mm256_loadu_ps(b.as_ptr().add(8 * j)) };
+                *a = _mm256_add_ps(*a, v);
+            }
+        }
+        let s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` holds 8 floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), s) };
+        lanes.iter().sum::<f32>() + tail
     }
 }
 

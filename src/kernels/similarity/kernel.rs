@@ -38,6 +38,8 @@ pub(super) trait Vector: Copy {
 
 /// Rows in flight in the single-query loop.
 pub(super) const ROWS: usize = 4;
+/// How many groups of [`ROWS`] rows ahead the single-query loop prefetches.
+const PREFETCH_GROUPS: usize = 2;
 /// Rows in flight per query block in the many-query loop.
 const MANY_ROWS: usize = 2;
 /// Candidate bytes per tile of the many-query loop: a tile is streamed from memory once and then
@@ -56,25 +58,24 @@ const SUPER_QUERIES: usize = 64;
 /// The CPU runs `V`'s instruction set; each `qs[j]` is valid for `dim` reads and `rows` for
 /// `R · dim` reads; `dim > 0`.
 #[inline(always)]
-unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
+unsafe fn dots<
+    V: Vector,
+    const Q: usize,
+    const R: usize,
+    const NORMS: bool,
+    const PREFETCH: usize,
+>(
     qs: &[*const f32; Q],
     rows: *const f32,
     dim: usize,
-    prefetch: bool,
 ) -> ([[f32; R]; Q], [f32; R]) {
     // SAFETY (whole body): the caller's contract covers the instruction set; every load below
     // reads `[i, i + LANES)` or the partial tail `[i, dim)` of a query or of row `r < R`.
     unsafe {
         let mut dot = [[V::zero(); R]; Q];
         let mut norm = [V::zero(); R];
-        let mut i = 0;
-        while i + V::LANES <= dim {
-            if prefetch {
-                for r in 0..R {
-                    // The same offset R rows ahead: the next group's line, one group early.
-                    V::prefetch(rows.wrapping_add((R + r) * dim + i));
-                }
-            }
+        // One step per chunk; with `PREFETCH` rows ahead, one prefetch per row and 64-byte line.
+        let step = |i: usize, dot: &mut [[V; R]; Q], norm: &mut [V; R]| {
             let mut c = [V::zero(); R];
             for r in 0..R {
                 c[r] = V::load(rows.add(r * dim + i));
@@ -88,6 +89,23 @@ unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
                     dot[j][r] = V::mul_add(q, c[r], dot[j][r]);
                 }
             }
+        };
+        const LINE: usize = 16;
+        let mut i = 0;
+        if PREFETCH > 0 {
+            while i + LINE <= dim {
+                for r in 0..R {
+                    // The same line PREFETCH groups of R rows ahead.
+                    V::prefetch(rows.wrapping_add((PREFETCH * R + r) * dim + i));
+                }
+                for k in 0..LINE / V::LANES {
+                    step(i + k * V::LANES, &mut dot, &mut norm);
+                }
+                i += LINE;
+            }
+        }
+        while i + V::LANES <= dim {
+            step(i, &mut dot, &mut norm);
             i += V::LANES;
         }
         if i < dim {
@@ -151,7 +169,7 @@ fn finish<U: Undefined>(dot: f32, inv_q: f64, inv_c: f64) -> f32 {
 #[inline(always)]
 unsafe fn vector_inv_magnitude<V: Vector>(v: &[f32]) -> f64 {
     // SAFETY: `v` is valid for `v.len()` reads, and as a "row" it is one row of that length.
-    let (_, n) = unsafe { dots::<V, 0, 1, true>(&[], v.as_ptr(), v.len(), false) };
+    let (_, n) = unsafe { dots::<V, 0, 1, true, 0>(&[], v.as_ptr(), v.len()) };
     inv_magnitude(n[0])
 }
 
@@ -180,7 +198,7 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
     for s in &mut groups {
         // SAFETY: ROWS scores remain here, so ROWS rows of `dim` floats remain at `rows` (the
         // assert above); the query is valid for `dim` reads.
-        let (d, n) = unsafe { dots::<V, 1, ROWS, true>(&qs, rows, dim, true) };
+        let (d, n) = unsafe { dots::<V, 1, ROWS, true, PREFETCH_GROUPS>(&qs, rows, dim) };
         for r in 0..ROWS {
             s[r] = finish::<U>(d[0][r], inv_q, inv_magnitude(n[r]));
         }
@@ -188,7 +206,7 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
     }
     for s in groups.into_remainder() {
         // SAFETY: one row remains for each remaining score.
-        let (d, n) = unsafe { dots::<V, 1, 1, true>(&qs, rows, dim, false) };
+        let (d, n) = unsafe { dots::<V, 1, 1, true, 0>(&qs, rows, dim) };
         *s = finish::<U>(d[0][0], inv_q, inv_magnitude(n[0]));
         rows = rows.wrapping_add(dim);
     }
@@ -248,24 +266,24 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                         match (width == MANY_ROWS, first) {
                             (true, true) => {
                                 let (dd, nn) =
-                                    dots::<V, QB, MANY_ROWS, true>(&qs, row_ptr, dim, false);
+                                    dots::<V, QB, MANY_ROWS, true, 0>(&qs, row_ptr, dim);
                                 d = dd;
                                 for k in 0..MANY_ROWS {
                                     inv_c[r + k] = inv_magnitude(nn[k]);
                                 }
                             }
                             (true, false) => {
-                                d = dots::<V, QB, MANY_ROWS, false>(&qs, row_ptr, dim, false).0;
+                                d = dots::<V, QB, MANY_ROWS, false, 0>(&qs, row_ptr, dim).0;
                             }
                             (false, true) => {
-                                let (dd, nn) = dots::<V, QB, 1, true>(&qs, row_ptr, dim, false);
+                                let (dd, nn) = dots::<V, QB, 1, true, 0>(&qs, row_ptr, dim);
                                 for j in 0..QB {
                                     d[j][0] = dd[j][0];
                                 }
                                 inv_c[r] = inv_magnitude(nn[0]);
                             }
                             (false, false) => {
-                                let dd = dots::<V, QB, 1, false>(&qs, row_ptr, dim, false).0;
+                                let dd = dots::<V, QB, 1, false, 0>(&qs, row_ptr, dim).0;
                                 for j in 0..QB {
                                     d[j][0] = dd[j][0];
                                 }
@@ -308,8 +326,12 @@ impl Vector for Scalar8 {
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
         let mut v = [0.0; 8];
-        // SAFETY: the caller guarantees `n < 8` readable floats at `p`.
-        v[..n].copy_from_slice(unsafe { core::slice::from_raw_parts(p, n) });
+        for (k, x) in v.iter_mut().enumerate() {
+            if k < n {
+                // SAFETY: the caller guarantees `n` readable floats at `p`.
+                *x = unsafe { p.add(k).read() };
+            }
+        }
         Scalar8(v)
     }
 

@@ -26,11 +26,14 @@ impl Vector for Neon {
 
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // Element by element: a `memcpy` call would make the accumulators spill.
         let mut buf = [0.0f32; 4];
-        unsafe {
-            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
-            Neon(vld1q_f32(buf.as_ptr()))
+        for (k, b) in buf.iter_mut().enumerate() {
+            if k < n {
+                *b = unsafe { p.add(k).read() };
+            }
         }
+        Neon(unsafe { vld1q_f32(buf.as_ptr()) })
     }
 
     #[inline(always)]

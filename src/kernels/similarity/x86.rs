@@ -26,13 +26,15 @@ impl Vector for Avx2 {
 
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
-        // Through a zeroed buffer rather than `vmaskmovps`: valgrind checks this path, and it
-        // runs once per row.
+        // Element by element rather than `vmaskmovps` (valgrind checks this path) or `memcpy`
+        // (a call would make every accumulator live across it spill to the stack).
         let mut buf = [0.0f32; 8];
-        unsafe {
-            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
-            Avx2(_mm256_loadu_ps(buf.as_ptr()))
+        for (k, b) in buf.iter_mut().enumerate() {
+            if k < n {
+                *b = unsafe { p.add(k).read() };
+            }
         }
+        Avx2(unsafe { _mm256_loadu_ps(buf.as_ptr()) })
     }
 
     #[inline(always)]
