@@ -70,7 +70,7 @@ pub fn cosine_similarity_many(
     scores: &mut [f32],
 ) -> Result<(), KernelError> {
     let (nq, n) = shape(queries, dim, candidates)?;
-    let expected = nq.checked_mul(n).unwrap_or(usize::MAX);
+    let expected = nq.saturating_mul(n);
     crate::kernels::error::expect_len("scores", expected, scores.len())?;
     if !scores.is_empty() {
         many_at::<Zero>(dispatch::token(), queries, dim, candidates, scores);
