@@ -89,7 +89,10 @@ fn many_matches_the_f64_reference() {
             for (i, row) in c.chunks_exact(dim).enumerate() {
                 let want = cos_ref(qj, row).unwrap();
                 let got = f64::from(s[j * n + i]);
-                assert!((got - want).abs() <= TOL, "{level} q{j} r{i}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= TOL,
+                    "{level} q{j} r{i}: {got} vs {want}"
+                );
             }
         }
         assert_eq!(s[3 * n + 2], -1.0);
@@ -110,7 +113,12 @@ fn a_non_finite_query_is_reported_and_scores_zero() {
             "{e:?}"
         );
         assert_eq!(&s[5..10], &[0.0; 5], "{level}: the NaN query scores 0");
-        assert!(s[..5].iter().chain(&s[10..]).all(|x| *x != 0.0 && *x != 7.0));
+        assert!(
+            s[..5]
+                .iter()
+                .chain(&s[10..])
+                .all(|x| *x != 0.0 && *x != 7.0)
+        );
         assert_many_matches_single(&q, dim, &c, &format!("{level}"));
         assert!(top_k_many(&q, dim, &c, 2).is_err());
     });
@@ -150,7 +158,10 @@ fn errors() {
     assert_eq!(counts, [9, 9], "untouched on error");
     top_k_many_into(&[1.0; 4], 2, &[], &mut out[..4], &mut counts).unwrap();
     assert_eq!(counts, [0, 0]);
-    assert_eq!(top_k_many(&[1.0; 4], 2, &[1.0; 4], 0).unwrap(), [vec![], vec![]]);
+    assert_eq!(
+        top_k_many(&[1.0; 4], 2, &[1.0; 4], 0).unwrap(),
+        [vec![], vec![]]
+    );
 }
 
 #[test]

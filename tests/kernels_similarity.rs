@@ -76,7 +76,10 @@ fn nan_inf_and_tiny_vectors_score_zero() {
     for_each_level(|_| {
         assert_eq!(cosine_similarity(&q, &c).unwrap(), [0.0; 5]);
         // A query of tiny magnitude scores 0 against everything.
-        assert_eq!(cosine_similarity(&[1e-16, 0.0, 0.0], &[1.0; 3]).unwrap(), [0.0]);
+        assert_eq!(
+            cosine_similarity(&[1e-16, 0.0, 0.0], &[1.0; 3]).unwrap(),
+            [0.0]
+        );
         // A query with NaN or an infinity is an error, but batch still writes the spec's zeros
         // (the C export relies on that).
         for (bad_q, index) in [
@@ -85,8 +88,8 @@ fn nan_inf_and_tiny_vectors_score_zero() {
             ([1.0, f32::NEG_INFINITY, 1.0, f32::NAN, 1.0], 1),
         ] {
             let mut s = [7.0f32; 6];
-            let e = cosine_similarity_batch(&bad_q, &[q, q, q, q, q, q].concat(), &mut s)
-                .unwrap_err();
+            let e =
+                cosine_similarity_batch(&bad_q, &[q, q, q, q, q, q].concat(), &mut s).unwrap_err();
             // NaN != NaN, so the variant is compared field by field.
             match e {
                 KernelError::NotFinite {
@@ -155,14 +158,21 @@ fn error_messages() {
     );
     let e = cosine_similarity(&[], &[1.0]).unwrap_err();
     assert_eq!(e.to_string(), "query is empty");
-    assert_eq!(top_k(&[], &[1.0, 2.0], 1).unwrap_err(), KernelError::EmptyQuery);
+    assert_eq!(
+        top_k(&[], &[1.0, 2.0], 1).unwrap_err(),
+        KernelError::EmptyQuery
+    );
     let e = cosine_similarity(&[1.0, f32::INFINITY], &[1.0, 2.0]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "query[1] is inf; cosine similarity needs finite components"
     );
-    assert_eq!(top_k_into(&[f32::NAN], &[1.0], &mut [Match::default()]).unwrap_err().to_string(),
-        "query[0] is NaN; cosine similarity needs finite components");
+    assert_eq!(
+        top_k_into(&[f32::NAN], &[1.0], &mut [Match::default()])
+            .unwrap_err()
+            .to_string(),
+        "query[0] is NaN; cosine similarity needs finite components"
+    );
     assert_eq!(top_k(&[1.0, 2.0], &[1.0; 3], 1).unwrap_err(), e_nm(3, 2));
     assert_eq!(
         top_k_into(&[1.0, 2.0], &[1.0; 5], &mut [Match::default(); 2]).unwrap_err(),

@@ -1,7 +1,7 @@
 //! C exports of the many-query cosine kernels.
 
-use super::{ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_OK, aliased, guard, input, output, span};
 use super::status;
+use super::{ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_OK, aliased, guard, input, output, span};
 use crate::kernels::KernelError;
 use crate::kernels::similarity::{self, Match};
 
@@ -64,7 +64,10 @@ pub unsafe extern "C" fn engram_cosine_similarity_many(
         if dim == 0 || !(fits::<f32>(q_len) && fits::<f32>(c_len) && fits::<f32>(s_len)) {
             return ENGRAM_ERR_INVALID;
         }
-        if aliased(&[span(scores, s_len)], &[span(queries, q_len), span(candidates, c_len)]) {
+        if aliased(
+            &[span(scores, s_len)],
+            &[span(queries, q_len), span(candidates, c_len)],
+        ) {
             return ENGRAM_ERR_INVALID;
         }
         // SAFETY: the pointers are valid for these lengths by this function's contract, and the

@@ -251,9 +251,8 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
             for b0 in (0..sq).step_by(QB) {
                 let live = (sq - b0).min(QB);
                 // Spare slots repeat the block's last query; their sums are never stored.
-                let qs: [*const f32; QB] = core::array::from_fn(|j| {
-                    queries[(q0 + b0 + j.min(live - 1)) * dim..].as_ptr()
-                });
+                let qs: [*const f32; QB] =
+                    core::array::from_fn(|j| queries[(q0 + b0 + j.min(live - 1)) * dim..].as_ptr());
                 let first = b0 == 0;
                 let mut r = 0;
                 while r < rows_here {
@@ -265,8 +264,7 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                     unsafe {
                         match (width == MANY_ROWS, first) {
                             (true, true) => {
-                                let (dd, nn) =
-                                    dots::<V, QB, MANY_ROWS, true, 0>(&qs, row_ptr, dim);
+                                let (dd, nn) = dots::<V, QB, MANY_ROWS, true, 0>(&qs, row_ptr, dim);
                                 d = dd;
                                 for k in 0..MANY_ROWS {
                                     inv_c[r + k] = inv_magnitude(nn[k]);

@@ -90,7 +90,10 @@ mod tests {
     fn keeps_the_best_and_skips_nan() {
         let mut slots = [Match::default(); 3];
         let mut heap = TopK::new(&mut slots);
-        for (i, s) in [0.5, f32::NAN, 0.9, -0.2, 0.9, 0.1, 1.0].into_iter().enumerate() {
+        for (i, s) in [0.5, f32::NAN, 0.9, -0.2, 0.9, 0.1, 1.0]
+            .into_iter()
+            .enumerate()
+        {
             heap.push(i, s);
         }
         assert_eq!(heap.finish(), 3);
@@ -105,6 +108,12 @@ mod tests {
         heap.push(0, f32::NAN);
         heap.push(1, -1.0);
         assert_eq!(heap.finish(), 1);
-        assert_eq!(slots[0], Match { index: 1, score: -1.0 });
+        assert_eq!(
+            slots[0],
+            Match {
+                index: 1,
+                score: -1.0
+            }
+        );
     }
 }

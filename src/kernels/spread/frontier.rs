@@ -2,8 +2,8 @@
 
 use super::CsrGraph;
 use crate::Scratch;
-use crate::kernels::error::expect_len;
 use crate::kernels::KernelError;
+use crate::kernels::error::expect_len;
 use allocator_api2::vec::Vec;
 
 /// Validated parameters of [`spread_frontier`].
