@@ -363,3 +363,48 @@ pub(super) fn many_scalar<U: Undefined>(
     // SAFETY: `Scalar8` uses no instruction beyond the target's baseline.
     unsafe { many::<Scalar8, 4, U>(queries, dim, candidates, scores) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Nan, Zero};
+    use super::*;
+
+    /// The scalar kernels on odd shapes (partial tails, a row remainder, spare query slots,
+    /// several tiles): no out-of-bounds access (run under Miri too), and many == single per
+    /// query bit for bit.
+    #[test]
+    fn scalar_many_matches_scalar_single_on_odd_shapes() {
+        for (nq, dim, n) in [(1, 1, 1), (3, 7, 5), (5, 9, 3), (6, 13, 2)] {
+            let q: Vec<f32> = (0..nq * dim).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+            let c: Vec<f32> = (0..n * dim).map(|i| ((i * 5) % 13) as f32 - 6.0).collect();
+            let mut many = vec![0.0f32; nq * n];
+            many_scalar::<Zero>(&q, dim, &c, &mut many);
+            for (j, qj) in q.chunks_exact(dim).enumerate() {
+                let mut one = vec![0.0f32; n];
+                batch_scalar::<Zero>(qj, &c, &mut one);
+                assert_eq!(one, many[j * n..(j + 1) * n], "nq={nq} dim={dim} n={n} q={j}");
+            }
+        }
+        // A zero row is undefined: 0 for the public scores, NaN inside top-k.
+        let mut s = [9.0f32; 2];
+        batch_scalar::<Nan>(&[1.0, 2.0], &[0.0, 0.0, 1.0, 2.0], &mut s);
+        assert!(s[0].is_nan() && s[1] == 1.0);
+        batch_scalar::<Zero>(&[1.0, 2.0], &[0.0, 0.0, 1.0, 2.0], &mut s);
+        assert_eq!(s, [0.0, 1.0]);
+    }
+
+    #[test]
+    fn tiles_cover_every_row() {
+        // dim 1: tiles of 256 rows, so 600 rows take three tiles, the last one partial.
+        let (dim, n) = (1, 600);
+        let q = [1.0f32, -1.0, 2.0];
+        let c: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
+        let mut s = vec![0.0f32; 3 * n];
+        many_scalar::<Zero>(&q, dim, &c, &mut s);
+        for (i, &x) in c.iter().enumerate() {
+            assert_eq!(s[i], x);
+            assert_eq!(s[n + i], -x);
+            assert_eq!(s[2 * n + i], x);
+        }
+    }
+}
