@@ -7,7 +7,9 @@
 //! by chunk in the same order whatever `Q` and `R` are. Every pair's sum therefore sees the same
 //! additions in the same order on a given instruction set, so the many-query kernel gives the
 //! single-query scores bit for bit. The single-query loop runs four rows at once (eight
-//! independent accumulators, four streams whose loads overlap) and prefetches the next four rows;
+//! independent accumulators, four streams whose loads overlap) and prefetches each 64-byte line
+//! two groups of four rows ahead; reductions and the division are out of the streaming loop (one
+//! reciprocal magnitude per vector, two multiplications per score);
 //! the many-query loop runs a block of queries against two rows, so each candidate chunk loaded
 //! feeds `2 · QB` fused multiply-adds.
 
@@ -91,6 +93,7 @@ unsafe fn dots<
             }
         };
         const LINE: usize = 16;
+        const { assert!(V::LANES <= LINE && LINE.is_multiple_of(V::LANES)) };
         let mut i = 0;
         if PREFETCH > 0 {
             while i + LINE <= dim {
