@@ -55,8 +55,9 @@ impl Vector for Avx2 {
 
     #[inline(always)]
     unsafe fn prefetch(p: *const f32) {
-        // A prefetch never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+        // A prefetch never faults, whatever the address. Into L2 (T1): measured faster than L1
+        // (T0) when the candidates stream from L3, the same from DRAM.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
 }
 
@@ -96,7 +97,7 @@ impl Vector for Avx512 {
 
     #[inline(always)]
     unsafe fn prefetch(p: *const f32) {
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
 }
 
