@@ -76,22 +76,26 @@ unsafe fn dots<
     unsafe {
         let mut dot = [[V::zero(); R]; Q];
         let mut norm = [V::zero(); R];
-        // One step per chunk; with `PREFETCH` rows ahead, one prefetch per row and 64-byte line.
-        let step = |i: usize, dot: &mut [[V; R]; Q], norm: &mut [V; R]| {
-            let mut c = [V::zero(); R];
-            for r in 0..R {
-                c[r] = V::load(rows.add(r * dim + i));
-                if NORMS {
-                    norm[r] = V::mul_add(c[r], c[r], norm[r]);
-                }
-            }
-            for j in 0..Q {
-                let q = V::load(qs[j].add(i));
+        // One step per chunk: a macro, not a closure, so the accumulators stay in registers.
+        macro_rules! step {
+            ($i:expr) => {{
+                let i = $i;
+                let mut c = [V::zero(); R];
                 for r in 0..R {
-                    dot[j][r] = V::mul_add(q, c[r], dot[j][r]);
+                    c[r] = V::load(rows.add(r * dim + i));
+                    if NORMS {
+                        norm[r] = V::mul_add(c[r], c[r], norm[r]);
+                    }
                 }
-            }
-        };
+                for j in 0..Q {
+                    let q = V::load(qs[j].add(i));
+                    for r in 0..R {
+                        dot[j][r] = V::mul_add(q, c[r], dot[j][r]);
+                    }
+                }
+            }};
+        }
+        // With `PREFETCH` groups ahead: one prefetch per row and 64-byte line.
         const LINE: usize = 16;
         const { assert!(V::LANES <= LINE && LINE.is_multiple_of(V::LANES)) };
         let mut i = 0;
@@ -102,13 +106,13 @@ unsafe fn dots<
                     V::prefetch(rows.wrapping_add((PREFETCH * R + r) * dim + i));
                 }
                 for k in 0..LINE / V::LANES {
-                    step(i + k * V::LANES, &mut dot, &mut norm);
+                    step!(i + k * V::LANES);
                 }
                 i += LINE;
             }
         }
         while i + V::LANES <= dim {
-            step(i, &mut dot, &mut norm);
+            step!(i);
             i += V::LANES;
         }
         if i < dim {
@@ -385,7 +389,11 @@ mod tests {
             for (j, qj) in q.chunks_exact(dim).enumerate() {
                 let mut one = vec![0.0f32; n];
                 batch_scalar::<Zero>(qj, &c, &mut one);
-                assert_eq!(one, many[j * n..(j + 1) * n], "nq={nq} dim={dim} n={n} q={j}");
+                assert_eq!(
+                    one,
+                    many[j * n..(j + 1) * n],
+                    "nq={nq} dim={dim} n={n} q={j}"
+                );
             }
         }
         // A zero row is undefined: 0 for the public scores, NaN inside top-k.
@@ -401,7 +409,9 @@ mod tests {
         // dim 1: tiles of 256 rows, so 600 rows take three tiles, the last one partial.
         let (dim, n) = (1, 600);
         let q = [1.0f32, -1.0, 2.0];
-        let c: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
+        let c: Vec<f32> = (0..n)
+            .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+            .collect();
         let mut s = vec![0.0f32; 3 * n];
         many_scalar::<Zero>(&q, dim, &c, &mut s);
         for (i, &x) in c.iter().enumerate() {
