@@ -5,6 +5,10 @@
 //! first use) or overridden by [`force`] (for tests and benchmarks). The choice is cached in an
 //! atomic, so a kernel call pays one relaxed load to dispatch.
 //!
+//! Inside the crate the choice travels as a token that only exists after run-time detection
+//! confirmed the level; every SIMD entry point takes its instruction set's token, so the proof
+//! that its `#[target_feature]` code may run is a value, not a convention among callers.
+//!
 //! `ENGRAM_SIMD` accepts `scalar`, `avx2`, `avx512` and `neon` (case-insensitive). It caps the
 //! level: `ENGRAM_SIMD=avx512` on a CPU without AVX-512F gives AVX2+FMA. A value that is unknown,
 //! or that names another architecture's instruction set, is ignored with one line on stderr.
