@@ -154,15 +154,46 @@ int32_t engram_apply_decay_tau(float *strengths, const uint64_t *ages_seconds,
 
 /*
  * The k best cosine matches (scored as engram_vector_similarity) of query among num_candidates
- * row-major candidates: writes n = min(k, num_candidates) indices and scores, best first (equal
- * scores: lower index first), and n to *out_count. out_indices and out_scores hold k entries;
- * out_count must not be null. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when
- * query_len * num_candidates overflows or query_len == 0 with candidates;
+ * row-major candidates: writes n <= min(k, num_candidates) indices and scores, best first (equal
+ * scores: lower index first), and n to *out_count. Candidates whose score is undefined (a NaN or
+ * infinite component, or zero magnitude) are skipped rather than ranked as 0. out_indices and
+ * out_scores hold k entries; out_count must not be null. Returns ENGRAM_OK; ENGRAM_ERR_NULL;
+ * ENGRAM_ERR_INVALID when query_len * num_candidates overflows, query_len == 0 with candidates,
+ * or the query holds NaN or an infinity;
  * ENGRAM_ERR_SCRATCH under error_return. On error nothing is written. Scratch: 16 * n bytes.
  */
 int32_t engram_top_k_similarity(const float *query, const float *candidates, size_t query_len,
                                 size_t num_candidates, size_t k, size_t *out_indices,
                                 float *out_scores, size_t *out_count);
+
+/*
+ * Cosine similarity of every query with every candidate, both row-major with dim floats per row:
+ * scores[j * num_candidates + i] is query j against candidate i. Scored as
+ * engram_vector_similarity scores (a query with NaN or an infinity scores 0 against everything
+ * and the call returns ENGRAM_OK), and bit for bit what it gives query by query, but each
+ * candidate row is read once per block of queries. Returns ENGRAM_OK; ENGRAM_ERR_NULL;
+ * ENGRAM_ERR_INVALID when dim == 0 with something to score, a size overflows, or scores overlaps
+ * an input. On error scores is untouched. No scratch.
+ */
+int32_t engram_cosine_similarity_many(const float *queries, size_t num_queries,
+                                      const float *candidates, size_t num_candidates, size_t dim,
+                                      float *scores);
+
+/*
+ * The k best cosine matches of each query (ranked as engram_top_k_similarity ranks them: best
+ * first, equal scores by lower index, candidates with an undefined score skipped), computed with
+ * the many-query kernel. Query j's matches go to out_indices[j * k ..] and out_scores[j * k ..],
+ * out_counts[j] of them (at most min(k, num_candidates)). out_indices and out_scores hold
+ * num_queries * k entries, out_counts num_queries. Returns ENGRAM_OK; ENGRAM_ERR_NULL;
+ * ENGRAM_ERR_INVALID when dim == 0 with queries and candidates, a size overflows, an output
+ * overlaps anything else, or a query holds NaN or an infinity; ENGRAM_ERR_SCRATCH under
+ * error_return. On error nothing is written. Scratch: 16 * num_queries * min(k, num_candidates)
+ * bytes plus 1 KiB per query.
+ */
+int32_t engram_top_k_similarity_many(const float *queries, size_t num_queries,
+                                     const float *candidates, size_t num_candidates, size_t dim,
+                                     size_t k, size_t *out_indices, float *out_scores,
+                                     size_t *out_counts);
 
 #ifdef __cplusplus
 }

@@ -443,6 +443,8 @@ pub unsafe extern "C" fn engram_deinit_thread_arena() {
     })
 }
 
+mod many;
+pub use many::{engram_cosine_similarity_many, engram_top_k_similarity_many};
 mod extended;
 pub use extended::{
     engram_apply_decay_tau, engram_spread_activation_csr, engram_spread_frontier,

@@ -63,23 +63,18 @@ fn unsupported_levels_are_refused_and_change_nothing() {
             dispatch::force(None).unwrap();
         } else {
             let e = result.unwrap_err();
-            assert!(matches!(
+            assert_eq!(
                 e,
-                KernelError::InvalidParameter {
-                    requirement: "supported by this CPU",
-                    ..
+                KernelError::UnsupportedSimdLevel {
+                    level,
+                    detected: dispatch::detected()
                 }
-            ));
+            );
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "forced SIMD level {level} is {}, but it must be supported by this CPU",
-                    match level {
-                        SimdLevel::Scalar => 1,
-                        SimdLevel::Avx2Fma => 2,
-                        SimdLevel::Avx512 => 3,
-                        SimdLevel::Neon => 4,
-                    }
+                    "SIMD level {level} is not supported by this CPU (the best it supports is {})",
+                    dispatch::detected()
                 )
             );
             assert_eq!(dispatch::active(), before);

@@ -7,7 +7,7 @@ use engram_kernels::kernels::KernelError;
 use engram_kernels::kernels::similarity::{
     Match, cosine_similarity, cosine_similarity_batch, top_k, top_k_into,
 };
-use kernels_common::{cos_ref, for_each_level};
+use kernels_common::{cos_ref, for_each_level, mag_ref};
 use proptest::prelude::*;
 
 /// The spec's tolerance against the f64 reference.
@@ -75,13 +75,36 @@ fn nan_inf_and_tiny_vectors_score_zero() {
     let c: Vec<f32> = rows.iter().flatten().copied().collect();
     for_each_level(|_| {
         assert_eq!(cosine_similarity(&q, &c).unwrap(), [0.0; 5]);
-        // A query with NaN, infinity or a tiny magnitude scores 0 against everything.
-        for bad_q in [
-            [f32::NAN, 1.0, 1.0, 1.0, 1.0],
-            [1.0, 1.0, 1.0, 1.0, f32::INFINITY],
-            [1e-16, 0.0, 0.0, 0.0, 0.0],
+        // A query of tiny magnitude scores 0 against everything.
+        assert_eq!(
+            cosine_similarity(&[1e-16, 0.0, 0.0], &[1.0; 3]).unwrap(),
+            [0.0]
+        );
+        // A query with NaN or an infinity is an error, but batch still writes the spec's zeros
+        // (the C export relies on that).
+        for (bad_q, index) in [
+            ([f32::NAN, 1.0, 1.0, 1.0, 1.0], 0),
+            ([1.0, 1.0, 1.0, 1.0, f32::INFINITY], 4),
+            ([1.0, f32::NEG_INFINITY, 1.0, f32::NAN, 1.0], 1),
         ] {
-            assert_eq!(cosine_similarity(&bad_q, &q).unwrap(), [0.0]);
+            let mut s = [7.0f32; 6];
+            let e =
+                cosine_similarity_batch(&bad_q, &[q, q, q, q, q, q].concat(), &mut s).unwrap_err();
+            // NaN != NaN, so the variant is compared field by field.
+            match e {
+                KernelError::NotFinite {
+                    what: "query",
+                    index: i,
+                    value,
+                } => {
+                    assert_eq!(i, index);
+                    assert_eq!(value.to_bits(), bad_q[index].to_bits());
+                }
+                other => panic!("wrong error {other:?}"),
+            }
+            assert_eq!(s, [0.0; 6]);
+            assert!(cosine_similarity(&bad_q, &q).is_err());
+            assert!(top_k(&bad_q, &q, 1).is_err());
         }
     });
 }
@@ -116,7 +139,8 @@ fn error_messages() {
     let e = cosine_similarity_batch(&[1.0, 2.0], &[1.0; 6], &mut s).unwrap_err();
     assert_eq!(e.to_string(), "scores has length 2, expected 3");
     let e = cosine_similarity_batch(&[], &[1.0], &mut s).unwrap_err();
-    assert_eq!(e.to_string(), "candidates has length 1, expected 0");
+    assert_eq!(e, KernelError::EmptyQuery);
+    assert_eq!(e.to_string(), "query is empty");
     assert_eq!(s, [0.0; 2], "scores untouched on error");
 
     let e = cosine_similarity(&[1.0, 2.0, 3.0], &[1.0; 7]).unwrap_err();
@@ -133,9 +157,21 @@ fn error_messages() {
         "candidates has length 7, which is not a multiple of the dimension 3"
     );
     let e = cosine_similarity(&[], &[1.0]).unwrap_err();
+    assert_eq!(e.to_string(), "query is empty");
+    assert_eq!(
+        top_k(&[], &[1.0, 2.0], 1).unwrap_err(),
+        KernelError::EmptyQuery
+    );
+    let e = cosine_similarity(&[1.0, f32::INFINITY], &[1.0, 2.0]).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "candidates has length 1, which is not a multiple of the dimension 0"
+        "query[1] is inf; cosine similarity needs finite components"
+    );
+    assert_eq!(
+        top_k_into(&[f32::NAN], &[1.0], &mut [Match::default()])
+            .unwrap_err()
+            .to_string(),
+        "query[0] is NaN; cosine similarity needs finite components"
     );
     assert_eq!(top_k(&[1.0, 2.0], &[1.0; 3], 1).unwrap_err(), e_nm(3, 2));
     assert_eq!(
@@ -154,7 +190,12 @@ fn e_nm(len: usize, dim: usize) -> KernelError {
 
 /// Best first, ties by lower index, from independently computed scores.
 fn top_ref(scores: &[f32], k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    top_ref_defined(scores, &vec![true; scores.len()], k)
+}
+
+/// Like `top_ref`, leaving out the rows marked undefined.
+fn top_ref_defined(scores: &[f32], defined: &[bool], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).filter(|&i| defined[i]).collect();
     idx.sort_by(|&a, &b| scores[b].partial_cmp(&scores[a]).unwrap().then(a.cmp(&b)));
     idx.truncate(k);
     idx
@@ -188,6 +229,56 @@ fn top_k_orders_ties_by_index() {
             },
             "beyond n untouched"
         );
+    });
+}
+
+#[test]
+fn top_k_skips_undefined_rows() {
+    // Rows: genuine -1, NaN, +inf, zero, tiny, huge (dot(c, c) overflows), genuine -0.6.
+    let q = [1.0f32, 0.0];
+    let c = [
+        -1.0,
+        0.0,
+        f32::NAN,
+        1.0,
+        f32::INFINITY,
+        1.0,
+        0.0,
+        0.0,
+        1e-16,
+        0.0,
+        1e20,
+        0.0,
+        -3.0,
+        4.0,
+    ];
+    for_each_level(|level| {
+        let best = top_k(&q, &c, 10).unwrap();
+        assert_eq!(
+            best,
+            [
+                Match {
+                    index: 6,
+                    score: -0.6
+                },
+                Match {
+                    index: 0,
+                    score: -1.0
+                }
+            ],
+            "{level}"
+        );
+        let mut out = [Match {
+            index: 99,
+            score: 9.0,
+        }; 4];
+        assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), 2);
+        assert_eq!(out[2].index, 99, "beyond the count untouched");
+        // A query of zero magnitude has no defined score at all.
+        assert!(top_k(&[0.0, 0.0], &c, 3).unwrap().is_empty());
+        // The batch scores of the undefined rows are the spec's 0.
+        let s = cosine_similarity(&q, &c).unwrap();
+        assert_eq!(&s[1..6], &[0.0; 5]);
     });
 }
 
@@ -263,10 +354,14 @@ proptest! {
     fn every_level_matches_the_f64_reference((q, c, n) in case()) {
         let dim = q.len();
         let want: Vec<Option<f64>> = c.chunks_exact(dim).map(|row| cos_ref(&q, row)).collect();
+        let q_finite = q.iter().all(|x| x.is_finite());
         let mut failure = None;
         for_each_level(|level| {
             let mut got = vec![f32::NAN; n];
-            cosine_similarity_batch(&q, &c, &mut got).unwrap();
+            let result = cosine_similarity_batch(&q, &c, &mut got);
+            if result.is_ok() != q_finite {
+                failure = Some(format!("{level}: {result:?} for a query finite={q_finite}"));
+            }
             for (i, (&g, w)) in got.iter().zip(&want).enumerate() {
                 let ok = (-1.0..=1.0).contains(&g)
                     && w.is_none_or(|w| (f64::from(g) - w).abs() <= TOL);
@@ -279,14 +374,29 @@ proptest! {
     }
 
     #[test]
-    fn top_k_agrees_with_sorted_batch_scores((q, c, n) in case(), k in 0usize..16) {
+    fn top_k_agrees_with_sorted_batch_scores((q, c, _n) in case(), k in 0usize..16) {
+        let dim = q.len();
+        if !q.iter().all(|x| x.is_finite()) {
+            prop_assert!(top_k(&q, &c, k).is_err());
+            return Ok(());
+        }
+        // Which rows have a score, decided in f64; cases with a magnitude on a threshold are
+        // left out, since f32 rounding decides those.
+        let Some(q_mag) = mag_ref(&q) else { return Ok(()) };
+        let mut defined = Vec::new();
+        for row in c.chunks_exact(dim) {
+            let finite = row.iter().all(|x| x.is_finite());
+            let Some(m) = mag_ref(row) else { return Ok(()) };
+            defined.push(finite && m > 0.0 && q_mag > 0.0);
+        }
         let mut failure = None;
         for_each_level(|level| {
             let scores = cosine_similarity(&q, &c).unwrap();
             let got = top_k(&q, &c, k).unwrap();
             let idx: Vec<usize> = got.iter().map(|m| m.index).collect();
-            if idx != top_ref(&scores, k) || got.len() != k.min(n) {
-                failure = Some(format!("{level}: {idx:?} vs {:?}", top_ref(&scores, k)));
+            let want = top_ref_defined(&scores, &defined, k);
+            if idx != want || got.iter().any(|m| m.score != scores[m.index]) {
+                failure = Some(format!("{level}: {idx:?} vs {want:?}"));
             }
         });
         prop_assert!(failure.is_none(), "{}", failure.unwrap());

@@ -305,9 +305,18 @@ fn frontier_rejects_bad_params_and_seeds() {
     let mut act = [0.0; 2];
     let err = spread_frontier(&g, &[(0, 1.0), (2, 1.0)], &p, &mut act).unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "invalid graph: node 2 is out of range for a graph of 2 nodes"
+        err,
+        KernelError::SeedOutOfRange {
+            seed: 1,
+            node: 2,
+            num_nodes: 2
+        }
     );
+    assert_eq!(
+        err.to_string(),
+        "seed 1 names node 2, but the graph has 2 nodes"
+    );
+    assert_eq!(act, [0.0; 2], "nothing changed on a seed error");
     let err = spread_frontier(&g, &[(0, f32::NAN)], &p, &mut act).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -1,17 +1,43 @@
-//! Batch cosine similarity: engram vs simsimd's per-pair cosine vs a streaming-read floor (the same
-//! candidate bytes summed with a plain SIMD sum), side by side in one run.
+//! Cosine similarity side by side in one process: engram's batch and many-query kernels against
+//! NumKong (per-pair `angular`, and its packed-matrix `angulars_packed`), SimSIMD's per-pair
+//! cosine, and a streaming-read floor (the same candidate bytes summed with the widest SIMD
+//! available). Each case runs its members in interleaved rounds and reports medians, so machine
+//! noise hits every member alike; times are this thread's CPU time (see `support/clock.rs`).
 //!
-//! `cargo bench -p engram-bench --bench similarity -- --warm-up-time 1 --measurement-time 3`
-//! Filter one dimension with e.g. `-- d768`.
+//! ```text
+//! cargo bench -p engram-bench --bench similarity                 # every case
+//! cargo bench -p engram-bench --bench similarity -- d768 many    # cases whose name has a filter
+//! ENGRAM_BENCH_ROUNDS=15 cargo bench -p engram-bench --bench similarity
+//! ```
+//!
+//! Output: one line per member with its median time per call, the candidate bytes per second,
+//! and its time relative to engram (`x1.00` is engram; above 1 is slower than engram).
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use engram_kernels::kernels::dispatch::{self, SimdLevel};
-use engram_kernels::kernels::similarity::cosine_similarity_batch;
+#[path = "support/clock.rs"]
+mod clock;
+
+use engram_kernels::kernels::dispatch;
+use engram_kernels::kernels::similarity::{cosine_similarity_batch, cosine_similarity_many};
+use numkong::{Angular, PackedMatrix, Tensor};
 use simsimd::SpatialSimilarity;
 use std::hint::black_box;
+use std::time::Duration;
 
-const DIMS: [usize; 3] = [768, 384, 1536];
-const COUNTS: [usize; 3] = [1_000, 10_000, 100_000];
+const SINGLE: [(usize, usize); 9] = [
+    (768, 1_000),
+    (768, 10_000),
+    (768, 100_000),
+    (384, 1_000),
+    (384, 10_000),
+    (384, 100_000),
+    (1536, 1_000),
+    (1536, 10_000),
+    (1536, 100_000),
+];
+/// (queries, dim, candidates) for the many-query cases.
+const MANY: [(usize, usize, usize); 2] = [(16, 768, 100_000), (16, 768, 10_000)];
+/// Time one sample aims at; a member runs as many calls as fit.
+const SAMPLE: Duration = Duration::from_millis(25);
 
 /// A deterministic pseudo-random vector in [-1, 1) (xorshift).
 fn fill(len: usize, mut seed: u64) -> Vec<f32> {
@@ -31,6 +57,11 @@ fn stream_sum(data: &[f32]) -> f32 {
     if is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F was detected just above.
         return unsafe { x86::sum_avx512(data) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { x86::sum_avx2(data) };
     }
     let mut acc = [0.0f32; 16];
     let chunks = data.chunks_exact(16);
@@ -62,53 +93,183 @@ mod x86 {
         let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
         _mm512_reduce_add_ps(s) + tail
     }
-}
 
-fn bench(c: &mut Criterion) {
-    eprintln!("engram cosine uses SIMD level {}", dispatch::active());
-    for dim in DIMS {
-        let max_n = *COUNTS.iter().max().unwrap();
-        let query = fill(dim, 7);
-        let all = fill(dim * max_n, 11);
-        let mut group = c.benchmark_group(format!("cosine/d{dim}"));
-        for n in COUNTS {
-            let cands = &all[..n * dim];
-            let mut scores = vec![0.0f32; n];
-            group.throughput(Throughput::Bytes((n * dim * 4) as u64));
-            if n >= 100_000 {
-                group.sample_size(10);
+    #[target_feature(enable = "avx2")]
+    pub fn sum_avx2(data: &[f32]) -> f32 {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let blocks = data.chunks_exact(32);
+        let tail: f32 = blocks.remainder().iter().sum();
+        for b in blocks {
+            for (j, a) in acc.iter_mut().enumerate() {
+                // SAFETY: each 32-float block holds four 8-float vectors; j < 4.
+                let v = unsafe { _mm256_loadu_ps(b.as_ptr().add(8 * j)) };
+                *a = _mm256_add_ps(*a, v);
             }
-            group.bench_function(BenchmarkId::new("engram", n), |b| {
-                b.iter(|| cosine_similarity_batch(black_box(&query), black_box(cands), &mut scores))
-            });
-            // The AVX2 path too, at d = 768, for machines without AVX-512.
-            if dim == 768 && dispatch::is_supported(SimdLevel::Avx2Fma) {
-                dispatch::force(Some(SimdLevel::Avx2Fma)).unwrap();
-                group.bench_function(BenchmarkId::new("engram-avx2", n), |b| {
-                    b.iter(|| {
-                        cosine_similarity_batch(black_box(&query), black_box(cands), &mut scores)
-                    })
-                });
-                dispatch::force(None).unwrap();
-            }
-            group.bench_function(BenchmarkId::new("simsimd", n), |b| {
-                b.iter(|| {
-                    for (s, row) in scores.iter_mut().zip(cands.chunks_exact(dim)) {
-                        // simsimd returns the cosine distance, 1 - cos.
-                        *s = 1.0
-                            - <f32 as SpatialSimilarity>::cos(black_box(&query), row).unwrap()
-                                as f32;
-                    }
-                })
-            });
-            group.bench_function(BenchmarkId::new("floor", n), |b| {
-                b.iter(|| stream_sum(black_box(cands)))
-            });
-            black_box(&scores);
         }
-        group.finish();
+        let s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` holds 8 floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), s) };
+        lanes.iter().sum::<f32>() + tail
     }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+/// One member of a case: a name and a closure that makes one call.
+struct Member<'a> {
+    name: &'static str,
+    run: Box<dyn FnMut() + 'a>,
+    iters: u32,
+    times: Vec<f64>,
+}
+
+impl<'a> Member<'a> {
+    fn new(name: &'static str, run: impl FnMut() + 'a) -> Self {
+        Member {
+            name,
+            run: Box::new(run),
+            iters: 1,
+            times: Vec::new(),
+        }
+    }
+}
+
+/// Runs `members` in `rounds` interleaved rounds (the order rotates each round) and prints the
+/// medians; the first member is the reference of the ratio column.
+fn measure(
+    clock: &clock::BenchClock,
+    case: &str,
+    bytes: usize,
+    members: &mut [Member<'_>],
+    rounds: usize,
+) {
+    for m in members.iter_mut() {
+        // Warm-up call, then size the sample.
+        (m.run)();
+        let t0 = clock.now();
+        (m.run)();
+        let one = (clock.now() - t0).max(Duration::from_nanos(100));
+        m.iters = (SAMPLE.as_secs_f64() / one.as_secs_f64()).clamp(1.0, 1e6) as u32;
+    }
+    for round in 0..rounds {
+        for k in 0..members.len() {
+            let m = &mut members[(k + round) % members.len()];
+            let t0 = clock.now();
+            for _ in 0..m.iters {
+                (m.run)();
+            }
+            let dt = (clock.now() - t0).as_secs_f64() / f64::from(m.iters);
+            m.times.push(dt);
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let reference = median(&members[0].times);
+    println!("{case}");
+    for m in members.iter() {
+        let t = median(&m.times);
+        println!(
+            "  {:<22} {:>10.1} us  {:>7.1} GB/s  x{:.2}",
+            m.name,
+            t * 1e6,
+            bytes as f64 / t / 1e9,
+            t / reference
+        );
+    }
+}
+
+fn main() {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let rounds: usize = std::env::var("ENGRAM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(9);
+    let clock = clock::BenchClock::from_env();
+    eprintln!(
+        "engram cosine uses SIMD level {}; {rounds} interleaved rounds per case",
+        dispatch::active()
+    );
+
+    for (dim, n) in SINGLE {
+        let name = format!("single d{dim} n{n}");
+        if !wanted(&name) {
+            continue;
+        }
+        let query = fill(dim, 7);
+        let cands = fill(dim * n, 11);
+        let mut s1 = vec![0.0f32; n];
+        let mut s2 = vec![0.0f32; n];
+        let mut s3 = vec![0.0f32; n];
+        let mut members = [
+            Member::new("engram", || {
+                cosine_similarity_batch(black_box(&query), black_box(&cands), &mut s1).unwrap()
+            }),
+            Member::new("numkong angular", || {
+                for (s, row) in s2.iter_mut().zip(cands.chunks_exact(dim)) {
+                    // NumKong returns the angular distance, 1 - cos.
+                    *s = 1.0 - f32::angular(black_box(&query), row).unwrap() as f32;
+                }
+            }),
+            Member::new("simsimd cos", || {
+                for (s, row) in s3.iter_mut().zip(cands.chunks_exact(dim)) {
+                    *s = 1.0
+                        - <f32 as SpatialSimilarity>::cos(black_box(&query), row).unwrap() as f32;
+                }
+            }),
+            Member::new("floor (stream sum)", || {
+                black_box(stream_sum(black_box(&cands)));
+            }),
+        ];
+        measure(&clock, &name, dim * n * 4, &mut members, rounds);
+    }
+
+    for (nq, dim, n) in MANY {
+        let name = format!("many q{nq} d{dim} n{n}");
+        if !wanted(&name) {
+            continue;
+        }
+        let queries = fill(nq * dim, 3);
+        let cands = fill(dim * n, 11);
+        let packed = PackedMatrix::try_pack(&Tensor::<f32>::from_slice(&cands, &[n, dim]))
+            .expect("numkong packs the candidates");
+        let q_tensor = Tensor::<f32>::from_slice(&queries, &[nq, dim]);
+        let mut nk_out = Tensor::<f64>::try_full(&[nq, n], 0.0).expect("output tensor");
+        let mut s1 = vec![0.0f32; nq * n];
+        let mut s2 = vec![0.0f32; nq * n];
+        let mut members = [
+            Member::new("engram many", || {
+                cosine_similarity_many(black_box(&queries), dim, black_box(&cands), &mut s1)
+                    .unwrap()
+            }),
+            Member::new("engram 16 single", || {
+                for (q, s) in queries.chunks_exact(dim).zip(s2.chunks_exact_mut(n)) {
+                    cosine_similarity_batch(black_box(q), black_box(&cands), s).unwrap();
+                }
+            }),
+            Member::new("numkong packed", || {
+                q_tensor
+                    .try_angulars_packed_into(black_box(&packed), &mut nk_out)
+                    .unwrap();
+            }),
+            Member::new("floor (stream sum)", || {
+                black_box(stream_sum(black_box(&cands)));
+            }),
+        ];
+        measure(&clock, &name, dim * n * 4, &mut members, rounds);
+        drop(members);
+        // The packed kernel agrees with ours (it returns 1 - cos).
+        let diff = nk_out
+            .as_slice()
+            .iter()
+            .zip(&s1)
+            .map(|(a, &b)| (1.0 - a - f64::from(b)).abs())
+            .fold(0.0f64, f64::max);
+        eprintln!("  max |numkong - engram| = {diff:e}");
+    }
+}

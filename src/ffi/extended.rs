@@ -146,7 +146,7 @@ pub unsafe extern "C" fn engram_spread_frontier(
         let amounts = args.input(seed_activations, num_seeds)?;
         let act = args.output(activations, num_nodes)?;
         let graph = graph(arrays)?;
-        Ok(status(crate::with_arena(|scratch| {
+        Ok(status(crate::scratch::with_arena(|scratch| {
             let seeds = scratch
                 .try_alloc_slice_fill_with(num_seeds, |i| (nodes[i], amounts[i]))
                 .map_err(|_| KernelError::ScratchExhausted {
@@ -259,7 +259,7 @@ pub unsafe extern "C" fn engram_top_k_similarity(
             unreachable!("a slice of length 1")
         };
         let want = k.min(num_candidates);
-        Ok(status(crate::with_arena(|scratch| {
+        Ok(status(crate::scratch::with_arena(|scratch| {
             let best = scratch
                 .try_alloc_slice_fill_with(want, |_| Match {
                     index: 0,

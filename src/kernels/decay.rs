@@ -55,7 +55,7 @@
 //! ```
 
 use super::KernelError;
-use super::dispatch::{self, SimdLevel};
+use super::dispatch::{self, Isa, Token};
 use crate::kernels::error::expect_len;
 
 #[cfg(target_arch = "aarch64")]
@@ -220,7 +220,7 @@ impl Decay {
         ages_seconds: &[u64],
     ) -> Result<(), KernelError> {
         expect_len("ages_seconds", strengths.len(), ages_seconds.len())?;
-        rounded_at(dispatch::active(), strengths, ages_seconds, self);
+        rounded_at(dispatch::token(), strengths, ages_seconds, self);
         Ok(())
     }
 
@@ -251,12 +251,7 @@ impl Decay {
     /// ```
     pub fn apply(&self, strengths: &mut [f32], ages_seconds: &[u64]) -> Result<(), KernelError> {
         expect_len("ages_seconds", strengths.len(), ages_seconds.len())?;
-        apply_at(
-            dispatch::active(),
-            strengths,
-            ages_seconds,
-            self.neg_inv_tau,
-        );
+        apply_at(dispatch::token(), strengths, ages_seconds, self.neg_inv_tau);
         Ok(())
     }
 }
@@ -268,33 +263,27 @@ impl Default for Decay {
     }
 }
 
-fn apply_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
-    match level {
+fn apply_at(token: Token, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    match token.isa() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() only yields Avx512 when AVX-512F was detected at run time;
-        // the guard checks AVX-512DQ.
-        SimdLevel::Avx512 if std::arch::is_x86_feature_detected!("avx512dq") => unsafe {
-            x86::apply_avx512(strengths, ages, neg_inv_tau)
+        Isa::Avx512(t) => match t.dq() {
+            Some(dq) => x86::apply_avx512(dq, strengths, ages, neg_inv_tau),
+            None => x86::apply_avx2(t.avx2(), strengths, ages, neg_inv_tau),
         },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() yields Avx2Fma only when AVX2 and FMA were detected, and
-        // Avx512 only when AVX2 and FMA were detected too.
-        SimdLevel::Avx2Fma | SimdLevel::Avx512 => unsafe {
-            x86::apply_avx2(strengths, ages, neg_inv_tau)
-        },
+        Isa::Avx2(t) => x86::apply_avx2(t, strengths, ages, neg_inv_tau),
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: dispatch::active() only yields Neon when NEON was detected.
-        SimdLevel::Neon => unsafe { neon::apply_neon(strengths, ages, neg_inv_tau) },
-        _ => apply_scalar(strengths, ages, neg_inv_tau),
+        Isa::Neon(t) => neon::apply_neon(t, strengths, ages, neg_inv_tau),
+        Isa::Scalar => apply_scalar(strengths, ages, neg_inv_tau),
     }
 }
 
-fn rounded_at(level: SimdLevel, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
-    match level {
+fn rounded_at(token: Token, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    match token.isa() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() yields Avx2Fma only when AVX2 and FMA were detected, and
-        // Avx512 only when AVX2 and FMA were detected too.
-        SimdLevel::Avx2Fma | SimdLevel::Avx512 => unsafe { rounded_avx2(strengths, ages, decay) },
+        // SAFETY: the token proves AVX2 and FMA were detected at run time (AVX-512 detection
+        // includes them).
+        Isa::Avx2(_) | Isa::Avx512(_) => unsafe { rounded_avx2(strengths, ages, decay) },
         _ => rounded_chunks(strengths, ages, decay),
     }
 }
@@ -436,6 +425,7 @@ fn decay_lane(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::dispatch::SimdLevel;
 
     /// The fast factor rounds exactly as the platform's `exp` does, and asks it rarely.
     #[test]
@@ -514,8 +504,9 @@ mod tests {
                 .into_iter()
                 .filter(|&l| dispatch::is_supported(l))
             {
+                let token = Token::new(level).expect("a supported level");
                 let mut s = start.clone();
-                rounded_at(level, &mut s, &ages, &d);
+                rounded_at(token, &mut s, &ages, &d);
                 let got: Vec<u32> = s.iter().map(|x| x.to_bits()).collect();
                 assert!(got == want, "{level}, tau {tau}");
             }

@@ -5,6 +5,10 @@
 //! first use) or overridden by [`force`] (for tests and benchmarks). The choice is cached in an
 //! atomic, so a kernel call pays one relaxed load to dispatch.
 //!
+//! Inside the crate the choice travels as a token that only exists after run-time detection
+//! confirmed the level; every SIMD entry point takes its instruction set's token, so the proof
+//! that its `#[target_feature]` code may run is a value, not a convention among callers.
+//!
 //! `ENGRAM_SIMD` accepts `scalar`, `avx2`, `avx512` and `neon` (case-insensitive). It caps the
 //! level: `ENGRAM_SIMD=avx512` on a CPU without AVX-512F gives AVX2+FMA. A value that is unknown,
 //! or that names another architecture's instruction set, is ignored with one line on stderr.
@@ -270,37 +274,142 @@ pub fn active() -> SimdLevel {
 ///
 /// # Errors
 ///
-/// [`KernelError::InvalidParameter`] if this CPU does not support `level`; the active level is then
-/// unchanged.
+/// [`KernelError::UnsupportedSimdLevel`] if this CPU does not support `level`; the active level
+/// is then unchanged.
 ///
 /// # Example
 ///
 /// ```
+/// use engram_kernels::kernels::KernelError;
 /// use engram_kernels::kernels::dispatch::{force, SimdLevel};
 ///
 /// #[cfg(target_arch = "x86_64")]
-/// assert_eq!(
-///     force(Some(SimdLevel::Neon)).unwrap_err().to_string(),
-///     "forced SIMD level neon is 4, but it must be supported by this CPU"
-/// );
+/// {
+///     let e = force(Some(SimdLevel::Neon)).unwrap_err();
+///     assert!(matches!(e, KernelError::UnsupportedSimdLevel { level: SimdLevel::Neon, .. }));
+///     assert!(e.to_string().starts_with("SIMD level neon is not supported by this CPU"));
+/// }
 /// ```
 pub fn force(level: Option<SimdLevel>) -> Result<(), KernelError> {
     let level = match level {
         None => automatic(),
         Some(l) if is_supported(l) => l,
         Some(l) => {
-            return Err(KernelError::InvalidParameter {
-                what: match l {
-                    SimdLevel::Scalar => "forced SIMD level scalar",
-                    SimdLevel::Avx2Fma => "forced SIMD level avx2",
-                    SimdLevel::Avx512 => "forced SIMD level avx512",
-                    SimdLevel::Neon => "forced SIMD level neon",
-                },
-                value: f64::from(l.code()),
-                requirement: "supported by this CPU",
+            return Err(KernelError::UnsupportedSimdLevel {
+                level: l,
+                detected: detected(),
             });
         }
     };
     ACTIVE.store(level.code(), Ordering::Relaxed);
     Ok(())
+}
+
+/// Proof that this CPU runs a [`SimdLevel`]: only [`Token::new`] creates one, after run-time
+/// detection confirmed the level. The SIMD entry points take the per-ISA token that
+/// [`Token::isa`] hands out, so their safety argument is local: holding the token is the proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    level: SimdLevel,
+}
+
+impl Token {
+    /// The scalar path, which every CPU runs.
+    pub(crate) const SCALAR: Token = Token {
+        level: SimdLevel::Scalar,
+    };
+
+    /// A token for `level`, or `None` when this CPU cannot run it.
+    pub(crate) fn new(level: SimdLevel) -> Option<Token> {
+        is_supported(level).then_some(Token { level })
+    }
+
+    /// The level this token proves.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn level(self) -> SimdLevel {
+        self.level
+    }
+
+    /// The instruction set to run, with its proof.
+    pub(crate) fn isa(self) -> Isa {
+        match self.level {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => Isa::Avx512(Avx512Token(())),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2Fma => Isa::Avx2(Avx2Token(())),
+            #[cfg(target_arch = "aarch64")]
+            SimdLevel::Neon => Isa::Neon(NeonToken(())),
+            // `new` only admits levels of this architecture.
+            _ => Isa::Scalar,
+        }
+    }
+}
+
+/// The token of the level the kernels use now ([`active`]). One relaxed load plus the cached
+/// detection check.
+#[inline]
+pub(crate) fn token() -> Token {
+    // active() only ever yields supported levels; checking again keeps the proof in one place.
+    Token::new(active()).unwrap_or(Token::SCALAR)
+}
+
+/// What a [`Token`] lets a kernel run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Isa {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2Token),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(Avx512Token),
+    #[cfg(target_arch = "aarch64")]
+    Neon(NeonToken),
+}
+
+/// AVX2 and FMA were detected at run time. Only [`Token::isa`] creates one.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2Token(());
+
+/// AVX-512F, AVX2 and FMA were detected at run time. Only [`Token::isa`] creates one.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512Token(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx512Token {
+    /// AVX-512 detection includes AVX2 and FMA (see `detect`).
+    pub(crate) fn avx2(self) -> Avx2Token {
+        Avx2Token(())
+    }
+
+    /// AVX-512DQ as well, when this CPU has it.
+    pub(crate) fn dq(self) -> Option<Avx512DqToken> {
+        // The std macro caches its detection.
+        std::arch::is_x86_feature_detected!("avx512dq").then_some(Avx512DqToken(()))
+    }
+}
+
+/// AVX-512F and AVX-512DQ (with AVX2 and FMA) were detected at run time.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512DqToken(());
+
+/// NEON was detected at run time. Only [`Token::isa`] creates one.
+#[cfg(target_arch = "aarch64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NeonToken(());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_exist_only_for_supported_levels() {
+        for level in SimdLevel::ALL {
+            assert_eq!(Token::new(level).is_some(), is_supported(level), "{level}");
+        }
+        assert_eq!(Token::SCALAR.level(), SimdLevel::Scalar);
+        assert!(matches!(Token::SCALAR.isa(), Isa::Scalar));
+        assert!(is_supported(token().level()));
+    }
 }

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use super::dispatch::SimdLevel;
+
 /// Why a kernel refused its input or could not get scratch space.
 ///
 /// # Example
@@ -32,6 +34,33 @@ pub enum KernelError {
         len: usize,
         /// The dimension it must be a multiple of.
         dim: usize,
+    },
+    /// The query has no components, so it cannot be compared with candidates.
+    EmptyQuery,
+    /// A query holds NaN or an infinity: its cosine with anything is undefined.
+    NotFinite {
+        /// Which argument (`"query"`, or `"queries"` for the many-query kernels).
+        what: &'static str,
+        /// The index of the first non-finite element in that slice.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// A seed of a frontier spread names a node the graph does not have.
+    SeedOutOfRange {
+        /// The seed's position in `seeds`.
+        seed: usize,
+        /// The node it names.
+        node: usize,
+        /// The number of nodes in the graph.
+        num_nodes: usize,
+    },
+    /// [`force`](super::dispatch::force) was asked for a level this CPU cannot run.
+    UnsupportedSimdLevel {
+        /// The level asked for.
+        level: SimdLevel,
+        /// The best level this CPU supports.
+        detected: SimdLevel,
     },
     /// A numeric parameter is out of its allowed range (for example a non-positive time constant).
     InvalidParameter {
@@ -104,13 +133,6 @@ pub enum GraphError {
         /// The number of nodes.
         num_nodes: usize,
     },
-    /// A seed or node index is out of range.
-    NodeOutOfRange {
-        /// The node index.
-        node: usize,
-        /// The number of nodes.
-        num_nodes: usize,
-    },
 }
 
 /// `Ok` if `actual == expected`, else the [`KernelError::LengthMismatch`] that names `what`.
@@ -146,6 +168,24 @@ impl fmt::Display for KernelError {
                     "{what} has length {len}, which is not a multiple of the dimension {dim}"
                 )
             }
+            Self::EmptyQuery => f.write_str("query is empty"),
+            Self::NotFinite { what, index, value } => write!(
+                f,
+                "{what}[{index}] is {value}; cosine similarity needs finite components"
+            ),
+            Self::SeedOutOfRange {
+                seed,
+                node,
+                num_nodes,
+            } => write!(
+                f,
+                "seed {seed} names node {node}, but the graph has {num_nodes} nodes"
+            ),
+            Self::UnsupportedSimdLevel { level, detected } => write!(
+                f,
+                "SIMD level {level} is not supported by this CPU (the best it supports is \
+                 {detected})"
+            ),
             Self::InvalidParameter {
                 what,
                 value,
@@ -194,12 +234,6 @@ impl fmt::Display for GraphError {
                 f,
                 "edge {edge} targets node {target}, but the graph has {num_nodes} nodes"
             ),
-            Self::NodeOutOfRange { node, num_nodes } => {
-                write!(
-                    f,
-                    "node {node} is out of range for a graph of {num_nodes} nodes"
-                )
-            }
         }
     }
 }

@@ -1,14 +1,30 @@
-//! Batch cosine similarity of one query against row-major candidates, and a top-k helper.
+//! Cosine similarity of one query, or of many queries, against row-major candidates, and top-k
+//! selection.
 //!
 //! Behaviour (`spec/kernels.md`): `mag(v) = sqrt(dot(v, v))`, taken as 0 when `dot(v, v)` is NaN,
 //! infinite or below `1e-30`. A query of magnitude 0 scores 0 against everything; a candidate of
 //! magnitude 0 scores 0; otherwise the score is `dot(q, c) / (mag(q) * mag(c))`, clamped to
-//! `[-1, 1]`. So a NaN or infinity anywhere in a vector makes its score 0.
+//! `[-1, 1]`. So a NaN or infinity anywhere in a candidate makes its score 0.
 //!
-//! Each candidate is read once: one streaming pass accumulates `dot(q, c)` and `dot(c, c)`
-//! together in f32, in several independent accumulators, and `mag(q)` is computed once per call.
-//! The final division runs in f64, so `mag(q) * mag(c)` can neither overflow nor underflow.
-//! Against an f64 reference the scores agree within `1e-5` absolute on every SIMD path.
+//! A score the definition has to set to 0 (a candidate with a NaN or infinite component or zero
+//! magnitude, or a query of zero magnitude) is *undefined*: the batch functions write 0, as the
+//! spec says, but the top-k functions skip such candidates rather than rank their 0 above genuine
+//! negative matches. A query with a NaN or infinite component is an error
+//! ([`KernelError::NotFinite`]) in this Rust API; the C export `engram_vector_similarity` keeps
+//! the seed's all-zero scores for it.
+//!
+//! Each candidate is read once per call: one streaming pass accumulates `dot(q, c)` and
+//! `dot(c, c)` together in f32, four candidate rows at a time, and `mag(q)` is computed once per
+//! call. The final division runs in f64, so `mag(q) * mag(c)` can neither overflow nor underflow.
+//! The many-query functions read each candidate row once per block of queries and give the same
+//! scores as the single-query ones bit for bit (same SIMD level, same sums in the same order).
+//!
+//! # Precision
+//!
+//! Against an f64 reference the scores agree within `1e-5` absolute on every SIMD path (the f32
+//! sums carry a relative error of about `dim · 2⁻²⁴` in the worst case; the tests check `1e-5` up
+//! to `dim = 1100` on inputs with NaN, infinities, tiny and huge magnitudes). Different SIMD
+//! levels add in different orders, so their scores may differ in the last bits.
 //!
 //! # Example
 //!
@@ -28,14 +44,19 @@
 //! ```
 
 use super::KernelError;
-use super::dispatch::{self, SimdLevel};
+use super::dispatch::{self, Isa, Token};
 use crate::arena::helpers::ArenaAlloc;
-use crate::with_arena;
+use crate::scratch::with_arena;
 
+mod kernel;
+mod many;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+mod select;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+pub use many::{cosine_similarity_many, top_k_many, top_k_many_into};
 
 /// One candidate of a [`top_k`] result.
 ///
@@ -58,12 +79,17 @@ pub struct Match {
 
 /// Writes the cosine similarity of `query` with each candidate into `scores`.
 ///
-/// `dim = query.len()`; candidate `i` is `candidates[i * dim..(i + 1) * dim]`. With `dim == 0`
-/// every score is 0. No scratch and no allocation.
+/// `dim = query.len()`; candidate `i` is `candidates[i * dim..(i + 1) * dim]`. No scratch and no
+/// allocation.
 ///
 /// # Errors
 ///
-/// [`KernelError::LengthMismatch`] unless `candidates.len() == scores.len() * dim`.
+/// * [`KernelError::EmptyQuery`] if `query` is empty while `candidates` is not (with no
+///   candidates an empty query is fine, and every score is 0);
+/// * [`KernelError::LengthMismatch`] unless `candidates.len() == scores.len() * dim`;
+/// * [`KernelError::NotFinite`] if `query` holds a NaN or an infinity. `scores` is then filled with
+///   0, the spec's score for such a query, so a caller that ignores the error (the C export) keeps
+///   the seed's behaviour. On the other errors `scores` is untouched.
 ///
 /// # Example
 ///
@@ -91,8 +117,15 @@ pub fn cosine_similarity_batch(
     scores: &mut [f32],
 ) -> Result<(), KernelError> {
     let dim = query.len();
+    if dim == 0 {
+        if !candidates.is_empty() {
+            return Err(KernelError::EmptyQuery);
+        }
+        scores.fill(0.0);
+        return Ok(());
+    }
     if scores.len().checked_mul(dim) != Some(candidates.len()) {
-        return Err(if dim != 0 && candidates.len().is_multiple_of(dim) {
+        return Err(if candidates.len().is_multiple_of(dim) {
             KernelError::LengthMismatch {
                 what: "scores",
                 expected: candidates.len() / dim,
@@ -106,16 +139,17 @@ pub fn cosine_similarity_batch(
             }
         });
     }
-    batch_at(dispatch::active(), query, candidates, scores);
-    Ok(())
+    batch_at::<Zero>(dispatch::token(), query, candidates, scores);
+    finite("query", query)
 }
 
 /// The cosine similarity of `query` with each candidate, in a new `Vec`.
 ///
 /// # Errors
 ///
-/// [`KernelError::NotAMultiple`] if `candidates.len()` is not a multiple of `query.len()` (an
-/// empty query with non-empty candidates included).
+/// [`KernelError::EmptyQuery`] for an empty query with candidates;
+/// [`KernelError::NotAMultiple`] if `candidates.len()` is not a multiple of `query.len()`;
+/// [`KernelError::NotFinite`] if `query` holds a NaN or an infinity.
 ///
 /// # Example
 ///
@@ -132,23 +166,28 @@ pub fn cosine_similarity_batch(
 ///     err.to_string(),
 ///     "candidates has length 3, which is not a multiple of the dimension 2"
 /// );
+/// assert_eq!(cosine_similarity(&[], &[1.0]).unwrap_err().to_string(), "query is empty");
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
 pub fn cosine_similarity(query: &[f32], candidates: &[f32]) -> Result<Vec<f32>, KernelError> {
     let n = count(query, candidates)?;
+    finite("query", query)?;
     let mut scores = vec![0.0; n];
-    batch_at(dispatch::active(), query, candidates, &mut scores);
+    if n > 0 {
+        batch_at::<Zero>(dispatch::token(), query, candidates, &mut scores);
+    }
     Ok(scores)
 }
 
-/// The `k` best candidates, best first; equal scores are ordered by lower index. Returns
-/// `min(k, n)` matches. The selection heap lives in the thread's scratch arena.
+/// The `k` best candidates, best first; equal scores are ordered by lower index. Candidates whose
+/// score is undefined (a NaN or infinite component, or zero magnitude) are skipped, so fewer than
+/// `min(k, n)` matches come back when fewer candidates have a score; a query of zero magnitude has
+/// none. The selection heap lives in the thread's scratch arena.
 ///
 /// # Errors
 ///
-/// [`KernelError::NotAMultiple`] as for [`cosine_similarity`];
-/// [`KernelError::ScratchExhausted`] if the heap does not fit the scratch arena under the
-/// [`Error`](crate::OverflowPolicy::Error) overflow policy.
+/// As for [`cosine_similarity`]; and [`KernelError::ScratchExhausted`] if the heap does not fit
+/// the scratch arena under the [`Error`](crate::OverflowPolicy::Error) overflow policy.
 ///
 /// # Example
 ///
@@ -156,15 +195,17 @@ pub fn cosine_similarity(query: &[f32], candidates: &[f32]) -> Result<Vec<f32>, 
 /// use engram_kernels::kernels::similarity::top_k;
 ///
 /// let q = [1.0, 0.0];
-/// let candidates = [0.0, 1.0, /* */ 1.0, 1.0, /* */ 1.0, 0.0, /* */ 2.0, 2.0];
-/// let best = top_k(&q, &candidates, 3)?;
-/// assert_eq!(best.iter().map(|m| m.index).collect::<Vec<_>>(), [2, 1, 3]);
+/// let candidates = [0.0, 1.0, /* */ -1.0, 0.0, /* */ 1.0, 0.0, /* */ f32::NAN, 2.0];
+/// let best = top_k(&q, &candidates, 4)?;
+/// // The NaN row has no score: it is skipped, not ranked as 0 above the -1.
+/// assert_eq!(best.iter().map(|m| m.index).collect::<Vec<_>>(), [2, 0, 1]);
 /// assert_eq!(best[0].score, 1.0);
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
 /// use engram_kernels::ArenaAlloc;
 pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, KernelError> {
     let m = count(query, candidates)?.min(k);
+    finite("query", query)?;
     with_arena(|scratch| {
         let heap = scratch
             .try_alloc_slice_fill_with(m, |_| Match::default())
@@ -177,11 +218,12 @@ pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, 
 }
 
 /// Like [`top_k`] with `k = out.len()`, writing into `out` (used as the heap) without allocating.
-/// Returns how many matches were written: `min(out.len(), n)`.
+/// Returns how many matches were written: at most `min(out.len(), n)`, fewer when some scores are
+/// undefined. `out` beyond that count is untouched.
 ///
 /// # Errors
 ///
-/// [`KernelError::NotAMultiple`] as for [`cosine_similarity`].
+/// As for [`cosine_similarity`]; `out` is untouched then.
 ///
 /// # Example
 ///
@@ -189,8 +231,8 @@ pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, 
 /// use engram_kernels::kernels::similarity::{top_k_into, Match};
 ///
 /// let mut out = [Match::default(); 4];
-/// let n = top_k_into(&[0.0, 1.0], &[1.0, 0.0, /* */ 0.0, 3.0], &mut out)?;
-/// assert_eq!(n, 2);
+/// let n = top_k_into(&[0.0, 1.0], &[1.0, 0.0, /* */ 0.0, 3.0, /* */ 0.0, 0.0], &mut out)?;
+/// assert_eq!(n, 2); // the zero row has no score
 /// assert_eq!(out[0], Match { index: 1, score: 1.0 });
 /// assert_eq!(out[1], Match { index: 0, score: 0.0 });
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
@@ -200,44 +242,25 @@ pub fn top_k_into(
     candidates: &[f32],
     out: &mut [Match],
 ) -> Result<usize, KernelError> {
-    let n = count(query, candidates)?;
-    let m = n.min(out.len());
-    if m == 0 {
+    count(query, candidates)?;
+    finite("query", query)?;
+    if out.is_empty() || candidates.is_empty() {
         return Ok(0);
     }
-    let heap = &mut out[..m];
-    let level = dispatch::active();
+    let token = dispatch::token();
     let dim = query.len();
+    let mut heap = select::TopK::new(out);
     // Scores go through a small stack buffer so each block runs the batch kernel at full speed.
     const BLOCK: usize = 256;
     let mut buf = [0.0f32; BLOCK];
     for (b, block) in candidates.chunks(BLOCK * dim).enumerate() {
         let scores = &mut buf[..block.len() / dim];
-        batch_at(level, query, block, scores);
+        batch_at::<Nan>(token, query, block, scores);
         for (j, &score) in scores.iter().enumerate() {
-            let cand = Match {
-                index: b * BLOCK + j,
-                score,
-            };
-            if cand.index < m {
-                heap[cand.index] = cand;
-                sift_up(heap, cand.index);
-            } else if better(&cand, &heap[0]) {
-                heap[0] = cand;
-                sift_down(heap, 0);
-            }
+            heap.push(b * BLOCK + j, score);
         }
     }
-    heap.sort_unstable_by(|a, b| {
-        if better(a, b) {
-            core::cmp::Ordering::Less
-        } else if better(b, a) {
-            core::cmp::Ordering::Greater
-        } else {
-            core::cmp::Ordering::Equal
-        }
-    });
-    Ok(m)
+    Ok(heap.finish())
 }
 
 /// The number of candidates, or why `candidates` does not split into rows of `query.len()`.
@@ -246,7 +269,10 @@ fn count(query: &[f32], candidates: &[f32]) -> Result<usize, KernelError> {
     if candidates.is_empty() {
         return Ok(0);
     }
-    if dim == 0 || !candidates.len().is_multiple_of(dim) {
+    if dim == 0 {
+        return Err(KernelError::EmptyQuery);
+    }
+    if !candidates.len().is_multiple_of(dim) {
         return Err(KernelError::NotAMultiple {
             what: "candidates",
             len: candidates.len(),
@@ -256,132 +282,64 @@ fn count(query: &[f32], candidates: &[f32]) -> Result<usize, KernelError> {
     Ok(candidates.len() / dim)
 }
 
-/// Higher score first, then lower index. Scores are never NaN (the kernel maps NaN to 0).
-#[inline]
-fn better(a: &Match, b: &Match) -> bool {
-    a.score > b.score || (a.score == b.score && a.index < b.index)
-}
-
-/// Min-heap on `better`: the root is the worst match kept.
-fn sift_up(heap: &mut [Match], mut i: usize) {
-    while i > 0 {
-        let parent = (i - 1) / 2;
-        if !better(&heap[parent], &heap[i]) {
-            break;
-        }
-        heap.swap(parent, i);
-        i = parent;
+/// `Ok` unless `v` holds a NaN or an infinity; the error names the first one.
+fn finite(what: &'static str, v: &[f32]) -> Result<(), KernelError> {
+    match v.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(KernelError::NotFinite {
+            what,
+            index,
+            value: v[index],
+        }),
     }
 }
 
-fn sift_down(heap: &mut [Match], mut i: usize) {
-    loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut worst = i;
-        if l < heap.len() && better(&heap[worst], &heap[l]) {
-            worst = l;
-        }
-        if r < heap.len() && better(&heap[worst], &heap[r]) {
-            worst = r;
-        }
-        if worst == i {
-            return;
-        }
-        heap.swap(worst, i);
-        i = worst;
-    }
+/// What the kernel writes for an undefined score: 0 for the public scores, NaN (a marker the
+/// top-k heap skips) inside top-k.
+pub(super) trait Undefined {
+    const VALUE: f32;
 }
 
-/// Runs the batch kernel of `level`. Lengths are already validated:
-/// `candidates.len() == scores.len() * query.len()`.
-fn batch_at(level: SimdLevel, query: &[f32], candidates: &[f32], scores: &mut [f32]) {
-    debug_assert_eq!(
-        Some(candidates.len()),
-        scores.len().checked_mul(query.len())
-    );
-    if query.is_empty() {
-        scores.fill(0.0);
-        return;
-    }
-    match level {
+pub(super) struct Zero;
+impl Undefined for Zero {
+    const VALUE: f32 = 0.0;
+}
+
+pub(super) struct Nan;
+impl Undefined for Nan {
+    const VALUE: f32 = f32::NAN;
+}
+
+/// Runs the single-query kernel the token allows. Lengths are already validated: `dim > 0` and
+/// `candidates.len() == scores.len() * dim`.
+fn batch_at<U: Undefined>(token: Token, query: &[f32], candidates: &[f32], scores: &mut [f32]) {
+    match token.isa() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() only yields Avx512 when AVX-512F was detected at run time.
-        SimdLevel::Avx512 => unsafe { x86::batch_avx512(query, candidates, scores) },
+        Isa::Avx512(t) => x86::batch_avx512::<U>(t, query, candidates, scores),
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: dispatch::active() only yields Avx2Fma when AVX2 and FMA were detected.
-        SimdLevel::Avx2Fma => unsafe { x86::batch_avx2(query, candidates, scores) },
+        Isa::Avx2(t) => x86::batch_avx2::<U>(t, query, candidates, scores),
         #[cfg(target_arch = "aarch64")]
-        // SAFETY: dispatch::active() only yields Neon when NEON was detected.
-        SimdLevel::Neon => unsafe { neon::batch_neon(query, candidates, scores) },
-        _ => batch_scalar(query, candidates, scores),
+        Isa::Neon(t) => neon::batch_neon::<U>(t, query, candidates, scores),
+        Isa::Scalar => kernel::batch_scalar::<U>(query, candidates, scores),
     }
 }
 
-/// `mag` from `dot(v, v)`, in f64 for the final division.
-#[inline(always)]
-fn magnitude(sum_sq: f32) -> f64 {
-    if sum_sq.is_finite() && sum_sq >= 1e-30 {
-        f64::from(sum_sq).sqrt()
-    } else {
-        0.0
-    }
-}
-
-/// The score from `dot(q, c)`, `dot(c, c)` and `mag(q) > 0`.
-#[inline(always)]
-fn finish(dot: f32, cc: f32, q_mag: f64) -> f32 {
-    let c_mag = magnitude(cc);
-    if c_mag == 0.0 || !dot.is_finite() {
-        return 0.0;
-    }
-    // f64: the product of two f32 magnitudes fits, and the clamp catches rounding past +-1.
-    (f64::from(dot) / (q_mag * c_mag)).clamp(-1.0, 1.0) as f32
-}
-
-/// Shared driver: `pair` returns `(dot(q, c), dot(c, c))`.
-#[inline(always)]
-fn batch_with(
-    query: &[f32],
+/// Runs the many-query kernel the token allows. Lengths are already validated: `dim > 0`, both
+/// slices hold whole rows, `scores.len()` is their product.
+fn many_at<U: Undefined>(
+    token: Token,
+    queries: &[f32],
+    dim: usize,
     candidates: &[f32],
     scores: &mut [f32],
-    pair: impl Fn(&[f32], &[f32]) -> (f32, f32),
 ) {
-    let q_mag = magnitude(pair(query, query).1);
-    if q_mag == 0.0 {
-        scores.fill(0.0);
-        return;
+    match token.isa() {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512(t) => x86::many_avx512::<U>(t, queries, dim, candidates, scores),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2(t) => x86::many_avx2::<U>(t, queries, dim, candidates, scores),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon(t) => neon::many_neon::<U>(t, queries, dim, candidates, scores),
+        Isa::Scalar => kernel::many_scalar::<U>(queries, dim, candidates, scores),
     }
-    for (s, c) in scores.iter_mut().zip(candidates.chunks_exact(query.len())) {
-        let (dot, cc) = pair(query, c);
-        *s = finish(dot, cc, q_mag);
-    }
-}
-
-fn batch_scalar(query: &[f32], candidates: &[f32], scores: &mut [f32]) {
-    batch_with(query, candidates, scores, pair_scalar);
-}
-
-/// Eight independent accumulators per sum: the compiler keeps them in baseline vector registers.
-#[inline]
-fn pair_scalar(q: &[f32], c: &[f32]) -> (f32, f32) {
-    const L: usize = 8;
-    let (mut dot, mut cc) = ([0.0f32; L], [0.0f32; L]);
-    let (qc, cc_chunks) = (q.chunks_exact(L), c.chunks_exact(L));
-    let (q_tail, c_tail) = (qc.remainder(), cc_chunks.remainder());
-    for (qs, cs) in qc.zip(cc_chunks) {
-        for j in 0..L {
-            dot[j] += qs[j] * cs[j];
-            cc[j] += cs[j] * cs[j];
-        }
-    }
-    for (j, (&a, &b)) in q_tail.iter().zip(c_tail).enumerate() {
-        dot[j] += a * b;
-        cc[j] += b * b;
-    }
-    (hsum(dot), hsum(cc))
-}
-
-#[inline(always)]
-fn hsum(v: [f32; 8]) -> f32 {
-    ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
 }

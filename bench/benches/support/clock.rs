@@ -32,7 +32,7 @@ impl BenchClock {
         }
     }
 
-    fn now(&self) -> Duration {
+    pub fn now(&self) -> Duration {
         if self.cpu {
             thread_cpu_time().expect("the clock worked at start-up")
         } else {

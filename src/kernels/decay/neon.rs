@@ -4,9 +4,15 @@
 use core::arch::aarch64::*;
 
 use super::{EXP_C, ROUND_MAGIC, X_MIN, decay_one};
+use crate::kernels::dispatch::NeonToken;
+
+pub(super) fn apply_neon(_: NeonToken, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    // SAFETY: the token proves NEON was detected at run time.
+    unsafe { apply_neon_impl(strengths, ages, neg_inv_tau) }
+}
 
 #[target_feature(enable = "neon")]
-pub(super) fn apply_neon(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+fn apply_neon_impl(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     let n = strengths.len().min(ages.len());
     let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
     let mut i = 0;

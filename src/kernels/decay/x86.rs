@@ -4,6 +4,7 @@
 use core::arch::x86_64::*;
 
 use super::{EXP_C, ROUND_MAGIC, X_MIN, decay_one};
+use crate::kernels::dispatch::{Avx2Token, Avx512DqToken};
 
 /// Bits of `2⁵²`; OR-ing a 32-bit integer into its low mantissa gives the f64 `2⁵² + lo`.
 const TWO_52_BITS: i64 = 0x4330_0000_0000_0000;
@@ -17,8 +18,18 @@ const BIAS_BITS: i64 = 1023 << 52;
 
 /// Needs AVX-512DQ as well as F, for the u64 → f64 conversion (`vcvtuqq2pd`): every AVX-512 CPU
 /// but the Xeon Phi has it, and it saves a fifth of the work.
+pub(super) fn apply_avx512(
+    _: Avx512DqToken,
+    strengths: &mut [f32],
+    ages: &[u64],
+    neg_inv_tau: f64,
+) {
+    // SAFETY: the token proves AVX-512F and AVX-512DQ were detected at run time.
+    unsafe { apply_avx512_impl(strengths, ages, neg_inv_tau) }
+}
+
 #[target_feature(enable = "avx512f,avx512dq")]
-pub(super) fn apply_avx512(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+fn apply_avx512_impl(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     let n = strengths.len().min(ages.len());
     let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
     let mut i = 0;
@@ -82,8 +93,13 @@ fn lanes_avx512(s: __m512d, ages: __m512i, neg_inv_tau: f64) -> __m512d {
     _mm512_scalef_pd(_mm512_mul_pd(s, p), k)
 }
 
+pub(super) fn apply_avx2(_: Avx2Token, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+    // SAFETY: the token proves AVX2 and FMA were detected at run time.
+    unsafe { apply_avx2_impl(strengths, ages, neg_inv_tau) }
+}
+
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn apply_avx2(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
+fn apply_avx2_impl(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     let n = strengths.len().min(ages.len());
     let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
     let mut i = 0;

@@ -1,10 +1,10 @@
 //! The sparse, frontier-driven spread: from seed nodes, hop by hop, touching only what it reaches.
 
 use super::CsrGraph;
-use crate::Scratch;
 use crate::arena::helpers::ArenaAlloc;
+use crate::kernels::KernelError;
 use crate::kernels::error::expect_len;
-use crate::kernels::{GraphError, KernelError};
+use crate::scratch::Scratch;
 use allocator_api2::vec::Vec;
 
 /// Validated parameters of [`spread_frontier`].
@@ -157,8 +157,8 @@ struct Entry {
 /// # Errors
 ///
 /// * [`KernelError::LengthMismatch`] when `activations.len() != graph.num_nodes()`;
-/// * [`KernelError::InvalidGraph`] with [`GraphError::NodeOutOfRange`] for a seed outside the
-///   graph, [`KernelError::InvalidParameter`] for a seed activation that is not finite;
+/// * [`KernelError::SeedOutOfRange`] for a seed outside the graph,
+///   [`KernelError::InvalidParameter`] for a seed activation that is not finite;
 /// * [`KernelError::ScratchExhausted`] under the [`Error`](crate::OverflowPolicy::Error)
 ///   overflow policy when the bitset or the queue does not fit. `activations` is then restored
 ///   to its values before the call.
@@ -186,13 +186,13 @@ pub fn spread_frontier(
 ) -> Result<FrontierSummary, KernelError> {
     let n = graph.num_nodes();
     expect_len("activations", n, activations.len())?;
-    for &(node, a) in seeds {
+    for (seed, &(node, a)) in seeds.iter().enumerate() {
         if node as usize >= n {
-            return Err(GraphError::NodeOutOfRange {
+            return Err(KernelError::SeedOutOfRange {
+                seed,
                 node: node as usize,
                 num_nodes: n,
-            }
-            .into());
+            });
         }
         if !a.is_finite() {
             return Err(KernelError::InvalidParameter {
@@ -205,7 +205,7 @@ pub fn spread_frontier(
     if seeds.is_empty() {
         return Ok(FrontierSummary::default());
     }
-    crate::with_arena(|scratch| {
+    crate::scratch::with_arena(|scratch| {
         let words = n.div_ceil(64);
         let visited = scratch
             .try_alloc_slice_fill_with(words, |_| 0u64)

@@ -61,7 +61,7 @@ pub(super) fn with_snapshot(
     iterations: u32,
     mut edges: impl FnMut(&[f32], &mut [f32]),
 ) -> Result<(), KernelError> {
-    crate::with_arena(|scratch| {
+    crate::scratch::with_arena(|scratch| {
         let cur = scratch.try_alloc_slice_copy(activations).map_err(|_| {
             KernelError::ScratchExhausted {
                 requested: core::mem::size_of_val(activations),

@@ -1,0 +1,215 @@
+//! Many queries against the same candidates: one pass over the candidates per block of queries.
+
+use super::{Match, Nan, Zero, finite, many_at, select};
+use crate::arena::helpers::ArenaAlloc;
+use crate::kernels::KernelError;
+use crate::kernels::dispatch;
+use crate::scratch::with_arena;
+
+/// Candidate rows scored per block inside [`top_k_many_into`]; the block's scores (`4 · nq · 256`
+/// bytes) come from the scratch arena.
+const TOP_K_BLOCK: usize = 256;
+
+/// `(queries, candidates)` counts, or why the slices do not split into rows of `dim`.
+fn shape(queries: &[f32], dim: usize, candidates: &[f32]) -> Result<(usize, usize), KernelError> {
+    if dim == 0 {
+        return Err(KernelError::InvalidParameter {
+            what: "dim",
+            value: 0.0,
+            requirement: "greater than 0",
+        });
+    }
+    for (what, v) in [("queries", queries), ("candidates", candidates)] {
+        if !v.len().is_multiple_of(dim) {
+            return Err(KernelError::NotAMultiple {
+                what,
+                len: v.len(),
+                dim,
+            });
+        }
+    }
+    Ok((queries.len() / dim, candidates.len() / dim))
+}
+
+/// Cosine similarity of every query with every candidate: `scores[j * n + i]` is query `j`
+/// against candidate `i` (row-major `[query][candidate]`), where `n = candidates.len() / dim`.
+///
+/// Queries and candidates are row-major with `dim` floats per row. The scores are the ones
+/// [`cosine_similarity_batch`](super::cosine_similarity_batch) gives for each query, bit for bit
+/// (same SIMD level), but each candidate row is read from memory once per block of up to 64
+/// queries instead of once per query. No scratch and no allocation.
+///
+/// # Errors
+///
+/// * [`KernelError::InvalidParameter`] if `dim == 0`;
+/// * [`KernelError::NotAMultiple`] if `queries` or `candidates` does not split into rows of
+///   `dim`;
+/// * [`KernelError::LengthMismatch`] unless `scores.len() == nq * n`;
+/// * [`KernelError::NotFinite`] if a query holds a NaN or an infinity (`index` is the position in
+///   `queries`). Every score is still written; that query's are 0, the spec's score.
+///
+/// On the other errors `scores` is untouched.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::similarity::cosine_similarity_many;
+///
+/// let queries = [1.0, 0.0, /* */ 0.0, 1.0];
+/// let candidates = [1.0, 0.0, /* */ 1.0, 1.0, /* */ 0.0, -2.0];
+/// let mut scores = [0.0; 6];
+/// cosine_similarity_many(&queries, 2, &candidates, &mut scores)?;
+/// let h = std::f32::consts::FRAC_1_SQRT_2;
+/// assert_eq!(scores[..3], [1.0, h, 0.0]); // query 0
+/// assert_eq!(scores[3..], [0.0, h, -1.0]); // query 1
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn cosine_similarity_many(
+    queries: &[f32],
+    dim: usize,
+    candidates: &[f32],
+    scores: &mut [f32],
+) -> Result<(), KernelError> {
+    let (nq, n) = shape(queries, dim, candidates)?;
+    let expected = nq.saturating_mul(n);
+    crate::kernels::error::expect_len("scores", expected, scores.len())?;
+    if !scores.is_empty() {
+        many_at::<Zero>(dispatch::token(), queries, dim, candidates, scores);
+    }
+    finite("queries", queries)
+}
+
+/// The `k` best candidates for each query, best first, as [`top_k`](super::top_k) ranks them
+/// (undefined scores skipped, ties by lower index), computed with the many-query kernel.
+///
+/// # Errors
+///
+/// As for [`cosine_similarity_many`], except that a non-finite query is an error before anything
+/// is computed; [`KernelError::ScratchExhausted`] when the heaps or the block of scores do not
+/// fit the scratch arena under the [`Error`](crate::OverflowPolicy::Error) overflow policy.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::similarity::top_k_many;
+///
+/// let queries = [1.0, 0.0, /* */ 0.0, 1.0];
+/// let candidates = [1.0, 0.0, /* */ 1.0, 1.0, /* */ 0.0, -2.0];
+/// let best = top_k_many(&queries, 2, &candidates, 2)?;
+/// assert_eq!(best[0].iter().map(|m| m.index).collect::<Vec<_>>(), [0, 1]);
+/// assert_eq!(best[1].iter().map(|m| m.index).collect::<Vec<_>>(), [1, 0]);
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn top_k_many(
+    queries: &[f32],
+    dim: usize,
+    candidates: &[f32],
+    k: usize,
+) -> Result<Vec<Vec<Match>>, KernelError> {
+    let (nq, n) = shape(queries, dim, candidates)?;
+    finite("queries", queries)?;
+    let m = k.min(n);
+    let slots = nq.checked_mul(m).ok_or(KernelError::ScratchExhausted {
+        requested: usize::MAX,
+    })?;
+    with_arena(|scratch| {
+        let out = scratch
+            .try_alloc_slice_fill_with(slots, |_| Match::default())
+            .map_err(|_| KernelError::ScratchExhausted {
+                requested: slots.saturating_mul(size_of::<Match>()),
+            })?;
+        let counts = scratch
+            .try_alloc_slice_fill_with(nq, |_| 0usize)
+            .map_err(|_| KernelError::ScratchExhausted {
+                requested: nq.saturating_mul(size_of::<usize>()),
+            })?;
+        top_k_many_into(queries, dim, candidates, out, counts)?;
+        Ok((0..nq)
+            .map(|j| out[j * m..j * m + counts[j]].to_vec())
+            .collect())
+    })
+}
+
+/// Like [`top_k_many`], writing into caller buffers: query `j`'s matches go to
+/// `out[j * k..j * k + counts[j]]`, with `k = out.len() / nq` (so `out.len()` must be a multiple of
+/// the number of queries `nq`) and `counts.len() == nq`. The block of scores comes from the scratch
+/// arena (`1 KiB` per query).
+///
+/// # Errors
+///
+/// As for [`top_k_many`]; [`KernelError::NotAMultiple`] if `out.len()` is not a multiple of `nq`;
+/// [`KernelError::LengthMismatch`] unless `counts.len() == nq`. The outputs are untouched on any
+/// error.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::similarity::{top_k_many_into, Match};
+///
+/// let queries = [1.0, 0.0, /* */ 0.0, 1.0];
+/// let candidates = [1.0, 0.0, /* */ f32::NAN, 1.0, /* */ 0.0, -2.0];
+/// let mut out = [Match::default(); 4]; // k = 2 per query
+/// let mut counts = [0; 2];
+/// top_k_many_into(&queries, 2, &candidates, &mut out, &mut counts)?;
+/// assert_eq!(counts, [2, 2]); // the NaN row is skipped
+/// assert_eq!((out[0].index, out[1].index), (0, 2));
+/// assert_eq!((out[2].index, out[3].index), (0, 2)); // 0.0 beats -1.0
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn top_k_many_into(
+    queries: &[f32],
+    dim: usize,
+    candidates: &[f32],
+    out: &mut [Match],
+    counts: &mut [usize],
+) -> Result<(), KernelError> {
+    let (nq, n) = shape(queries, dim, candidates)?;
+    crate::kernels::error::expect_len("counts", nq, counts.len())?;
+    if nq == 0 {
+        return Ok(());
+    }
+    if !out.len().is_multiple_of(nq) {
+        return Err(KernelError::NotAMultiple {
+            what: "out",
+            len: out.len(),
+            dim: nq,
+        });
+    }
+    finite("queries", queries)?;
+    let k = out.len() / nq;
+    if k == 0 || n == 0 {
+        counts.fill(0);
+        return Ok(());
+    }
+    let token = dispatch::token();
+    with_arena(|scratch| {
+        let block_rows = TOP_K_BLOCK.min(n);
+        let len = nq.saturating_mul(block_rows);
+        let buf = scratch
+            .try_alloc_slice_fill_with(len, |_| 0.0f32)
+            .map_err(|_| KernelError::ScratchExhausted {
+                requested: len.saturating_mul(4),
+            })?;
+        let mut heaps = allocator_api2::vec::Vec::new_in(scratch);
+        heaps
+            .try_reserve_exact(nq)
+            .map_err(|_| KernelError::ScratchExhausted {
+                requested: nq.saturating_mul(size_of::<select::TopK<'static>>()),
+            })?;
+        heaps.extend(out.chunks_exact_mut(k).map(select::TopK::new));
+        for (b, block) in candidates.chunks(TOP_K_BLOCK * dim).enumerate() {
+            let rows = block.len() / dim;
+            let scores = &mut buf[..nq * rows];
+            many_at::<Nan>(token, queries, dim, block, scores);
+            for (heap, row) in heaps.iter_mut().zip(scores.chunks_exact(rows)) {
+                for (i, &s) in row.iter().enumerate() {
+                    heap.push(b * TOP_K_BLOCK + i, s);
+                }
+            }
+        }
+        for (c, heap) in counts.iter_mut().zip(heaps.drain(..)) {
+            *c = heap.finish();
+        }
+        Ok(())
+    })
+}
