@@ -1,15 +1,16 @@
 //! Allocation counters: plain per-thread `Cell`s on the allocator path, aggregated on read.
 //!
 //! A thread bumps its own counters without atomics. At the exit of each outermost
-//! [`with_global_arena`](super::with_global_arena) scope it copies them into its slot's metadata,
-//! and when it hands its slot back it adds them to the process-wide retired totals. Reading the
-//! process-wide figures walks the slots; it never runs on the allocator path.
+//! [`with_global_arena`](super::with_global_arena) scope it copies them into its entry of a
+//! static table of published counters (taken at its first scope, if one is free), and when it
+//! exits it adds them to the process-wide retired totals. Reading the process-wide figures walks
+//! the table; it never runs on the allocator path.
 
 use core::cell::Cell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Number of counters.
-pub const FIELDS: usize = 7;
+pub const FIELDS: usize = 11;
 
 /// Allocation counters of a [`GlobalArena`](super::GlobalArena), for one thread or the process.
 ///
@@ -37,8 +38,22 @@ pub struct GlobalStats {
     pub passthrough_bytes: u64,
     /// `dealloc` calls forwarded to the inner allocator.
     pub passthrough_frees: u64,
-    /// Allocations made inside a scope that did not fit the arena and went to the inner allocator.
+    /// Allocations made inside a scope that went to the inner allocator, for any reason: larger
+    /// than [`MAX_ARENA_REQUEST`](super::MAX_ARENA_REQUEST), no chunk to be had, or made while the
+    /// crate held one of its own locks.
     pub spills: u64,
+    /// Chunks this thread (or the process) took from the reserved range, fresh or reused.
+    pub chunks_taken: u64,
+    /// Chunks handed back while blocks in them were still alive (escaped values): each becomes
+    /// free when its last block dies.
+    pub chunks_orphaned: u64,
+    /// Spills because no chunk was to be had: the range is exhausted, or the OS refused to
+    /// reserve or commit it. Non-zero means scopes silently lose their arena: see
+    /// [`GlobalArena::region`](super::GlobalArena::region).
+    pub no_chunk_spills: u64,
+    /// Spills because the thread held its cap of chunks
+    /// ([`set_thread_chunk_cap`](super::set_thread_chunk_cap)).
+    pub cap_spills: u64,
 }
 
 impl GlobalStats {
@@ -67,6 +82,10 @@ impl GlobalStats {
             self.passthrough_bytes,
             self.passthrough_frees,
             self.spills,
+            self.chunks_taken,
+            self.chunks_orphaned,
+            self.no_chunk_spills,
+            self.cap_spills,
         ]
     }
 
@@ -79,6 +98,10 @@ impl GlobalStats {
             passthrough_bytes: a[4],
             passthrough_frees: a[5],
             spills: a[6],
+            chunks_taken: a[7],
+            chunks_orphaned: a[8],
+            no_chunk_spills: a[9],
+            cap_spills: a[10],
         }
     }
 }
@@ -95,6 +118,10 @@ const PASS_ALLOCS: usize = 3;
 const PASS_BYTES: usize = 4;
 const PASS_FREES: usize = 5;
 const SPILLS: usize = 6;
+const CHUNKS_TAKEN: usize = 7;
+const CHUNKS_ORPHANED: usize = 8;
+const NO_CHUNK: usize = 9;
+const CAP: usize = 10;
 
 impl Counters {
     pub const fn new() -> Self {
@@ -131,6 +158,22 @@ impl Counters {
         self.pass_alloc(bytes);
     }
 
+    pub fn chunk_taken(&self) {
+        self.add(CHUNKS_TAKEN, 1);
+    }
+
+    pub fn chunk_orphaned(&self) {
+        self.add(CHUNKS_ORPHANED, 1);
+    }
+
+    pub fn no_chunk(&self) {
+        self.add(NO_CHUNK, 1);
+    }
+
+    pub fn cap_reached(&self) {
+        self.add(CAP, 1);
+    }
+
     #[inline(always)]
     pub fn pass_free(&self) {
         self.add(PASS_FREES, 1);
@@ -141,29 +184,70 @@ impl Counters {
     }
 }
 
-/// Totals of threads that have handed their slot back.
+/// Threads that can publish their counters at the same time; later ones show up in
+/// [`aggregate`] once they exit.
+pub const PUBLISHERS: usize = 256;
+
+/// One thread's published counters.
+pub struct Published {
+    in_use: AtomicBool,
+    counters: [AtomicU64; FIELDS],
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // used only as an array-repeat initialiser
+const EMPTY: Published = Published {
+    in_use: AtomicBool::new(false),
+    counters: [const { AtomicU64::new(0) }; FIELDS],
+};
+
+static TABLE: [Published; PUBLISHERS] = [EMPTY; PUBLISHERS];
+
+/// Totals of threads that have exited.
 static RETIRED: [AtomicU64; FIELDS] = [const { AtomicU64::new(0) }; FIELDS];
 
-/// Copies a thread's counters into its slot's published copy.
-pub fn publish(dst: &[AtomicU64; FIELDS], s: GlobalStats) {
-    for (d, v) in dst.iter().zip(s.to_array()) {
-        d.store(v, Ordering::Relaxed);
+/// "No table entry".
+pub const NO_ENTRY: usize = usize::MAX;
+
+/// Takes a free table entry for the calling thread, or `NO_ENTRY` if all are taken.
+pub fn join() -> usize {
+    TABLE
+        .iter()
+        .position(|p| {
+            !p.in_use.load(Ordering::Relaxed)
+                && p.in_use
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+        })
+        .unwrap_or(NO_ENTRY)
+}
+
+/// Copies a thread's counters into its table entry.
+pub fn publish(entry: usize, s: GlobalStats) {
+    if let Some(p) = TABLE.get(entry) {
+        for (d, v) in p.counters.iter().zip(s.to_array()) {
+            d.store(v, Ordering::Relaxed);
+        }
     }
 }
 
-/// Moves a thread's counters into the retired totals and clears its slot's published copy.
-pub fn retire(slot: &[AtomicU64; FIELDS], s: GlobalStats) {
-    for ((r, d), v) in RETIRED.iter().zip(slot).zip(s.to_array()) {
+/// Moves an exiting thread's counters into the retired totals and frees its table entry.
+pub fn retire(entry: usize, s: GlobalStats) {
+    for (r, v) in RETIRED.iter().zip(s.to_array()) {
         r.fetch_add(v, Ordering::Relaxed);
-        d.store(0, Ordering::Relaxed);
+    }
+    if let Some(p) = TABLE.get(entry) {
+        for d in &p.counters {
+            d.store(0, Ordering::Relaxed);
+        }
+        p.in_use.store(false, Ordering::Release);
     }
 }
 
-/// Retired totals plus every slot's published counters.
-pub fn aggregate<'a>(slots: impl Iterator<Item = &'a [AtomicU64; FIELDS]>) -> GlobalStats {
+/// Retired totals plus every published entry.
+pub fn aggregate() -> GlobalStats {
     let mut sum: [u64; FIELDS] = core::array::from_fn(|i| RETIRED[i].load(Ordering::Relaxed));
-    for slot in slots {
-        for (s, v) in sum.iter_mut().zip(slot) {
+    for p in &TABLE {
+        for (s, v) in sum.iter_mut().zip(&p.counters) {
             *s = s.wrapping_add(v.load(Ordering::Relaxed));
         }
     }
@@ -183,6 +267,10 @@ mod tests {
         c.spill(100);
         c.pass_alloc(1);
         c.pass_free();
+        c.chunk_taken();
+        c.chunk_orphaned();
+        c.no_chunk();
+        c.cap_reached();
         let s = c.snapshot();
         assert_eq!(
             s,
@@ -194,6 +282,10 @@ mod tests {
                 passthrough_bytes: 101,
                 passthrough_frees: 1,
                 spills: 1,
+                chunks_taken: 1,
+                chunks_orphaned: 1,
+                no_chunk_spills: 1,
+                cap_spills: 1,
             }
         );
         assert_eq!(GlobalStats::from_array(s.to_array()), s);
