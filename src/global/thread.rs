@@ -7,7 +7,7 @@
 //! locals are being destroyed. The one thread local with a destructor, [`EXIT`], is touched only
 //! when a scope is entered, which is not on the allocator path.
 
-use super::chunk::{self, NO_CHUNK, NO_OWNER};
+use super::chunk::{self, NO_CHUNK};
 use super::region::{self, CHUNK_SIZE};
 use super::stats::{self, Counters};
 use crate::bump::{bump_up, release_last, resize_last};
@@ -38,6 +38,9 @@ pub fn thread_chunk_cap() -> usize {
 
 /// Source of thread tokens (never reused; `NO_OWNER` is 0).
 static TOKENS: AtomicUsize = AtomicUsize::new(1);
+/// A thread's token before its first chunk: matches no chunk's owner field, not even
+/// `NO_OWNER`, so its frees of others' blocks are always remote frees.
+const NO_TOKEN: usize = usize::MAX;
 
 /// The calling thread's view of its global arena.
 pub struct Local {
@@ -62,7 +65,7 @@ pub struct Local {
     /// No chunk to be had (cap reached or range exhausted) until the outermost scope exits: the
     /// slow path then spills at once instead of searching again for every allocation.
     starved: Cell<bool>,
-    /// This thread's token, written into the chunks it owns; `0` before its first chunk.
+    /// This thread's token, written into the chunks it owns; `NO_TOKEN` before its first chunk.
     token: Cell<usize>,
     /// Entry in the published-counters table, or `NO_ENTRY`.
     entry: Cell<usize>,
@@ -82,7 +85,7 @@ thread_local! {
             parked: Cell::new(NO_CHUNK),
             owned: Cell::new(0),
             starved: Cell::new(false),
-            token: Cell::new(NO_OWNER),
+            token: Cell::new(NO_TOKEN),
             entry: Cell::new(stats::NO_ENTRY),
             counters: Counters::new(),
         }
@@ -192,7 +195,7 @@ impl Local {
             self.starved.set(true);
             return Err(Reason::Cap);
         }
-        if self.token.get() == NO_OWNER {
+        if self.token.get() == NO_TOKEN {
             self.token.set(TOKENS.fetch_add(1, Ordering::Relaxed));
         }
         match chunk::take(self.token.get()) {
