@@ -4,7 +4,7 @@
 #[path = "global_support/mod.rs"]
 mod support;
 
-use engram_kernels::global::MAX_ARENA_REQUEST;
+use engram_kernels::global::CHUNK_SIZE;
 use engram_kernels::{GlobalArena, with_global_arena};
 use std::alloc::{Layout, alloc, dealloc, realloc};
 use support::{Counting, Rng, inner_calls, scaled};
@@ -50,7 +50,7 @@ fn an_arena_block_grown_past_the_arena_spills_to_inner() {
     let before = ALLOC.thread_stats();
     let v = with_global_arena(|| {
         let mut v: Vec<u8> = (0..=255).collect();
-        v.resize(MAX_ARENA_REQUEST + 4096, 0xCD);
+        v.resize(CHUNK_SIZE + 4096, 0xCD); // grows in place up to the chunk end, then spills
         v
     });
     let d = ALLOC.thread_stats().since(&before);
