@@ -219,3 +219,9 @@ fn a_panic_inside_a_scope_leaves_it() {
     );
     drop(v);
 }
+
+#[test]
+fn is_installed_sees_the_global_allocator() {
+    assert!(engram_kernels::global::is_installed());
+    assert!(engram_kernels::global::is_installed(), "cached answer");
+}
