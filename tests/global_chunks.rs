@@ -4,9 +4,7 @@
 #[path = "global_support/mod.rs"]
 mod support;
 
-use engram_kernels::global::{
-    self, CHUNK_SIZE, DEFAULT_RETAINED_BYTES, DEFAULT_THREAD_CHUNK_CAP,
-};
+use engram_kernels::global::{self, CHUNK_SIZE, DEFAULT_RETAINED_BYTES, DEFAULT_THREAD_CHUNK_CAP};
 use engram_kernels::{GlobalArena, with_global_arena};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -33,7 +31,11 @@ fn small_objects(bytes: usize) -> (Vec<String>, Vec<Box<[u32; 6]>>, HashMap<u32,
 
 fn check(objects: &(Vec<String>, Vec<Box<[u32; 6]>>, HashMap<u32, String>)) {
     let (s, b, m) = objects;
-    assert!(s.iter().enumerate().all(|(i, s)| *s == format!("string number {i:08}")));
+    assert!(
+        s.iter()
+            .enumerate()
+            .all(|(i, s)| *s == format!("string number {i:08}"))
+    );
     assert!(b.iter().enumerate().all(|(i, b)| **b == [i as u32; 6]));
     assert!(m.iter().all(|(k, v)| *v == k.to_string()));
 }
@@ -134,8 +136,13 @@ fn a_refused_reservation_passes_through_and_says_so() {
     use std::os::unix::process::CommandExt;
     let _g = serial();
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "refused_reservation_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1");
+    cmd.args([
+        "--exact",
+        "refused_reservation_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD, "1");
     // SAFETY: `setrlimit` is async-signal-safe; the closure allocates nothing.
     unsafe {
         cmd.pre_exec(|| {
@@ -151,7 +158,11 @@ fn a_refused_reservation_passes_through_and_says_so() {
     };
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("refused: ok"), "{stdout}");
 }
 
@@ -187,10 +198,17 @@ fn fork_inside_a_scope() {
             let pid = unsafe { libc::fork() };
             assert!(pid >= 0);
             if pid == 0 {
-                let ok = kept.iter().enumerate().all(|(i, s)| *s == format!("kept {i}"));
+                let ok = kept
+                    .iter()
+                    .enumerate()
+                    .all(|(i, s)| *s == format!("kept {i}"));
                 drop(kept);
                 let more: Vec<String> = (0..5000).map(|i| format!("child {i}")).collect();
-                let ok = ok && more.iter().enumerate().all(|(i, s)| *s == format!("child {i}"));
+                let ok = ok
+                    && more
+                        .iter()
+                        .enumerate()
+                        .all(|(i, s)| *s == format!("child {i}"));
                 drop(more);
                 let big = small_objects(4 * CHUNK_SIZE);
                 check(&big);
@@ -200,8 +218,15 @@ fn fork_inside_a_scope() {
             let mut status = 0;
             // SAFETY: waits for our own child.
             assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{status}");
-            assert!(kept.iter().enumerate().all(|(i, s)| *s == format!("kept {i}")));
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "{status}"
+            );
+            assert!(
+                kept.iter()
+                    .enumerate()
+                    .all(|(i, s)| *s == format!("kept {i}"))
+            );
         })
     });
     parent.join().unwrap();

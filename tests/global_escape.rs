@@ -24,7 +24,11 @@ fn first_block() -> usize {
 #[test]
 fn escaped_values_survive_many_later_scopes_without_spilling() {
     std::thread::spawn(|| {
-        assert_eq!(first_block() % CHUNK_SIZE, 0, "a fresh thread starts at a chunk start");
+        assert_eq!(
+            first_block() % CHUNK_SIZE,
+            0,
+            "a fresh thread starts at a chunk start"
+        );
         let n = scaled(3000, 120);
         let before = ALLOC.thread_stats();
         let mut kept = Vec::with_capacity(n); // lives outside scopes (inner memory)

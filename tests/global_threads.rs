@@ -207,7 +207,9 @@ fn a_fresh_threads_scope_after_400_threads_left_values_in_a_cache() {
         let before = ALLOC.thread_stats();
         let calls = inner_calls();
         let n = with_global_arena(|| {
-            let v: Vec<Box<[u64; 4]>> = (0..scaled(100_000, 2_000) as u64).map(|i| Box::new([i; 4])).collect();
+            let v: Vec<Box<[u64; 4]>> = (0..scaled(100_000, 2_000) as u64)
+                .map(|i| Box::new([i; 4]))
+                .collect();
             v.iter().map(|b| b[3]).sum::<u64>()
         });
         let k = scaled(100_000, 2_000) as u64;
@@ -239,7 +241,11 @@ struct Late(Cell<Option<Vec<String>>>);
 impl Drop for Late {
     fn drop(&mut self) {
         let kept = self.0.take().expect("set before exit");
-        assert!(kept.iter().enumerate().all(|(i, s)| *s == format!("late {i}")));
+        assert!(
+            kept.iter()
+                .enumerate()
+                .all(|(i, s)| *s == format!("late {i}"))
+        );
         // a scope during teardown: it may pass through, but must not fail or corrupt anything
         let more = with_global_arena(|| (0..100).map(|i| i.to_string()).collect::<Vec<_>>());
         assert_eq!(more[99], "99");

@@ -156,7 +156,9 @@ fn claim_free() -> Option<usize> {
         return None;
     }
     let start = HINT.load(Ordering::Relaxed) % carved;
-    (0..carved).map(|k| (start + k) % carved).find(|&i| try_claim(i))
+    (0..carved)
+        .map(|k| (start + k) % carved)
+        .find(|&i| try_claim(i))
 }
 
 fn try_claim(i: usize) -> bool {
@@ -205,7 +207,10 @@ pub fn hand_back(index: usize, local: usize) -> bool {
     let delta = hand_back_delta(local);
     // AcqRel: Release publishes the owner's writes (and `resident`) to the next claimer; Acquire
     // orders the remote frees seen so far before our decision above.
-    let after = meta.word.fetch_add(delta, Ordering::AcqRel).wrapping_add(delta);
+    let after = meta
+        .word
+        .fetch_add(delta, Ordering::AcqRel)
+        .wrapping_add(delta);
     debug_assert!(!dead || after == 0, "only the owner can add blocks");
     if !dead && after == 0 {
         became_free(index); // the last remote free landed between our load and our add
@@ -292,7 +297,11 @@ mod tests {
             let live = allocs - own_frees - remote;
             assert_eq!(live_blocks(word, local), live);
             let after = word.wrapping_add(hand_back_delta(local));
-            assert_eq!(after, live * ONE_BLOCK, "hand-back publishes the exact count");
+            assert_eq!(
+                after,
+                live * ONE_BLOCK,
+                "hand-back publishes the exact count"
+            );
             let mut w = after;
             for _ in 0..live {
                 assert_ne!(w, 0);
@@ -353,9 +362,7 @@ mod tests {
                     }
                     self.alive[b] = false;
                     self.local = self.local.wrapping_sub(1);
-                    if live_blocks(self.word, self.local) == 0
-                        && self.alive.iter().any(|&a| a)
-                    {
+                    if live_blocks(self.word, self.local) == 0 && self.alive.iter().any(|&a| a) {
                         self.rewinds_with_live_blocks += 1;
                     }
                 }
@@ -405,7 +412,9 @@ mod tests {
                 return;
             }
             for t in 0..threads.len() {
-                let Some(&ev) = threads[t].first() else { continue };
+                let Some(&ev) = threads[t].first() else {
+                    continue;
+                };
                 let mut next = m.clone();
                 if !next.step(ev) {
                     continue; // not enabled yet (e.g. a remote free before the block exists)
@@ -419,7 +428,13 @@ mod tests {
         }
         let scenarios: &[[&[Ev]; 3]] = &[
             [
-                &[Ev::Alloc, Ev::Alloc, Ev::Alloc, Ev::OwnFree(0), Ev::HandBack],
+                &[
+                    Ev::Alloc,
+                    Ev::Alloc,
+                    Ev::Alloc,
+                    Ev::OwnFree(0),
+                    Ev::HandBack,
+                ],
                 &[Ev::Remote(1)],
                 &[Ev::Remote(2)],
             ],
@@ -429,7 +444,14 @@ mod tests {
                 &[Ev::Remote(1)],
             ],
             [
-                &[Ev::Alloc, Ev::Alloc, Ev::OwnFree(1), Ev::OwnFree(0), Ev::Alloc, Ev::HandBack],
+                &[
+                    Ev::Alloc,
+                    Ev::Alloc,
+                    Ev::OwnFree(1),
+                    Ev::OwnFree(0),
+                    Ev::Alloc,
+                    Ev::HandBack,
+                ],
                 &[Ev::Remote(2)],
                 &[],
             ],

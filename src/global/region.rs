@@ -166,7 +166,12 @@ fn map_range() -> Option<*mut u8> {
 fn unmap_range(base: *mut u8) {
     use std::alloc::{GlobalAlloc, Layout, System};
     // SAFETY: allocated by `map_range` with this layout and never published.
-    unsafe { System.dealloc(base, Layout::from_size_align_unchecked(REGION_SIZE, CHUNK_SIZE)) };
+    unsafe {
+        System.dealloc(
+            base,
+            Layout::from_size_align_unchecked(REGION_SIZE, CHUNK_SIZE),
+        )
+    };
 }
 
 /// Start of chunk `index` (requires a reserved range), with the range's provenance.
@@ -246,7 +251,10 @@ mod tests {
     fn chunks_tile_the_range() {
         for i in [0, 1, CHUNK_COUNT / 2, CHUNK_COUNT - 1] {
             assert_eq!(chunk_offset(i), i * CHUNK_SIZE);
-            assert_eq!(chunk_index(0x4000_0000 + chunk_offset(i), 0x4000_0000), Some(i));
+            assert_eq!(
+                chunk_index(0x4000_0000 + chunk_offset(i), 0x4000_0000),
+                Some(i)
+            );
         }
         assert_eq!(chunk_offset(CHUNK_COUNT), REGION_SIZE);
     }

@@ -288,7 +288,15 @@ impl Local {
             return false;
         }
         let floor = self.start.get().addr();
-        match resize_last(addr, old, new, align, self.cursor.get(), floor, self.limit.get()) {
+        match resize_last(
+            addr,
+            old,
+            new,
+            align,
+            self.cursor.get(),
+            floor,
+            self.limit.get(),
+        ) {
             Some(c) => {
                 self.cursor.set(c);
                 true
@@ -368,6 +376,9 @@ impl Local {
             self.owned.set(self.owned.get() - 1);
         }
         chunk::trim();
-        stats::retire(self.entry.replace(stats::NO_ENTRY), self.counters.snapshot());
+        stats::retire(
+            self.entry.replace(stats::NO_ENTRY),
+            self.counters.snapshot(),
+        );
     }
 }
