@@ -20,8 +20,11 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Strings, boxes and a map.
+type Objects = (Vec<String>, Vec<Box<[u32; 6]>>, HashMap<u32, String>);
+
 /// Small std objects totalling about `bytes`: strings, boxes and a map, all alive at the end.
-fn small_objects(bytes: usize) -> (Vec<String>, Vec<Box<[u32; 6]>>, HashMap<u32, String>) {
+fn small_objects(bytes: usize) -> Objects {
     let n = bytes / 64;
     let strings: Vec<String> = (0..n).map(|i| format!("string number {i:08}")).collect();
     let boxes: Vec<Box<[u32; 6]>> = (0..n as u32).map(|i| Box::new([i; 6])).collect();
@@ -29,7 +32,7 @@ fn small_objects(bytes: usize) -> (Vec<String>, Vec<Box<[u32; 6]>>, HashMap<u32,
     (strings, boxes, map)
 }
 
-fn check(objects: &(Vec<String>, Vec<Box<[u32; 6]>>, HashMap<u32, String>)) {
+fn check(objects: &Objects) {
     let (s, b, m) = objects;
     assert!(
         s.iter()

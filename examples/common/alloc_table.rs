@@ -240,9 +240,9 @@ pub fn print_table(reps: usize) {
         println!();
     }
     println!(
-        "global arenas: {} KiB per thread. with_arena takes its buffer and overflow blocks from System \
+        "global arenas: chunks of {} KiB. with_arena takes its buffer and overflow blocks from System \
          directly (not counted above); overflow blocks per run: {}",
-        engram_kernels::global::ARENA_SIZE >> 10,
+        engram_kernels::global::CHUNK_SIZE >> 10,
         overflows.join(", ")
     );
 }

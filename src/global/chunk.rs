@@ -226,14 +226,13 @@ pub fn trim() {
         return;
     }
     let carved = CARVED.load(Ordering::Acquire).min(CHUNK_COUNT);
-    for i in 0..carved {
+    for (i, meta) in CHUNKS[..carved].iter().enumerate() {
         if RESIDENT_FREE.load(Ordering::Relaxed) <= retained {
             break;
         }
         if !try_claim(i) {
             continue;
         }
-        let meta = &CHUNKS[i];
         if meta.resident.load(Ordering::Relaxed) {
             region::decommit(i);
             meta.resident.store(false, Ordering::Relaxed);

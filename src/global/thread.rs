@@ -133,11 +133,11 @@ impl Local {
     #[inline(always)]
     pub fn alloc_in_scope(&self, size: usize, align: usize) -> *mut u8 {
         if !crate::sync::routing_suspended() {
-            if size <= MAX_ARENA_REQUEST {
-                if let Some(p) = self.try_bump(size, align) {
-                    self.counters.arena_alloc(size);
-                    return p;
-                }
+            if size <= MAX_ARENA_REQUEST
+                && let Some(p) = self.try_bump(size, align)
+            {
+                self.counters.arena_alloc(size);
+                return p;
             }
             return self.alloc_slow(size, align);
         }

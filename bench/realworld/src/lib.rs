@@ -338,9 +338,12 @@ pub fn measured_iterations(n: usize, once: &dyn Fn() -> Vec<u8>) -> Option<Vec<u
     last
 }
 
+/// Wraps one iteration: `with_global_arena` for the GlobalArena binaries, a plain call otherwise.
+pub type Scope<'a> = &'a dyn Fn(&dyn Fn() -> Vec<u8>) -> Vec<u8>;
+
 /// The shared `main` of every binary. `scope` wraps one iteration: `with_global_arena` for the
 /// GlobalArena binaries in `inside` mode, a plain call otherwise.
-pub fn main_with(scope: &dyn Fn(&dyn Fn() -> Vec<u8>) -> Vec<u8>, arena: bool) {
+pub fn main_with(scope: Scope<'_>, arena: bool) {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: <bin> run|time <workload> <iterations> <outside|inside> [output file]";
     if args.len() < 5 {
