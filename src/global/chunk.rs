@@ -60,7 +60,16 @@ static RESIDENT_FREE: AtomicIsize = AtomicIsize::new(0);
 /// Free chunks kept resident before further ones are decommitted (configurable).
 static RETAINED_CHUNKS: AtomicUsize = AtomicUsize::new(DEFAULT_RETAINED_BYTES / CHUNK_SIZE);
 
-/// Default for [`set_retained_bytes`].
+/// Default for [`set_retained_bytes`](super::set_retained_bytes): 64 MiB of free chunks stay
+/// resident for reuse.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::global::{DEFAULT_RETAINED_BYTES, retained_bytes};
+///
+/// assert_eq!(retained_bytes(), DEFAULT_RETAINED_BYTES); // unless changed
+/// ```
 pub const DEFAULT_RETAINED_BYTES: usize = 64 << 20;
 
 /// Live blocks of a chunk, seen by its owner: the shared `word` (which holds `OWNED` minus

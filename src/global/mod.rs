@@ -434,24 +434,22 @@ impl<A: GlobalAlloc> GlobalArena<A> {
 
     /// Inside a scope: an arena block, or a spill to `inner`; outside: `inner`.
     ///
-    /// The thread-local closure only decides and counts; the inner call stays outside it so the
-    /// pass-through path inlines into `__rust_alloc` as a flag test, two adds and a tail call.
+    /// Each thread-local access is its own small closure: LLVM then inlines all of them into
+    /// `__rust_alloc`, so the pass-through path is a flag test, two adds and a tail call, and the
+    /// in-scope path a flag test and the bump, without an out-of-line call in between.
     #[inline(always)]
     fn alloc_routed<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
-        let p = LOCAL.with(|l| {
-            if l.active() {
-                return l.alloc_in_scope(layout.size(), layout.align());
-            } else {
-                l.counters.pass_alloc(layout.size());
+        if LOCAL.with(thread::Local::active) {
+            let p = LOCAL.with(|l| l.alloc_in_scope(layout.size(), layout.align()));
+            if !p.is_null() {
+                if ZEROED {
+                    // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
+                    unsafe { p.write_bytes(0, layout.size()) };
+                }
+                return p;
             }
-            null_mut()
-        });
-        if !p.is_null() {
-            if ZEROED {
-                // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
-                unsafe { p.write_bytes(0, layout.size()) };
-            }
-            return p;
+        } else {
+            LOCAL.with(|l| l.counters.pass_alloc(layout.size()));
         }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
         unsafe {

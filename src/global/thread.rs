@@ -15,10 +15,27 @@ use core::cell::Cell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Largest request served from a chunk; larger ones go to the inner allocator.
+/// Largest request served from a chunk (a quarter chunk); larger ones go to the inner allocator.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::global::{CHUNK_SIZE, MAX_ARENA_REQUEST};
+///
+/// assert_eq!(MAX_ARENA_REQUEST * 4, CHUNK_SIZE);
+/// ```
 pub const MAX_ARENA_REQUEST: usize = CHUNK_SIZE / 4;
 
-/// Default for [`set_thread_chunk_cap`].
+/// Default for [`set_thread_chunk_cap`](super::set_thread_chunk_cap): 256 chunks (256 MiB) per
+/// thread natively.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::global::{DEFAULT_THREAD_CHUNK_CAP, thread_chunk_cap};
+///
+/// assert_eq!(thread_chunk_cap(), DEFAULT_THREAD_CHUNK_CAP); // unless changed
+/// ```
 #[cfg(not(miri))]
 pub const DEFAULT_THREAD_CHUNK_CAP: usize = 256;
 #[cfg(miri)]
