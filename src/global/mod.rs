@@ -88,7 +88,7 @@
 //!   only the owner writes (at claim, and cleared before it hands the chunk back).
 //! * **another thread frees**: `fetch_sub(2)`, `Release`. While owned the `OWNED` bit stays set
 //!   whatever the count, so the word can wrap but never reads as free.
-//! * **owner asks "is everything dead?"** (own frees in the current chunk, moving on, scope entry
+//! * **owner asks "is everything dead?"** (moving on to another chunk, outermost scope entry
 //!   and exit): `Acquire` load; `live = (word - 1) / 2 + local` in wrapping arithmetic. If `0`,
 //!   no block exists anywhere and only the owner could create one, so it may rewind the chunk.
 //! * **hand back** (a parked chunk at the outermost scope exit; every chunk at thread exit):
@@ -131,6 +131,7 @@
 //!   accounting), scopes pass through and `no_chunk_spills` counts it.
 
 mod chunk;
+mod fit;
 mod region;
 mod stats;
 mod thread;

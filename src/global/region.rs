@@ -15,7 +15,7 @@
 //! management; the arithmetic is in safe `const fn`s tested below.
 
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 /// log2 of the chunk size.
 #[cfg(not(miri))]
@@ -37,18 +37,27 @@ pub const REGION_SIZE: usize = CHUNK_COUNT * CHUNK_SIZE;
 /// Base of the reserved range, or null before the first reservation (or after a refusal).
 static BASE: AtomicPtr<u8> = AtomicPtr::new(null_mut());
 
+/// Address of [`BASE`] for the ownership test, or [`NO_RANGE`] while there is no range.
+static START: AtomicUsize = AtomicUsize::new(NO_RANGE);
+
+/// The range start assumed while none is reserved: the top `REGION_SIZE` bytes of the address
+/// space, which are kernel space on 64-bit Linux, so no pointer a program can free lies there.
+/// With it the ownership test is one subtraction and one compare, with no "is there a range"
+/// branch.
+pub const NO_RANGE: usize = usize::MAX - REGION_SIZE + 1;
+
 /// Reservation state: not tried, reserved, or refused by the OS.
 static STATE: AtomicU8 = AtomicU8::new(UNTRIED);
 const UNTRIED: u8 = 0;
 const RESERVED: u8 = 1;
 const REFUSED: u8 = 2;
 
-/// Chunk index of address `addr` when the range starts at `base`, or `None` when `addr` lies
-/// outside it (or no range exists: `base == 0`). Never wraps or panics.
+/// Chunk index of address `addr` when the range starts at `base` (`NO_RANGE` when there is
+/// none), or `None` when `addr` lies outside it. Never wraps or panics.
 #[inline(always)]
 pub const fn chunk_index(addr: usize, base: usize) -> Option<usize> {
     let offset = addr.wrapping_sub(base);
-    if base != 0 && offset < REGION_SIZE {
+    if offset < REGION_SIZE {
         Some(offset >> CHUNK_SHIFT)
     } else {
         None
@@ -61,10 +70,10 @@ pub const fn chunk_offset(index: usize) -> usize {
     index << CHUNK_SHIFT
 }
 
-/// The range base if it is reserved; a plain load, for the deallocation path.
+/// The range start if it is reserved, else `NO_RANGE`; a plain load, for the deallocation path.
 #[inline(always)]
 pub fn base_addr() -> usize {
-    BASE.load(Ordering::Relaxed).addr()
+    START.load(Ordering::Relaxed)
 }
 
 /// Chunk index owning `ptr`, or `None` if `ptr` did not come from an arena.
@@ -102,6 +111,7 @@ pub fn reserve() -> Option<*mut u8> {
     };
     match BASE.compare_exchange(null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
+            START.store(fresh.addr(), Ordering::Release);
             STATE.store(RESERVED, Ordering::Relaxed);
             Some(fresh)
         }
@@ -234,10 +244,24 @@ mod tests {
     }
 
     #[test]
-    fn no_range_owns_nothing() {
-        for addr in [0, 1, 8, 4096, REGION_SIZE - 1, usize::MAX] {
-            assert_eq!(chunk_index(addr, 0), None);
+    fn no_range_owns_no_user_space_address() {
+        for addr in [
+            0,
+            1,
+            8,
+            4096,
+            REGION_SIZE - 1,
+            REGION_SIZE,
+            1 << 47,
+            (1 << 56) - 1,
+        ] {
+            assert_eq!(chunk_index(addr, NO_RANGE), None);
         }
+        assert_eq!(
+            base_addr(),
+            NO_RANGE,
+            "no range in this unit-test process yet"
+        );
     }
 
     #[test]

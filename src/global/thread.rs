@@ -8,9 +8,10 @@
 //! when a scope is entered, which is not on the allocator path.
 
 use super::chunk::{self, NO_CHUNK};
+use super::fit::bump_small;
 use super::region::{self, CHUNK_SIZE};
 use super::stats::{self, Counters};
-use crate::bump::{bump_up, release_last, resize_last};
+use crate::bump::{release_last, resize_last};
 use core::cell::Cell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -133,15 +134,22 @@ impl Local {
     }
 
     /// A block of `size` bytes aligned to `align` from the current chunk, or `None` if it does
-    /// not fit (or there is no current chunk). Call only when [`active`](Self::active).
+    /// not fit, there is no current chunk, or the request is larger than [`MAX_ARENA_REQUEST`].
+    /// Call only when [`active`](Self::active).
     #[inline(always)]
     pub fn try_bump(&self, size: usize, align: usize) -> Option<*mut u8> {
-        let b = bump_up(self.cursor.get(), self.limit.get(), size, align)?;
-        self.cursor.set(b.end);
+        let (start, end) = bump_small(
+            self.cursor.get(),
+            self.limit.get(),
+            size,
+            align,
+            MAX_ARENA_REQUEST,
+        )?;
+        self.cursor.set(end);
         self.live.set(self.live.get().wrapping_add(1));
-        // `b` lies inside the current chunk, so the pointer stays within the reservation that
-        // `start` points into.
-        Some(self.start.get().with_addr(b.start))
+        // `[start, end)` lies inside the current chunk, so the pointer stays within the
+        // reservation that `start` points into.
+        Some(self.start.get().with_addr(start))
     }
 
     /// An allocation inside a scope: a block of the current chunk, or of the next one, or null
@@ -150,9 +158,7 @@ impl Local {
     #[inline(always)]
     pub fn alloc_in_scope(&self, size: usize, align: usize) -> *mut u8 {
         if !crate::sync::routing_suspended() {
-            if size <= MAX_ARENA_REQUEST
-                && let Some(p) = self.try_bump(size, align)
-            {
+            if let Some(p) = self.try_bump(size, align) {
                 self.counters.arena_alloc(size);
                 return p;
             }
@@ -285,10 +291,9 @@ impl Local {
         if let Some(c) = release_last(addr, size, self.cursor.get(), self.start.get().addr()) {
             self.cursor.set(c);
         }
-        if chunk::owner_live(index, self.live.get()) == 0 {
-            // Only the owner moves its cursor, and only it creates blocks: a zero cannot go stale.
-            self.rewind();
-        }
+        // No "is everything dead?" check here: it would cost a shared load and arithmetic on
+        // every free. A chunk whose blocks all died rewinds when the thread needs room (next
+        // chunk) and at outermost scope entry and exit.
     }
 
     /// Resizes the current chunk's most recent block in place; growing only inside a scope.
