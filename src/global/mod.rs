@@ -260,7 +260,7 @@ impl RegionStats {
 
 /// Whether a [`GlobalArena`] is the process's `#[global_allocator]`. Without one,
 /// [`with_global_arena`] does nothing (debug builds warn once on stderr). The first call makes
-/// one small allocation to find out; the answer is cached.
+/// one small allocation in a scope of its own to find out; the answer is cached.
 ///
 /// # Example
 ///
@@ -279,15 +279,19 @@ pub fn is_installed() -> bool {
         NO => return false,
         _ => {}
     }
+    // Inside a scope our allocator counts every allocation (arena block or spill); no other
+    // allocator touches these counters.
     let calls = |l: &thread::Local| {
         let s = l.counters.snapshot();
-        s.arena_allocs + s.passthrough_allocs
+        s.arena_allocs + s.spills
     };
     let Ok(before) = LOCAL.try_with(calls) else {
-        return false;
+        return false; // thread teardown: ask again later
     };
+    LOCAL.with(thread::Local::enter);
     let probe = std::hint::black_box(Box::new(0u64));
     drop(probe);
+    LOCAL.with(thread::Local::leave);
     let installed = LOCAL.try_with(calls).is_ok_and(|after| after != before);
     INSTALLED.store(if installed { YES } else { NO }, Ordering::Relaxed);
     installed
@@ -435,24 +439,55 @@ impl<A: GlobalAlloc> GlobalArena<A> {
 
     /// Inside a scope: an arena block, or a spill to `inner`; outside: `inner`.
     ///
-    /// Each thread-local access is its own small closure: LLVM then inlines all of them into
-    /// `__rust_alloc`, so the pass-through path is a flag test, two adds and a tail call, and the
-    /// in-scope path a flag test and the bump, without an out-of-line call in between.
+    /// Shaped for the instruction count of both paths: `__rust_alloc` is a flag test, then
+    /// either the inner allocator (outside a scope: nothing counted), or a tail call to
+    /// [`alloc_in_scope`](Self::alloc_in_scope), a leaf function with no stack frame. Each
+    /// thread-local access is its own small closure so that LLVM inlines every one of them.
     #[inline(always)]
     fn alloc_routed<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
         if LOCAL.with(thread::Local::active) {
-            let p = LOCAL.with(|l| l.alloc_in_scope(layout.size(), layout.align()));
-            if !p.is_null() {
-                if ZEROED {
-                    // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
-                    unsafe { p.write_bytes(0, layout.size()) };
-                }
-                return p;
-            }
-        } else {
-            LOCAL.with(|l| l.counters.pass_alloc(layout.size()));
+            return self.alloc_in_scope::<ZEROED>(layout);
         }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { self.alloc_inner::<ZEROED>(layout) }
+    }
+
+    /// An allocation inside a scope: a bump in the current chunk, else the slow path.
+    #[inline(never)]
+    fn alloc_in_scope<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        let p = LOCAL.with(|l| l.try_bump_counted(layout.size(), layout.align()));
+        if p.is_null() {
+            return self.alloc_in_scope_slow::<ZEROED>(layout);
+        }
+        if ZEROED {
+            // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
+            unsafe { p.write_bytes(0, layout.size()) };
+        }
+        p
+    }
+
+    /// The current chunk has no room: the next chunk, or a counted spill to `inner`.
+    #[cold]
+    #[inline(never)]
+    fn alloc_in_scope_slow<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        let p = LOCAL.with(|l| l.alloc_in_scope(layout.size(), layout.align()));
+        if p.is_null() {
+            // SAFETY: `layout` came from a `GlobalAlloc::alloc` caller, who upholds its contract.
+            return unsafe { self.alloc_inner::<ZEROED>(layout) };
+        }
+        if ZEROED {
+            // SAFETY: as in `alloc_in_scope`.
+            unsafe { p.write_bytes(0, layout.size()) };
+        }
+        p
+    }
+
+    /// # Safety
+    ///
+    /// `GlobalAlloc::alloc`'s contract for `layout`.
+    #[inline(always)]
+    unsafe fn alloc_inner<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
         unsafe {
             if ZEROED {
                 self.inner.alloc_zeroed(layout)
@@ -481,11 +516,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         match region::owner_of(ptr) {
             Some(index) => LOCAL.with(|l| l.free(index, ptr.addr(), layout.size())),
-            None => {
-                LOCAL.with(|l| l.counters.pass_free());
-                // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
-                unsafe { self.inner.dealloc(ptr, layout) }
-            }
+            // Not counted: the pass-through free stays a subtraction, a compare and a jump.
+            // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
+            None => unsafe { self.inner.dealloc(ptr, layout) },
         }
     }
 
@@ -530,13 +563,7 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     unsafe fn realloc_inner(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let moved = LOCAL.with(|l| {
             if l.active() && new_size > layout.size() {
-                let new = l.alloc_in_scope(new_size, layout.align());
-                if !new.is_null() {
-                    l.counters.pass_free();
-                }
-                return new;
-            } else {
-                l.counters.pass_alloc(new_size);
+                return l.alloc_in_scope(new_size, layout.align());
             }
             null_mut()
         });

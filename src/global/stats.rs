@@ -10,7 +10,7 @@ use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Number of counters.
-pub const FIELDS: usize = 11;
+pub const FIELDS: usize = 9;
 
 /// Allocation counters of a [`GlobalArena`](super::GlobalArena), for one thread or the process.
 ///
@@ -31,17 +31,13 @@ pub struct GlobalStats {
     pub arena_bytes: u64,
     /// Frees of arena blocks (by any thread, counted on the freeing thread).
     pub arena_frees: u64,
-    /// `alloc`, `alloc_zeroed` and `realloc` calls forwarded to the inner allocator, spills
-    /// included.
-    pub passthrough_allocs: u64,
-    /// Bytes requested by those calls.
-    pub passthrough_bytes: u64,
-    /// `dealloc` calls forwarded to the inner allocator.
-    pub passthrough_frees: u64,
     /// Allocations made inside a scope that went to the inner allocator, for any reason: larger
     /// than [`MAX_ARENA_REQUEST`](super::MAX_ARENA_REQUEST), no chunk to be had, or made while the
-    /// crate held one of its own locks.
+    /// crate held one of its own locks. (Calls outside scopes are not counted: the pass-through
+    /// path stays a flag test.)
     pub spills: u64,
+    /// Bytes requested by those spills.
+    pub spill_bytes: u64,
     /// Chunks this thread (or the process) took from the reserved range, fresh or reused.
     pub chunks_taken: u64,
     /// Chunks handed back while blocks in them were still alive (escaped values): each becomes
@@ -77,12 +73,10 @@ impl GlobalStats {
     fn to_array(self) -> [u64; FIELDS] {
         [
             self.arena_allocs,
-            self.passthrough_allocs,
-            self.arena_bytes,
-            self.passthrough_bytes,
-            self.arena_frees,
-            self.passthrough_frees,
             self.spills,
+            self.arena_bytes,
+            self.spill_bytes,
+            self.arena_frees,
             self.chunks_taken,
             self.chunks_orphaned,
             self.no_chunk_spills,
@@ -93,16 +87,14 @@ impl GlobalStats {
     fn from_array(a: [u64; FIELDS]) -> GlobalStats {
         GlobalStats {
             arena_allocs: a[0],
-            passthrough_allocs: a[1],
+            spills: a[1],
             arena_bytes: a[2],
-            passthrough_bytes: a[3],
+            spill_bytes: a[3],
             arena_frees: a[4],
-            passthrough_frees: a[5],
-            spills: a[6],
-            chunks_taken: a[7],
-            chunks_orphaned: a[8],
-            no_chunk_spills: a[9],
-            cap_spills: a[10],
+            chunks_taken: a[5],
+            chunks_orphaned: a[6],
+            no_chunk_spills: a[7],
+            cap_spills: a[8],
         }
     }
 }
@@ -115,16 +107,14 @@ pub struct Counters {
 // Slots of the counters that one call updates together are not adjacent: adjacent ones tempt
 // LLVM into a six-instruction vector load-add-store where two scalar adds do.
 const ARENA_ALLOCS: usize = 0;
+const SPILLS: usize = 1;
 const ARENA_BYTES: usize = 2;
+const SPILL_BYTES: usize = 3;
 const ARENA_FREES: usize = 4;
-const PASS_ALLOCS: usize = 1;
-const PASS_BYTES: usize = 3;
-const PASS_FREES: usize = 5;
-const SPILLS: usize = 6;
-const CHUNKS_TAKEN: usize = 7;
-const CHUNKS_ORPHANED: usize = 8;
-const NO_CHUNK: usize = 9;
-const CAP: usize = 10;
+const CHUNKS_TAKEN: usize = 5;
+const CHUNKS_ORPHANED: usize = 6;
+const NO_CHUNK: usize = 7;
+const CAP: usize = 8;
 
 impl Counters {
     pub const fn new() -> Self {
@@ -150,15 +140,9 @@ impl Counters {
     }
 
     #[inline(always)]
-    pub fn pass_alloc(&self, bytes: usize) {
-        self.add(PASS_ALLOCS, 1);
-        self.add(PASS_BYTES, bytes as u64);
-    }
-
-    #[inline(always)]
     pub fn spill(&self, bytes: usize) {
         self.add(SPILLS, 1);
-        self.pass_alloc(bytes);
+        self.add(SPILL_BYTES, bytes as u64);
     }
 
     pub fn chunk_taken(&self) {
@@ -175,11 +159,6 @@ impl Counters {
 
     pub fn cap_reached(&self) {
         self.add(CAP, 1);
-    }
-
-    #[inline(always)]
-    pub fn pass_free(&self) {
-        self.add(PASS_FREES, 1);
     }
 
     pub fn snapshot(&self) -> GlobalStats {
@@ -268,8 +247,6 @@ mod tests {
         c.arena_alloc(6);
         c.arena_free();
         c.spill(100);
-        c.pass_alloc(1);
-        c.pass_free();
         c.chunk_taken();
         c.chunk_orphaned();
         c.no_chunk();
@@ -281,9 +258,7 @@ mod tests {
                 arena_allocs: 2,
                 arena_bytes: 16,
                 arena_frees: 1,
-                passthrough_allocs: 2,
-                passthrough_bytes: 101,
-                passthrough_frees: 1,
+                spill_bytes: 100,
                 spills: 1,
                 chunks_taken: 1,
                 chunks_orphaned: 1,

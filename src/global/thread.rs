@@ -152,6 +152,23 @@ impl Local {
         Some(self.start.get().with_addr(start))
     }
 
+    /// The fast path inside a scope: a block of the current chunk, counted, or null (nothing
+    /// counted: the caller goes on to [`alloc_in_scope`](Self::alloc_in_scope)). Null too while
+    /// the crate holds one of its own locks on this thread.
+    #[inline(always)]
+    pub fn try_bump_counted(&self, size: usize, align: usize) -> *mut u8 {
+        if crate::sync::routing_suspended() {
+            return null_mut();
+        }
+        match self.try_bump(size, align) {
+            Some(p) => {
+                self.counters.arena_alloc(size);
+                p
+            }
+            None => null_mut(),
+        }
+    }
+
     /// An allocation inside a scope: a block of the current chunk, or of the next one, or null
     /// after counting a spill (the caller then asks the inner allocator). While the crate holds
     /// one of its own locks on this thread, everything spills.
