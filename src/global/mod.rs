@@ -524,12 +524,34 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        match region::owner_of(ptr) {
+            Some(index) => self.realloc_arena(ptr, index, layout, new_size),
+            None => {
+                if new_size > layout.size() && LOCAL.with(thread::Local::active) {
+                    // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
+                    return unsafe { self.realloc_into_scope(ptr, layout, new_size) };
+                }
+                // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`; the
+                // caller upholds the rest of `realloc`'s contract.
+                unsafe { self.inner.realloc(ptr, layout, new_size) }
+            }
+        }
+    }
+}
+
+impl<A: GlobalAlloc> GlobalArena<A> {
+    /// `realloc` of an arena block of chunk `index`: in place if it is the current chunk's most
+    /// recent block (or shrinks), else moved. Out of line so that `__rust_realloc`'s pass-through
+    /// path needs no stack frame.
+    #[inline(never)]
+    fn realloc_arena(
+        &self,
+        ptr: *mut u8,
+        index: usize,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
         let old = layout.size();
-        let Some(index) = region::owner_of(ptr) else {
-            // SAFETY: `ptr` is not arena memory, so it came from `inner`; the caller upholds the
-            // rest of `realloc`'s contract.
-            return unsafe { self.realloc_inner(ptr, layout, new_size) };
-        };
         LOCAL.with(|l| {
             if l.resize_in_place(index, ptr.addr(), old, new_size, layout.align()) {
                 return ptr;
@@ -538,8 +560,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
                 // The block keeps its space until it is freed (or its chunk rewinds).
                 return ptr;
             }
-            // SAFETY: the caller guarantees `new_size`, rounded up to `layout.align()`, does not
-            // overflow `isize`; the alignment is `layout`'s, already valid.
+            // SAFETY: the caller of `realloc` guarantees `new_size`, rounded up to
+            // `layout.align()`, does not overflow `isize`; the alignment is `layout`'s.
             let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
             let new = self.alloc_routed::<false>(new_layout);
             if new.is_null() {
@@ -551,34 +573,27 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
             new
         })
     }
-}
 
-impl<A: GlobalAlloc> GlobalArena<A> {
-    /// `realloc` of an inner block: grown inside a scope it moves into the arena if it fits.
+    /// `realloc` of an inner block grown inside a scope: it moves into the arena if it fits.
     ///
     /// # Safety
     ///
     /// `ptr` came from `inner` with `layout`; `GlobalAlloc::realloc`'s contract holds.
-    #[inline]
-    unsafe fn realloc_inner(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = LOCAL.with(|l| {
-            if l.active() && new_size > layout.size() {
-                return l.alloc_in_scope(new_size, layout.align());
-            }
-            null_mut()
-        });
-        if !moved.is_null() {
-            // SAFETY: `ptr` is valid for `layout.size()` bytes, `moved` for more; the old block is
-            // inner memory and `moved` arena memory, so they are disjoint. `ptr` came from `inner`
-            // with `layout`.
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, moved, layout.size());
-                self.inner.dealloc(ptr, layout);
-            }
-            return moved;
+    #[inline(never)]
+    unsafe fn realloc_into_scope(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = LOCAL.with(|l| l.alloc_in_scope(new_size, layout.align()));
+        if moved.is_null() {
+            // A counted spill. SAFETY: `ptr` came from `inner` with `layout`.
+            return unsafe { self.inner.realloc(ptr, layout, new_size) };
         }
-        // SAFETY: `ptr` came from `inner` with `layout`; the caller upholds the rest.
-        unsafe { self.inner.realloc(ptr, layout, new_size) }
+        // SAFETY: `ptr` is valid for `layout.size()` bytes, `moved` for more; the old block is
+        // inner memory and `moved` arena memory, so they are disjoint. `ptr` came from `inner`
+        // with `layout`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, moved, layout.size());
+            self.inner.dealloc(ptr, layout);
+        }
+        moved
     }
 }
 
