@@ -117,10 +117,13 @@
 //!
 //! # Statistics
 //!
-//! Per-thread `Cell` counters ([`GlobalStats`]); [`GlobalArena::thread_stats`] reads the calling
-//! thread's. [`GlobalArena::stats`] sums what threads published at their last outermost scope
-//! exit plus the totals of threads that have exited: it covers threads that entered a scope
-//! (up to 256 live ones at a time; further ones are counted once they exit).
+//! Per-thread `Cell` counters ([`GlobalStats`]) of what happens *inside* scopes: arena blocks,
+//! spills (and why), chunks taken and orphaned. Calls outside scopes are not counted, so that the
+//! pass-through path stays a flag test (allocation) or a range test (free) in front of the inner
+//! allocator. [`GlobalArena::thread_stats`] reads the calling thread's counters;
+//! [`GlobalArena::stats`] sums what threads published at their last outermost scope exit plus
+//! the totals of threads that have exited (up to 256 live threads publish at a time; further ones
+//! are counted once they exit). [`GlobalArena::region`] describes the reserved range.
 //!
 //! # Limits
 //!
