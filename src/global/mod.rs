@@ -284,18 +284,18 @@ pub fn is_installed() -> bool {
     }
     // Inside a scope our allocator counts every allocation (arena block or spill); no other
     // allocator touches these counters.
-    let calls = |l: &thread::Local| {
-        let s = l.counters.snapshot();
-        s.arena_allocs + s.spills
-    };
-    let Ok(before) = LOCAL.try_with(calls) else {
+    let Ok(before) = LOCAL.try_with(|l| l.counters.snapshot()) else {
         return false; // thread teardown: ask again later
     };
     LOCAL.with(thread::Local::enter);
     let probe = std::hint::black_box(Box::new(0u64));
     drop(probe);
     LOCAL.with(thread::Local::leave);
-    let installed = LOCAL.try_with(calls).is_ok_and(|after| after != before);
+    let installed = LOCAL.with(|l| {
+        let after = l.counters.snapshot();
+        l.counters.forget_allocations_since(&before);
+        after.arena_allocs + after.spills != before.arena_allocs + before.spills
+    });
     INSTALLED.store(if installed { YES } else { NO }, Ordering::Relaxed);
     installed
 }

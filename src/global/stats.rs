@@ -161,6 +161,20 @@ impl Counters {
         self.add(CAP, 1);
     }
 
+    /// Puts the allocation counters back to `before` (the chunk counters stay): the crate's own
+    /// probe allocations must not show up in a user's figures.
+    pub fn forget_allocations_since(&self, before: &GlobalStats) {
+        for (field, v) in [
+            (ARENA_ALLOCS, before.arena_allocs),
+            (ARENA_BYTES, before.arena_bytes),
+            (ARENA_FREES, before.arena_frees),
+            (SPILLS, before.spills),
+            (SPILL_BYTES, before.spill_bytes),
+        ] {
+            self.c[field].set(v);
+        }
+    }
+
     pub fn snapshot(&self) -> GlobalStats {
         GlobalStats::from_array(core::array::from_fn(|i| self.c[i].get()))
     }
