@@ -167,6 +167,14 @@ fn a_refused_reservation_passes_through_and_says_so() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("refused: ok"), "{stdout}");
+    if cfg!(debug_assertions) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.matches("address range was refused").count(),
+            1,
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

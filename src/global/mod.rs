@@ -57,7 +57,7 @@
 //! **Nothing fails silently.** A scope that cannot get a chunk (range exhausted, mapping refused,
 //! per-thread cap reached) passes through, and [`GlobalStats`] says why: `no_chunk_spills`,
 //! `cap_spills`, next to `chunks_taken` and `chunks_orphaned`. [`GlobalArena::region`] reports the
-//! range itself. [`is_installed`] tells whether `GlobalArena` is the global allocator at all;
+//! range itself, and debug builds say once on stderr when no chunk could be had. [`is_installed`] tells whether `GlobalArena` is the global allocator at all;
 //! debug builds warn once on stderr when a scope is entered while it is not.
 //!
 //! **The crate's own code stays out of a user's scope.** While a thread holds (or waits for) one of

@@ -223,6 +223,25 @@ pub fn commit(_index: usize) -> bool {
 #[cfg(miri)]
 pub fn decommit(_index: usize) {}
 
+/// Debug builds: says once on stderr that scopes found no chunk. Written with one `write(2)`, so
+/// it never allocates (it runs on the allocation path).
+pub fn warn_no_chunk_once() {
+    static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !cfg!(debug_assertions) || WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let msg: &[u8] = if refused() {
+        b"engram_kernels: the global arena's address range was refused (ulimit -v?): scopes pass \
+          through; see GlobalArena::region() (shown once)\n"
+    } else {
+        b"engram_kernels: no global-arena chunk to be had (range exhausted or commit refused): \
+          scopes pass through; see GlobalArena::region() (shown once)\n"
+    };
+    // SAFETY: writes `msg.len()` bytes from a live byte slice to file descriptor 2; a failed or
+    // short write is harmless.
+    let _ = unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

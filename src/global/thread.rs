@@ -249,6 +249,7 @@ impl Local {
             }
             None => {
                 self.starved.set(true);
+                region::warn_no_chunk_once();
                 Err(Reason::NoChunk)
             }
         }
