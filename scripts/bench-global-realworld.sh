@@ -14,11 +14,13 @@
 #   scripts/bench-global-realworld.sh                 # everything (about 10 minutes)
 #   WORKLOADS="json_100k maps" ROUNDS=3 scripts/bench-global-realworld.sh
 #   NO_CALLGRIND=1 scripts/bench-global-realworld.sh  # wall clock only
+#   PROFILE=release-lto scripts/bench-global-realworld.sh  # fat LTO
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="$PWD/target/realworld"
-(cd bench/realworld && cargo build --release --quiet --target-dir "$TARGET")
-BIN="$TARGET/release" python3 - <<'PY'
+PROFILE=${PROFILE:-release}
+(cd bench/realworld && cargo build --profile "$PROFILE" --quiet --target-dir "$TARGET")
+BIN="$TARGET/$PROFILE" python3 - <<'PY'
 import os, statistics, subprocess, sys, tempfile, filecmp
 B = os.environ["BIN"]
 W = os.environ.get("WORKLOADS", "json_100k json_2m toml_50k regex syn format maps").split()

@@ -129,6 +129,9 @@
 //!
 //! * State is process-wide: use one `GlobalArena` per process, as the `#[global_allocator]`.
 //! * An escaped block keeps its whole chunk from being reused until it is freed.
+//! * 64-bit Linux: `mmap`/`mprotect`/`madvise` reserve and return memory, and while no range is
+//!   reserved the ownership test compares against the top 16 GiB of the address space (kernel
+//!   space, where no freeable pointer lies).
 //! * The range is 16 GiB of address space (under Miri, 64 chunks of 64 KiB from `System`). If
 //!   the OS refuses it (`ulimit -v`), or a chunk cannot be committed (strict overcommit
 //!   accounting), scopes pass through and `no_chunk_spills` counts it.
