@@ -99,16 +99,28 @@ fn an_escaped_value_freed_outside_any_scope_unpins_the_chunk() {
 fn two_hundred_scopes_while_one_escaped_value_lives() {
     std::thread::spawn(|| {
         let escaped = with_global_arena(|| format!("escaped {}", 42));
-        let scopes = scaled(200, 6);
-        let per_scope = scaled(40_000, 2_000);
+        let scopes = scaled(200, 3);
+        // 64-byte boxes: each scope needs well over one chunk (1 MiB natively, 64 KiB under Miri)
+        let per_scope = scaled(40_000, 3_000);
         let before = ALLOC.thread_stats();
         let calls = inner_calls();
-        for s in 0..scopes {
+        for s in 0..scopes as u64 {
             let sum = with_global_arena(|| {
-                let v: Vec<String> = (0..per_scope).map(|i| format!("{s}:{i}")).collect();
-                v.iter().map(String::len).sum::<usize>()
+                let mut kept: Option<Box<(u64, [u64; 7])>> = None;
+                let mut sum = 0;
+                for i in 0..per_scope as u64 {
+                    let b = Box::new((s + i, [i; 7]));
+                    sum += b.0 + b.1[6];
+                    // every other box outlives the next allocation, so its space is not given
+                    // back at once and the scope walks through more than a chunk
+                    if i % 2 == 0 {
+                        drop(kept.replace(b));
+                    }
+                }
+                sum
             });
-            assert!(sum > per_scope);
+            let n = per_scope as u64;
+            assert_eq!(sum, s * n + n * (n - 1));
         }
         let d = ALLOC.thread_stats().since(&before);
         let inner = inner_calls() - calls;
