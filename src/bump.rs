@@ -26,6 +26,7 @@ pub(crate) struct Bump {
 /// Rounds `addr` up to a multiple of `align`, or `None` if that would pass `usize::MAX`.
 ///
 /// `align` must be a power of two; any other value gives `None` rather than a wrong answer.
+#[cfg_attr(not(test), allow(dead_code))] // the reference for the fast variants' tests
 #[inline(always)]
 pub(crate) const fn align_up(addr: usize, align: usize) -> Option<usize> {
     if !align.is_power_of_two() {
@@ -71,10 +72,43 @@ pub(crate) const fn bump_pow2(
     })
 }
 
+/// [`bump_up`] for the global allocator's fast path: both size and alignment are first bounded by
+/// a small `max` (one `or` and one compare; larger `Layout`s go to the inner allocator anyway),
+/// after which the padding is below `max` and only one overflow check remains. A
+/// non-power-of-two alignment cannot occur (`Layout` forbids it); given one anyway, the block
+/// still lies inside `[cursor, limit)`, just not aligned.
+///
+/// Places `size` bytes aligned to `align` in `[cursor, limit)`: `Some((start, end))`, or `None`
+/// if it does not fit or `size | align > max` (`max` a power of two). Never wraps or panics.
+#[inline(always)]
+pub(crate) const fn bump_small(
+    cursor: usize,
+    limit: usize,
+    size: usize,
+    align: usize,
+    max: usize,
+) -> Option<(usize, usize)> {
+    if size | align > max {
+        return None;
+    }
+    // For a power-of-two `align <= max` the mask is `align - 1`; for the impossible `align == 0`
+    // it is clipped to `max - 1`. Either way `pad < max`, so `pad + size < 2 × max` cannot
+    // overflow.
+    let pad = cursor.wrapping_neg() & align.wrapping_sub(1) & max.wrapping_sub(1);
+    let Some(end) = cursor.checked_add(pad + size) else {
+        return None;
+    };
+    if end > limit {
+        return None;
+    }
+    Some((cursor + pad, end))
+}
+
 /// Places a block of `size` bytes aligned to `align` in the free space `[cursor, limit)`.
 ///
 /// Returns `None`, without wrapping, when the block does not fit or the arithmetic would pass
 /// `usize::MAX`. Cost: an add, a mask, an add and a compare.
+#[cfg_attr(not(test), allow(dead_code))] // the reference for the fast variants' tests
 #[inline(always)]
 pub(crate) const fn bump_up(
     cursor: usize,
@@ -321,5 +355,55 @@ mod tests {
         assert_eq!(utilization(10, 10), 1.0);
         assert_eq!(utilization(11, 10), 1.0);
         assert_eq!(utilization(usize::MAX, 0), 0.0);
+    }
+
+    // ---- bump_small ----
+
+    #[test]
+    fn agrees_with_bump_up_on_small_power_of_two_requests() {
+        let max = 1 << 18;
+        for cursor in [0usize, 1, 7, 4095, 4096, 0x7f00_0000_0001, usize::MAX - 100] {
+            for limit in [
+                cursor,
+                cursor.saturating_add(64),
+                cursor.saturating_add(1 << 20),
+            ] {
+                for size in [0usize, 1, 24, 4096, max, max + 1] {
+                    for shift in 0..20 {
+                        let align = 1usize << shift;
+                        let expect = if size | align > max {
+                            None
+                        } else {
+                            bump_up(cursor, limit, size, align).map(|b| (b.start, b.end))
+                        };
+                        assert_eq!(
+                            bump_small(cursor, limit, size, align, max),
+                            expect,
+                            "{cursor:#x} {limit:#x} {size} {align}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_inputs_stay_inside_the_free_space() {
+        let max = 1 << 18;
+        for (cursor, limit, size, align) in [
+            (100usize, 200usize, 10usize, 0usize), // zero alignment
+            (1, 200, 10, 0),
+            (100, 200, 10, 3), // not a power of two
+            (100, 200, 10, 6),
+            (usize::MAX - 5, usize::MAX, 4, 8), // near the top of the address space
+            (usize::MAX, usize::MAX, 0, 1),
+            (0, usize::MAX, usize::MAX, 1),
+            (50, 10, 1, 1), // cursor past limit
+        ] {
+            if let Some((start, end)) = bump_small(cursor, limit, size, align, max) {
+                assert!(cursor <= start && start <= end && end <= limit);
+                assert_eq!(end - start, size);
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@
 #[path = "global_support/mod.rs"]
 mod support;
 
-use engram_kernels::global::ARENA_SIZE;
+use engram_kernels::global::MAX_ARENA_REQUEST;
 use engram_kernels::{GlobalArena, with_global_arena};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -104,7 +104,7 @@ fn reentrant_inner_allocator_inside_a_scope() {
     );
     // a spill re-enters from inside the scope: the nested allocation goes to the arena
     let s = ALLOC.thread_stats();
-    let big = with_global_arena(|| vec![1u8; ARENA_SIZE + 1]);
+    let big = with_global_arena(|| vec![1u8; MAX_ARENA_REQUEST + 1]);
     let d = ALLOC.thread_stats().since(&s);
     assert_eq!(REENTRIES.with(Cell::get), before + 1);
     assert_eq!(d.spills, 1);

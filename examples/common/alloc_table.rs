@@ -377,10 +377,11 @@ pub fn print_table(reps: usize) {
     let pool = thread_arena_stats().map_or(0, |s| s.capacity as u64);
     println!(
         "Held across all runs (not in the per-run counts): the with_arena pool, {} from System\n\
-         in one call at this thread's first scope; the global arena, {} of address space per\n\
-         thread, reserved once per process (pages are committed when touched).",
+         in one call at this thread's first scope; the global arena's chunks of {}, carved\n\
+         from one range of address space reserved once per process (pages are committed when\n\
+         touched).",
         format_bytes(pool),
-        format_bytes(engram_kernels::global::ARENA_SIZE as u64)
+        format_bytes(engram_kernels::global::CHUNK_SIZE as u64)
     );
 }
 

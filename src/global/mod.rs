@@ -21,108 +21,291 @@
 //!
 //! # Design
 //!
-//! **One reserved range.** All global arenas live in one contiguous range of
-//! [`MAX_ARENAS`] slots × [`ARENA_SIZE`] bytes, reserved from [`System`] the first time any
-//! thread enters a scope (address space only: pages are committed when first touched) and
-//! published with a compare-and-swap. Whether a pointer is arena memory is `addr - base <
-//! range`; its slot is `(addr - base) / ARENA_SIZE`. No lock, no list walk, and the answer
-//! does not depend on which thread asks or in which mode.
+//! **One reserved range, carved into chunks.** All global arenas live in one contiguous range of
+//! [`MAX_CHUNKS`] chunks of [`CHUNK_SIZE`] bytes (16 GiB of address space natively), reserved
+//! with `mmap` the first time any thread needs a chunk: address space only, `PROT_NONE` and
+//! `MAP_NORESERVE`, so nothing is charged until a chunk is first handed out and made writable.
+//! Chunks are aligned to their size. Whether a pointer is arena memory is `addr - base < range`;
+//! its chunk is `(addr - base) >> log2(CHUNK_SIZE)`. No lock, no list walk, and the answer does
+//! not depend on which thread asks or in which mode.
 //!
 //! **Routing.** `alloc` looks at one thread-local flag: inside a scope it bumps in the thread's
-//! slot (falling back to the inner allocator, a *spill*, when the request does not fit);
-//! outside it calls the inner allocator. `dealloc` and `realloc` route by address only: arena
-//! blocks never reach the inner allocator, and inner blocks never touch an arena, whichever
-//! thread frees them, in whichever mode, even after the owning thread has exited.
+//! current chunk; outside it calls the inner allocator. `dealloc` and `realloc` route by address
+//! only: arena blocks never reach the inner allocator, and inner blocks never touch an arena,
+//! whichever thread frees them, in whichever mode, even after the owning thread has exited.
+//! Requests above [`MAX_ARENA_REQUEST`] (a quarter chunk) always go to the inner allocator.
 //!
-//! **Reuse only when everything is dead.** A slot's memory is reused only when the number of
-//! live blocks in it is zero. Until then the owner keeps bumping (a *pinned* slot) and spills
-//! once it is full. Freeing the most recent block gives its space back at once, and the most
-//! recent block grows and shrinks in place.
+//! **A thread moves on instead of spilling.** When a request does not fit the current chunk, the
+//! thread rewinds it if nothing in it is alive; otherwise it *parks* it and continues in a parked
+//! chunk whose blocks have all died since, or else in a chunk taken from the range. A scope that
+//! allocates tens of MiB takes as many chunks as it needs, up to a per-thread cap
+//! ([`set_thread_chunk_cap`], default 256 chunks), and only beyond it spills to the inner
+//! allocator. At the exit of the outermost scope the parked chunks are settled: one with nothing
+//! alive goes back to the pool, one pinned by blocks that escaped the scope is handed back
+//! (*orphaned*) and becomes free when its last block dies, on whichever thread. The current chunk
+//! stays with the thread: rewound if everything in it died, otherwise later scopes bump after the
+//! escaped blocks until it is full, then move on. So one escaped value never pins a thread, and
+//! threads that exit while their values live on leave orphans behind, not lost capacity.
 //!
-//! # The slot state machine (the soundness core)
+//! **Memory returns to the OS.** A chunk that becomes free while the process already keeps
+//! [`retained_bytes`] of free chunks resident (default 64 MiB, [`set_retained_bytes`]) is given
+//! back with `madvise(MADV_DONTNEED)` (its address range stays reserved and reads as zero when
+//! next used). Chunks that become free by a remote free are counted on the spot and decommitted
+//! at the next outermost scope exit or thread exit on any thread. RSS after a burst thus settles
+//! near what is live plus the retained amount.
 //!
-//! Each slot has one atomic word, `OWNED | live × 2`, where `live` counts blocks not yet freed:
+//! **Nothing fails silently.** A scope that cannot get a chunk (range exhausted, mapping refused,
+//! per-thread cap reached) passes through, and [`GlobalStats`] says why: `no_chunk_spills`,
+//! `cap_spills`, next to `chunks_taken` and `chunks_orphaned`. [`GlobalArena::region`] reports the
+//! range itself, and debug builds say once on stderr when no chunk could be had. [`is_installed`] tells whether `GlobalArena` is the global allocator at all;
+//! debug builds warn once on stderr when a scope is entered while it is not.
 //!
-//! | word               | state     | meaning                                                  |
-//! |--------------------|-----------|----------------------------------------------------------|
-//! | `0`                | **free**  | no owner, no live block: claimable                        |
-//! | odd                | **owned** | one thread bumps here (live may be any number)           |
-//! | even, `> 0`        | **orphaned** | owner exited; `word / 2` blocks still alive elsewhere |
+//! **The crate's own code stays out of a user's scope.** While a thread holds (or waits for) one of
+//! the crate's locks, routing is suspended on that thread: `parking_lot_core`'s hash table,
+//! allocated on the first contended acquisition, goes to the inner allocator, never into a chunk
+//! it would pin forever.
+//!
+//! # The chunk state machine (the soundness core)
+//!
+//! The transitions live in `chunk.rs`; the thread's view (cursor, current chunk, parked list,
+//! when to move on) in `thread.rs`. Each chunk has one atomic word, `OWNED | live × 2`, where
+//! `live` counts blocks not yet freed:
+//!
+//! | word          | state        | meaning                                                    |
+//! |---------------|--------------|------------------------------------------------------------|
+//! | `0`           | **free**     | no owner, no live block: claimable                         |
+//! | odd           | **owned**    | one thread may bump here (live may be any number)          |
+//! | even, `> 0`   | **orphaned** | handed back; `word / 2` blocks still alive somewhere       |
 //!
 //! Transitions, each a single atomic operation:
 //!
-//! * **claim** (scope entry of a thread without a slot): CAS `0 → 1`, `Acquire`.
-//! * **owner allocates / owner frees**: no atomic at all. The owner keeps its own count
-//!   `local` (its allocations minus its own frees) in a thread-local `Cell`.
+//! * **claim** (a thread needs a chunk): CAS `0 → 1`, `Acquire`, on a free chunk; or a fresh
+//!   chunk carved from the range (claimers skip it until it is committed).
+//! * **owner allocates / owner frees**: no atomic read-modify-write. The owner keeps its count
+//!   `local` (its allocations minus its own frees): in a thread-local `Cell` for its current
+//!   chunk, in the chunk's owner-only field (plain `Relaxed` loads and stores) for parked ones.
+//!   A freeing thread tells its own chunk from another's by the owner token in the chunk, which
+//!   only the owner writes (at claim, and cleared before it hands the chunk back).
 //! * **another thread frees**: `fetch_sub(2)`, `Release`. While owned the `OWNED` bit stays set
 //!   whatever the count, so the word can wrap but never reads as free.
-//! * **owner asks "is everything dead?"** (own frees, scope entry and exit): `Acquire` load;
-//!   `live = (word - 1) / 2 + local` in wrapping arithmetic. If `0`, no block exists anywhere
-//!   and only the owner could create one, so it rewinds its cursor to the slot start.
-//! * **hand back** (thread exit, from a thread-local destructor): `fetch_add(2 × local - 1)`,
-//!   `AcqRel`: publishes `local` and clears `OWNED` in one step, leaving exactly `live × 2`.
-//!   If that is `0` the slot is free now; otherwise it is orphaned, and the free that brings the
-//!   word to `0` (whoever makes it) makes it free. No thread ever has to notice this: `0` *is*
-//!   free.
+//! * **owner asks "is everything dead?"** (moving on to another chunk, outermost scope entry
+//!   and exit): `Acquire` load; `live = (word - 1) / 2 + local` in wrapping arithmetic. If `0`,
+//!   no block exists anywhere and only the owner could create one, so it may rewind the chunk.
+//! * **hand back** (a parked chunk at the outermost scope exit; every chunk at thread exit):
+//!   `fetch_add(2 × local - 1)`, `AcqRel`: publishes `local` and clears `OWNED` in one step,
+//!   leaving exactly `live × 2`. If that is `0` the chunk is free now; otherwise it is orphaned,
+//!   and the free that brings the word to `0` (whoever makes it) makes it free. No thread has to
+//!   notice this: `0` *is* free.
+//! * **decommit**: the owner (or a trimmer that claimed a free chunk) calls `madvise` before its
+//!   hand-back; no one else can be using the chunk then.
 //!
 //! Every modification is a read-modify-write with `Release`, so the value `0` that a claimer
 //! reads carries a release sequence from every earlier free: all uses of the old blocks happen
-//! before the new owner's first write.
+//! before the new owner's first write. The unit tests replay every interleaving of an owner, two
+//! remote freers and a claimer over the word arithmetic.
 //!
 //! # Allocator hygiene
 //!
 //! The allocator path reads a `const`-initialised thread local of `Cell`s with no destructor
 //! (no lazy init, no registration, still readable while other thread locals are destroyed),
-//! touches per-slot atomics in a static array, and calls the inner allocator. It takes no lock
-//! and never allocates. The reservation calls [`System`] directly. The thread-exit hook is
-//! registered at scope entry, before the scope becomes active, so the allocation glibc makes
-//! for it passes through. A scope entered while no slot is free, or during thread teardown,
-//! simply passes through.
+//! touches per-chunk atomics in a static array, and calls the inner allocator. It takes no lock
+//! and never allocates; taking a chunk may make one `mmap`/`mprotect` system call. The
+//! thread-exit hook is registered at scope entry, before the scope becomes active, so the
+//! allocation glibc makes for it passes through. A scope entered during thread teardown simply
+//! passes through. After `fork` the child keeps the forking thread's chunks; chunks owned by other
+//! threads of the parent stay owned (never reused) in the child, which is safe.
 //!
 //! # Statistics
 //!
-//! Per-thread `Cell` counters ([`GlobalStats`]); [`GlobalArena::thread_stats`] reads the calling
-//! thread's. [`GlobalArena::stats`] sums what threads published at their last outermost scope
-//! exit plus the totals of threads that have exited: it covers threads that entered a scope.
+//! Per-thread `Cell` counters ([`GlobalStats`]) of what happens *inside* scopes: arena blocks,
+//! spills (and why), chunks taken and orphaned. Calls outside scopes are not counted, so that the
+//! pass-through path stays a flag test (allocation) or a range test (free) in front of the inner
+//! allocator. [`GlobalArena::thread_stats`] reads the calling thread's counters;
+//! [`GlobalArena::stats`] sums what threads published at their last outermost scope exit plus
+//! the totals of threads that have exited (up to 256 live threads publish at a time; further ones
+//! are counted once they exit). [`GlobalArena::region`] describes the reserved range.
 //!
 //! # Limits
 //!
 //! * State is process-wide: use one `GlobalArena` per process, as the `#[global_allocator]`.
-//! * At most [`MAX_ARENAS`] threads hold an arena at once; scopes on further threads pass through.
-//! * A thread keeps its slot until it exits. One long-lived escaped block pins the whole slot
-//!   until it is freed: later scopes on that thread bump after it and then spill.
-//! * Requests larger than [`ARENA_SIZE`] always go to the inner allocator.
-//! * The range (256 MiB of address space) is reserved with an ordinary `System` allocation. With
-//!   strict overcommit accounting (`vm.overcommit_memory = 2`) it may be refused; scopes then
-//!   pass through. Under Miri the range is 8 slots × 64 KiB.
+//! * An escaped block keeps its whole chunk from being reused until it is freed.
+//! * 64-bit Linux: `mmap`/`mprotect`/`madvise` reserve and return memory, and while no range is
+//!   reserved the ownership test compares against the top 16 GiB of the address space (kernel
+//!   space, where no freeable pointer lies).
+//! * The range is 16 GiB of address space (under Miri, 64 chunks of 64 KiB from `System`). If
+//!   the OS refuses it (`ulimit -v`), or a chunk cannot be committed (strict overcommit
+//!   accounting), scopes pass through and `no_chunk_spills` counts it.
 
+mod chunk;
 mod region;
-mod slot;
 mod stats;
+mod thread;
 
+pub use chunk::DEFAULT_RETAINED_BYTES;
 pub use stats::GlobalStats;
+pub use thread::{DEFAULT_THREAD_CHUNK_CAP, MAX_ARENA_REQUEST};
 
 use core::ptr::null_mut;
-use slot::LOCAL;
+use core::sync::atomic::{AtomicU8, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
+use thread::LOCAL;
 
-/// Bytes in one thread's global arena (one slot of the reserved range).
+/// Bytes in one chunk of the reserved range; chunks are aligned to their size.
 ///
 /// # Example
 ///
 /// ```
-/// assert!(engram_kernels::global::ARENA_SIZE.is_power_of_two());
+/// use engram_kernels::global::{CHUNK_SIZE, MAX_ARENA_REQUEST};
+///
+/// assert!(CHUNK_SIZE.is_power_of_two());
+/// assert_eq!(MAX_ARENA_REQUEST, CHUNK_SIZE / 4);
 /// ```
-pub const ARENA_SIZE: usize = region::SLOT_SIZE;
+pub const CHUNK_SIZE: usize = region::CHUNK_SIZE;
 
-/// How many threads can hold a global arena at the same time.
+/// Chunks in the reserved range (all threads together).
 ///
 /// # Example
 ///
 /// ```
-/// assert!(engram_kernels::global::MAX_ARENAS >= 1);
+/// assert!(engram_kernels::global::MAX_CHUNKS >= 64);
 /// ```
-pub const MAX_ARENAS: usize = region::SLOT_COUNT;
+pub const MAX_CHUNKS: usize = region::CHUNK_COUNT;
+
+/// Sets how many chunks one thread may hold at once (its current chunk plus the ones it filled in
+/// the current scope); beyond it, allocations in scopes spill to the inner allocator and count as
+/// `cap_spills`. At least 1; default [`DEFAULT_THREAD_CHUNK_CAP`]. Process-wide, takes effect at
+/// the next chunk a thread needs.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::global::{set_thread_chunk_cap, thread_chunk_cap};
+///
+/// set_thread_chunk_cap(64); // 64 MiB per thread at most
+/// assert_eq!(thread_chunk_cap(), 64);
+/// ```
+pub fn set_thread_chunk_cap(chunks: usize) {
+    thread::set_thread_chunk_cap(chunks);
+}
+
+/// The per-thread chunk cap ([`set_thread_chunk_cap`]).
+///
+/// # Example
+///
+/// ```
+/// assert!(engram_kernels::global::thread_chunk_cap() >= 1);
+/// ```
+pub fn thread_chunk_cap() -> usize {
+    thread::thread_chunk_cap()
+}
+
+/// Sets how many bytes of free chunks the process keeps resident for reuse; chunks freed beyond
+/// that are given back to the OS with `madvise(MADV_DONTNEED)`. Rounded down to whole chunks;
+/// `0` returns every free chunk. Default [`DEFAULT_RETAINED_BYTES`].
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::global::{CHUNK_SIZE, retained_bytes, set_retained_bytes};
+///
+/// set_retained_bytes(8 * CHUNK_SIZE + 1);
+/// assert_eq!(retained_bytes(), 8 * CHUNK_SIZE);
+/// ```
+pub fn set_retained_bytes(bytes: usize) {
+    chunk::set_retained_bytes(bytes);
+}
+
+/// The retained amount ([`set_retained_bytes`]), in bytes.
+///
+/// # Example
+///
+/// ```
+/// assert!(engram_kernels::global::retained_bytes() > 0);
+/// ```
+pub fn retained_bytes() -> usize {
+    chunk::retained_chunks() * CHUNK_SIZE
+}
+
+/// The state of the reserved range, from [`GlobalArena::region`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionStats {
+    /// The range is reserved (some thread needed a chunk and the OS agreed).
+    pub reserved: bool,
+    /// The OS refused the reservation: every scope passes through.
+    pub refused: bool,
+    /// Chunks in the range ([`MAX_CHUNKS`]).
+    pub chunks: usize,
+    /// Chunks handed out at least once.
+    pub carved: usize,
+    /// Chunks owned by a thread or still holding live blocks.
+    pub in_use: usize,
+    /// Free chunks whose pages are kept resident for reuse (approximate under concurrency).
+    pub resident_free: usize,
+}
+
+impl RegionStats {
+    /// Whether scopes can still get chunks: not refused, and not every chunk in use.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::GlobalArena;
+    /// use std::alloc::System;
+    ///
+    /// #[global_allocator]
+    /// static ALLOC: GlobalArena = GlobalArena::new(System);
+    ///
+    /// engram_kernels::with_global_arena(|| drop(vec![1u8; 10]));
+    /// assert!(ALLOC.region().healthy());
+    /// ```
+    pub fn healthy(&self) -> bool {
+        !self.refused && self.in_use < self.chunks
+    }
+}
+
+/// Whether a [`GlobalArena`] is the process's `#[global_allocator]`. Without one,
+/// [`with_global_arena`] does nothing (debug builds warn once on stderr). The first call makes
+/// one small allocation in a scope of its own to find out; the answer is cached.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::GlobalArena;
+/// use std::alloc::System;
+///
+/// #[global_allocator]
+/// static ALLOC: GlobalArena = GlobalArena::new(System);
+///
+/// assert!(engram_kernels::global::is_installed());
+/// ```
+pub fn is_installed() -> bool {
+    match INSTALLED.load(Ordering::Relaxed) {
+        YES => return true,
+        NO => return false,
+        _ => {}
+    }
+    // Inside a scope our allocator counts every allocation (arena block or spill); no other
+    // allocator touches these counters.
+    let Ok(before) = LOCAL.try_with(|l| l.counters.snapshot()) else {
+        return false; // thread teardown: ask again later
+    };
+    LOCAL.with(thread::Local::enter);
+    let probe = std::hint::black_box(Box::new(0u64));
+    drop(probe);
+    LOCAL.with(thread::Local::leave);
+    let installed = LOCAL.with(|l| {
+        let after = l.counters.snapshot();
+        l.counters.forget_allocations_since(&before);
+        after.arena_allocs + after.spills != before.arena_allocs + before.spills
+    });
+    INSTALLED.store(if installed { YES } else { NO }, Ordering::Relaxed);
+    installed
+}
+
+static INSTALLED: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const YES: u8 = 1;
+const NO: u8 = 2;
 
 /// A global allocator that routes allocations made inside [`with_global_arena`] into per-thread
 /// bump arenas, and everything else to `inner`. See the [module docs](self) for the design.
@@ -196,7 +379,7 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     }
 
     /// Process-wide counters: every thread that entered a scope, as of its last outermost scope
-    /// exit, plus threads that have exited. Walks the slot table; not for hot loops.
+    /// exit, plus threads that have exited. Walks a table; not for hot loops.
     ///
     /// # Example
     ///
@@ -208,13 +391,14 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     /// static ALLOC: GlobalArena = GlobalArena::new(System);
     ///
     /// std::thread::spawn(|| with_global_arena(|| drop(vec![0u64; 8]))).join().unwrap();
-    /// assert!(ALLOC.stats().arena_allocs >= 1);
+    /// let s = ALLOC.stats();
+    /// assert!(s.arena_allocs >= 1 && s.chunks_taken >= 1);
     /// ```
     pub fn stats(&self) -> GlobalStats {
-        stats::aggregate(region::SLOTS.iter().map(|s| &s.published))
+        stats::aggregate()
     }
 
-    /// How many arena slots are owned by a thread or still hold live blocks.
+    /// How many chunks are owned by a thread or still hold live blocks.
     ///
     /// # Example
     ///
@@ -225,40 +409,90 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     /// #[global_allocator]
     /// static ALLOC: GlobalArena = GlobalArena::new(System);
     ///
-    /// with_global_arena(|| ());
-    /// assert!(ALLOC.arenas_in_use() >= 1); // this thread keeps its slot until it exits
+    /// with_global_arena(|| drop(vec![1u8; 10]));
+    /// assert!(ALLOC.chunks_in_use() >= 1); // the thread keeps its current chunk until it exits
     /// ```
-    /// use engram_kernels::ArenaAlloc;
-    pub fn arenas_in_use(&self) -> usize {
-        region::slots_in_use()
+    pub fn chunks_in_use(&self) -> usize {
+        chunk::in_use()
+    }
+
+    /// The state of the reserved range: the documented check that scopes still get chunks.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::{GlobalArena, with_global_arena};
+    /// use std::alloc::System;
+    ///
+    /// #[global_allocator]
+    /// static ALLOC: GlobalArena = GlobalArena::new(System);
+    ///
+    /// with_global_arena(|| drop(vec![1u8; 10]));
+    /// let r = ALLOC.region();
+    /// assert!(r.reserved && !r.refused && r.carved >= 1);
+    /// ```
+    pub fn region(&self) -> RegionStats {
+        RegionStats {
+            reserved: region::reserved(),
+            refused: region::refused(),
+            chunks: MAX_CHUNKS,
+            carved: chunk::carved(),
+            in_use: chunk::in_use(),
+            resident_free: chunk::resident_free(),
+        }
     }
 
     /// Inside a scope: an arena block, or a spill to `inner`; outside: `inner`.
     ///
-    /// The thread-local closure only decides and counts; the inner call stays outside it so the
-    /// pass-through path inlines into `__rust_alloc` as a flag test, two adds and a tail call.
+    /// Shaped for the instruction count of both paths: `__rust_alloc` is a flag test, then
+    /// either the inner allocator (outside a scope: nothing counted), or a tail call to
+    /// [`alloc_in_scope`](Self::alloc_in_scope), a leaf function with no stack frame. Each
+    /// thread-local access is its own small closure so that LLVM inlines every one of them.
     #[inline(always)]
     fn alloc_routed<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
-        let p = LOCAL.with(|l| {
-            if l.active() {
-                if let Some(p) = l.try_bump(layout.size(), layout.align()) {
-                    l.counters.arena_alloc(layout.size());
-                    return p;
-                }
-                l.counters.spill(layout.size());
-            } else {
-                l.counters.pass_alloc(layout.size());
-            }
-            null_mut()
-        });
-        if !p.is_null() {
-            if ZEROED {
-                // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
-                unsafe { p.write_bytes(0, layout.size()) };
-            }
-            return p;
+        if LOCAL.with(thread::Local::active) {
+            return self.alloc_in_scope::<ZEROED>(layout);
         }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { self.alloc_inner::<ZEROED>(layout) }
+    }
+
+    /// An allocation inside a scope: a bump in the current chunk, else the slow path.
+    #[inline(never)]
+    fn alloc_in_scope<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        let p = LOCAL.with(|l| l.try_bump_counted(layout.size(), layout.align()));
+        if p.is_null() {
+            return self.alloc_in_scope_slow::<ZEROED>(layout);
+        }
+        if ZEROED {
+            // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
+            unsafe { p.write_bytes(0, layout.size()) };
+        }
+        p
+    }
+
+    /// The current chunk has no room: the next chunk, or a counted spill to `inner`.
+    #[cold]
+    #[inline(never)]
+    fn alloc_in_scope_slow<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        let p = LOCAL.with(|l| l.alloc_in_scope(layout.size(), layout.align()));
+        if p.is_null() {
+            // SAFETY: `layout` came from a `GlobalAlloc::alloc` caller, who upholds its contract.
+            return unsafe { self.alloc_inner::<ZEROED>(layout) };
+        }
+        if ZEROED {
+            // SAFETY: as in `alloc_in_scope`.
+            unsafe { p.write_bytes(0, layout.size()) };
+        }
+        p
+    }
+
+    /// # Safety
+    ///
+    /// `GlobalAlloc::alloc`'s contract for `layout`.
+    #[inline(always)]
+    unsafe fn alloc_inner<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from our caller.
         unsafe {
             if ZEROED {
                 self.inner.alloc_zeroed(layout)
@@ -269,8 +503,8 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     }
 }
 
-// SAFETY: arena blocks are disjoint `[start, end)` ranges of the owned slot handed out by bump
-// arithmetic, aligned as asked, never reused while alive (the slot state machine above); inner
+// SAFETY: arena blocks are disjoint `[start, end)` ranges of an owned chunk handed out by bump
+// arithmetic, aligned as asked, never reused while alive (the chunk state machine above); inner
 // blocks come from `inner` and go back to it, because ownership is decided by address.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
     #[inline]
@@ -287,32 +521,52 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         match region::owner_of(ptr) {
             Some(index) => LOCAL.with(|l| l.free(index, ptr.addr(), layout.size())),
-            None => {
-                LOCAL.with(|l| l.counters.pass_free());
-                // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
-                unsafe { self.inner.dealloc(ptr, layout) }
-            }
+            // Not counted: the pass-through free stays a subtraction, a compare and a jump.
+            // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
+            None => unsafe { self.inner.dealloc(ptr, layout) },
         }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        match region::owner_of(ptr) {
+            Some(index) => self.realloc_arena(ptr, index, layout, new_size),
+            None => {
+                if new_size > layout.size() && LOCAL.with(thread::Local::active) {
+                    // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
+                    return unsafe { self.realloc_into_scope(ptr, layout, new_size) };
+                }
+                // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`; the
+                // caller upholds the rest of `realloc`'s contract.
+                unsafe { self.inner.realloc(ptr, layout, new_size) }
+            }
+        }
+    }
+}
+
+impl<A: GlobalAlloc> GlobalArena<A> {
+    /// `realloc` of an arena block of chunk `index`: in place if it is the current chunk's most
+    /// recent block (or shrinks), else moved. Out of line so that `__rust_realloc`'s pass-through
+    /// path needs no stack frame.
+    #[inline(never)]
+    fn realloc_arena(
+        &self,
+        ptr: *mut u8,
+        index: usize,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
         let old = layout.size();
-        let Some(index) = region::owner_of(ptr) else {
-            // SAFETY: `ptr` is not arena memory, so it came from `inner`; the caller upholds the
-            // rest of `realloc`'s contract.
-            return unsafe { self.realloc_inner(ptr, layout, new_size) };
-        };
         LOCAL.with(|l| {
             if l.resize_in_place(index, ptr.addr(), old, new_size, layout.align()) {
                 return ptr;
             }
             if new_size <= old {
-                // The block keeps its space until it is freed (or the slot rewinds).
+                // The block keeps its space until it is freed (or its chunk rewinds).
                 return ptr;
             }
-            // SAFETY: the caller guarantees `new_size`, rounded up to `layout.align()`, does not
-            // overflow `isize`; the alignment is `layout`'s, already valid.
+            // SAFETY: the caller of `realloc` guarantees `new_size`, rounded up to
+            // `layout.align()`, does not overflow `isize`; the alignment is `layout`'s.
             let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
             let new = self.alloc_routed::<false>(new_layout);
             if new.is_null() {
@@ -324,41 +578,27 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
             new
         })
     }
-}
 
-impl<A: GlobalAlloc> GlobalArena<A> {
-    /// `realloc` of an inner block: grown inside a scope it moves into the arena if it fits.
+    /// `realloc` of an inner block grown inside a scope: it moves into the arena if it fits.
     ///
     /// # Safety
     ///
     /// `ptr` came from `inner` with `layout`; `GlobalAlloc::realloc`'s contract holds.
-    #[inline]
-    unsafe fn realloc_inner(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = LOCAL.with(|l| {
-            if l.active() && new_size > layout.size() {
-                if let Some(new) = l.try_bump(new_size, layout.align()) {
-                    l.counters.arena_alloc(new_size);
-                    l.counters.pass_free();
-                    return new;
-                }
-                l.counters.spill(new_size);
-            } else {
-                l.counters.pass_alloc(new_size);
-            }
-            null_mut()
-        });
-        if !moved.is_null() {
-            // SAFETY: `ptr` is valid for `layout.size()` bytes, `moved` for more; the old block is
-            // inner memory and `moved` arena memory, so they are disjoint. `ptr` came from `inner`
-            // with `layout`.
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, moved, layout.size());
-                self.inner.dealloc(ptr, layout);
-            }
-            return moved;
+    #[inline(never)]
+    unsafe fn realloc_into_scope(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = LOCAL.with(|l| l.alloc_in_scope(new_size, layout.align()));
+        if moved.is_null() {
+            // A counted spill. SAFETY: `ptr` came from `inner` with `layout`.
+            return unsafe { self.inner.realloc(ptr, layout, new_size) };
         }
-        // SAFETY: `ptr` came from `inner` with `layout`; the caller upholds the rest.
-        unsafe { self.inner.realloc(ptr, layout, new_size) }
+        // SAFETY: `ptr` is valid for `layout.size()` bytes, `moved` for more; the old block is
+        // inner memory and `moved` arena memory, so they are disjoint. `ptr` came from `inner`
+        // with `layout`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, moved, layout.size());
+            self.inner.dealloc(ptr, layout);
+        }
+        moved
     }
 }
 
@@ -393,10 +633,24 @@ pub fn with_global_arena<R>(f: impl FnOnce() -> R) -> R {
     struct Scope;
     impl Drop for Scope {
         fn drop(&mut self) {
-            LOCAL.with(slot::Local::leave);
+            LOCAL.with(thread::Local::leave);
         }
     }
-    LOCAL.with(slot::Local::enter);
+    #[cfg(debug_assertions)]
+    warn_if_not_installed();
+    LOCAL.with(thread::Local::enter);
     let _scope = Scope;
     f()
+}
+
+/// Says once on stderr that scopes do nothing because `GlobalArena` is not the global allocator.
+#[cfg(debug_assertions)]
+fn warn_if_not_installed() {
+    static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !is_installed() && !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "engram_kernels: with_global_arena called, but GlobalArena is not the \
+             #[global_allocator]: the scope passes everything through (this warning shows once)"
+        );
+    }
 }

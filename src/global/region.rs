@@ -1,179 +1,245 @@
-//! The one reserved address range that holds every global arena, and slot ownership.
+//! The one reserved address range that every global-arena chunk is carved from.
 //!
-//! The range is `SLOT_COUNT` slots of `SLOT_SIZE` bytes, reserved once (lazily) from
-//! [`System`] and never returned. Whether a pointer belongs to an arena is one subtraction and one
-//! compare against the published base; its slot is the offset divided by `SLOT_SIZE`.
+//! The range is [`CHUNK_COUNT`] chunks of [`CHUNK_SIZE`] bytes, reserved once (lazily, at the
+//! first chunk a thread needs) and never returned. Natively it is an anonymous `PROT_NONE`
+//! mapping: address space only, no commit charge. A chunk is made readable and writable the
+//! first time it is handed out ([`commit`]), and its pages are given back to the OS with
+//! `madvise(MADV_DONTNEED)` when it is free and the process already keeps enough free chunks
+//! ([`decommit`]); the mapping itself stays. Under Miri (no `mmap`) the range is a smaller
+//! [`System`] allocation and both calls do nothing.
 //!
-//! Each slot has one atomic *state word* that encodes both who may bump in it and how many of its
-//! blocks are still alive (see the state machine in the [module docs](super)). The word arithmetic
-//! lives in small pure functions below so it can be unit-tested on its own.
+//! Whether a pointer belongs to an arena is one subtraction and one compare against the
+//! published base; its chunk is the offset shifted right by [`CHUNK_SHIFT`].
+//!
+//! This module and [`super::chunk`] hold all the unsafe code of the global allocator's memory
+//! management; the arithmetic is in safe `const fn`s tested below.
 
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use crossbeam_utils::CachePadded;
-use std::alloc::{GlobalAlloc, Layout, System};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
-/// Number of arena slots (threads that can hold a global arena at the same time).
+/// log2 of the chunk size.
 #[cfg(not(miri))]
-pub const SLOT_COUNT: usize = 256;
-/// Bytes per arena slot.
+pub const CHUNK_SHIFT: u32 = 20;
+/// Chunks in the reserved range.
 #[cfg(not(miri))]
-pub const SLOT_SIZE: usize = 1 << 20;
-// Miri backs every allocation with real, initialised-tracked memory: keep the region small.
+pub const CHUNK_COUNT: usize = 16 << 10;
+// Miri backs every allocation with real, initialisation-tracked memory: keep the range small.
 #[cfg(miri)]
-pub const SLOT_COUNT: usize = 8;
+pub const CHUNK_SHIFT: u32 = 16;
 #[cfg(miri)]
-pub const SLOT_SIZE: usize = 64 << 10;
+pub const CHUNK_COUNT: usize = 64;
 
+/// Bytes per chunk; chunks are aligned to their size.
+pub const CHUNK_SIZE: usize = 1 << CHUNK_SHIFT;
 /// Bytes in the whole reserved range.
-pub const REGION_SIZE: usize = SLOT_COUNT * SLOT_SIZE;
-const REGION_ALIGN: usize = 4096;
+pub const REGION_SIZE: usize = CHUNK_COUNT * CHUNK_SIZE;
 
-/// State-word bit set while a thread owns the slot (may bump in it).
-pub const OWNED: usize = 1;
-/// State-word weight of one live block.
-pub const ONE_BLOCK: usize = 2;
-
-/// Base of the reserved range, or null before the first scope. Published once with a CAS.
+/// Base of the reserved range, or null before the first reservation (or after a refusal).
 static BASE: AtomicPtr<u8> = AtomicPtr::new(null_mut());
 
-/// Per-slot shared metadata. Cache-padded: remote frees into one slot must not slow another.
-pub struct SlotMeta {
-    /// `OWNED` bit | live-block count × `ONE_BLOCK` (see [`live_blocks`]); `0` means free.
-    pub word: AtomicUsize,
-    /// The owner's counters, published at scope exits (off the allocator path).
-    pub published: [AtomicU64; super::stats::FIELDS],
-}
+/// Address of [`BASE`] for the ownership test, or [`NO_RANGE`] while there is no range.
+static START: AtomicUsize = AtomicUsize::new(NO_RANGE);
 
-#[allow(clippy::declare_interior_mutable_const)] // used only as an array-repeat initialiser
-const EMPTY_SLOT: CachePadded<SlotMeta> = CachePadded::new(SlotMeta {
-    word: AtomicUsize::new(0),
-    published: [const { AtomicU64::new(0) }; super::stats::FIELDS],
-});
+/// The range start assumed while none is reserved: the top `REGION_SIZE` bytes of the address
+/// space, which are kernel space on 64-bit Linux, so no pointer a program can free lies there.
+/// With it the ownership test is one subtraction and one compare, with no "is there a range"
+/// branch.
+pub const NO_RANGE: usize = usize::MAX - REGION_SIZE + 1;
 
-/// The metadata of every slot, statically allocated so that nothing here ever allocates.
-pub static SLOTS: [CachePadded<SlotMeta>; SLOT_COUNT] = [EMPTY_SLOT; SLOT_COUNT];
+/// Reservation state: not tried, reserved, or refused by the OS.
+static STATE: AtomicU8 = AtomicU8::new(UNTRIED);
+const UNTRIED: u8 = 0;
+const RESERVED: u8 = 1;
+const REFUSED: u8 = 2;
 
-/// Where the next claim starts looking, so threads spread over the slots.
-static CLAIM_HINT: AtomicUsize = AtomicUsize::new(0);
-
-/// Slot index of address `addr` when the region starts at `base`, or `None` when `addr` lies
-/// outside the region (or no region exists: `base == 0`). Never wraps or panics.
+/// Chunk index of address `addr` when the range starts at `base` (`NO_RANGE` when there is
+/// none), or `None` when `addr` lies outside it. Never wraps or panics.
 #[inline(always)]
-pub const fn slot_index(addr: usize, base: usize) -> Option<usize> {
+pub const fn chunk_index(addr: usize, base: usize) -> Option<usize> {
     let offset = addr.wrapping_sub(base);
-    if base != 0 && offset < REGION_SIZE {
-        Some(offset / SLOT_SIZE)
+    if offset < REGION_SIZE {
+        Some(offset >> CHUNK_SHIFT)
     } else {
         None
     }
 }
 
-/// Offset of slot `index` from the region base, and one past its end.
+/// Offset of chunk `index` from the range base.
 #[inline(always)]
-pub const fn slot_bounds(index: usize) -> (usize, usize) {
-    (index * SLOT_SIZE, (index + 1) * SLOT_SIZE)
+pub const fn chunk_offset(index: usize) -> usize {
+    index << CHUNK_SHIFT
 }
 
-/// Live blocks of a slot, seen by its owner: the shared `word` (which holds `OWNED` minus
-/// `ONE_BLOCK` per free made by other threads) plus the owner's own unpublished count `local`
-/// (its allocations minus its own frees). Both sides wrap; their sum does not.
-#[inline(always)]
-pub const fn live_blocks(word: usize, local: usize) -> usize {
-    word.wrapping_sub(OWNED)
-        .wrapping_add(local.wrapping_mul(ONE_BLOCK))
-        / ONE_BLOCK
-}
-
-/// The amount the owner adds to the word when it hands the slot back: publishes `local` and
-/// clears `OWNED` in one atomic add. The result is `live × ONE_BLOCK`, so `0` means free.
-#[inline(always)]
-pub const fn hand_back_delta(local: usize) -> usize {
-    local.wrapping_mul(ONE_BLOCK).wrapping_sub(OWNED)
-}
-
-/// The region base if it is reserved; a plain load, for the deallocation path.
+/// The range start if it is reserved, else `NO_RANGE`; a plain load, for the deallocation path.
 #[inline(always)]
 pub fn base_addr() -> usize {
-    BASE.load(Ordering::Relaxed).addr()
+    START.load(Ordering::Relaxed)
 }
 
-/// Slot index owning `ptr`, or `None` if `ptr` did not come from an arena.
+/// Chunk index owning `ptr`, or `None` if `ptr` did not come from an arena.
 ///
 /// A `Relaxed` load suffices: a thread holding an arena pointer obtained it through some
 /// synchronisation with the allocating thread, which had already seen the published base.
 #[inline(always)]
 pub fn owner_of(ptr: *mut u8) -> Option<usize> {
-    slot_index(ptr.addr(), base_addr())
+    chunk_index(ptr.addr(), base_addr())
 }
 
-/// The region base pointer, reserving the range on first use. Never calls the global allocator.
+/// Whether the reservation was tried and refused (scopes then pass through).
+pub fn refused() -> bool {
+    STATE.load(Ordering::Relaxed) == REFUSED
+}
+
+/// Whether the range is reserved.
+pub fn reserved() -> bool {
+    STATE.load(Ordering::Relaxed) == RESERVED
+}
+
+/// The range base pointer, reserving the range on first use; `None` if the OS refused it.
+/// Never calls the global allocator.
 pub fn reserve() -> Option<*mut u8> {
     let current = BASE.load(Ordering::Acquire);
     if !current.is_null() {
         return Some(current);
     }
-    let layout = Layout::from_size_align(REGION_SIZE, REGION_ALIGN).ok()?;
-    // SAFETY: `layout` has a non-zero size. Pages of an mmap-backed allocation are committed only
-    // when touched, so this reserves address space, not memory.
-    let fresh = unsafe { System.alloc(layout) };
-    if fresh.is_null() {
+    if STATE.load(Ordering::Relaxed) == REFUSED {
         return None;
     }
+    let Some(fresh) = map_range() else {
+        STATE.store(REFUSED, Ordering::Relaxed);
+        return None;
+    };
     match BASE.compare_exchange(null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => Some(fresh),
+        Ok(_) => {
+            START.store(fresh.addr(), Ordering::Release);
+            STATE.store(RESERVED, Ordering::Relaxed);
+            Some(fresh)
+        }
         Err(winner) => {
-            // SAFETY: `fresh` came from `System.alloc(layout)` above and was never published.
-            unsafe { System.dealloc(fresh, layout) };
+            unmap_range(fresh);
             Some(winner)
         }
     }
 }
 
-/// Claims a free slot for the calling thread (state word `0 → OWNED`), lock-free.
-///
-/// `Acquire` pairs with the `Release` of whichever free or hand-back made the word `0`, so every
-/// use of the slot's memory by earlier owners and freers happens before the new owner's writes.
-pub fn claim() -> Option<usize> {
-    let start = CLAIM_HINT.fetch_add(1, Ordering::Relaxed);
-    (0..SLOT_COUNT)
-        .map(|k| (start + k) % SLOT_COUNT)
-        .find(|&i| {
-            let word = &SLOTS[i].word;
-            word.load(Ordering::Relaxed) == 0
-                && word
-                    .compare_exchange(0, OWNED, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-        })
+/// Maps `REGION_SIZE` bytes aligned to `CHUNK_SIZE`, inaccessible until [`commit`].
+#[cfg(not(miri))]
+fn map_range() -> Option<*mut u8> {
+    let len = REGION_SIZE + CHUNK_SIZE; // slack to align the start
+    // SAFETY: an anonymous private mapping at an address of the kernel's choosing; it touches
+    // no existing memory. PROT_NONE + MAP_NORESERVE: address space only.
+    let raw = unsafe {
+        libc::mmap(
+            null_mut(),
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return None;
+    }
+    let raw = raw.cast::<u8>();
+    let lead = raw.addr().next_multiple_of(CHUNK_SIZE) - raw.addr();
+    let tail = CHUNK_SIZE - lead;
+    // SAFETY: both pieces lie inside the mapping just made, which nothing else knows about.
+    unsafe {
+        if lead > 0 {
+            libc::munmap(raw.cast(), lead);
+        }
+        if tail > 0 {
+            libc::munmap(raw.add(lead + REGION_SIZE).cast(), tail);
+        }
+    }
+    // `lead < CHUNK_SIZE <= len`: within the mapping.
+    Some(raw.wrapping_add(lead))
 }
 
-/// Records that a thread other than the owner freed one block of slot `index`.
+#[cfg(not(miri))]
+fn unmap_range(base: *mut u8) {
+    // SAFETY: `base` is a range this module mapped and never published; no pointer into it exists.
+    unsafe { libc::munmap(base.cast(), REGION_SIZE) };
+}
+
+#[cfg(miri)]
+fn map_range() -> Option<*mut u8> {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    let layout = Layout::from_size_align(REGION_SIZE, CHUNK_SIZE).ok()?;
+    // SAFETY: non-zero size. `System` directly: never the global allocator.
+    let p = unsafe { System.alloc(layout) };
+    (!p.is_null()).then_some(p)
+}
+
+#[cfg(miri)]
+fn unmap_range(base: *mut u8) {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    // SAFETY: allocated by `map_range` with this layout and never published.
+    unsafe {
+        System.dealloc(
+            base,
+            Layout::from_size_align_unchecked(REGION_SIZE, CHUNK_SIZE),
+        )
+    };
+}
+
+/// Start of chunk `index` (requires a reserved range), with the range's provenance.
 #[inline(always)]
-pub fn remote_free(index: usize) {
-    // Release: the freer's last accesses to the block happen before any later reuse.
-    SLOTS[index].word.fetch_sub(ONE_BLOCK, Ordering::Release);
+pub fn chunk_start(index: usize) -> *mut u8 {
+    // `index < CHUNK_COUNT`: within the reservation `BASE` points to.
+    BASE.load(Ordering::Relaxed)
+        .wrapping_add(chunk_offset(index))
 }
 
-/// The slot's live-block count as seen by its owner (see [`live_blocks`]).
-#[inline(always)]
-pub fn owner_live(index: usize, local: usize) -> usize {
-    live_blocks(SLOTS[index].word.load(Ordering::Acquire), local)
+/// Makes a never-used chunk readable and writable. `false` if the OS refuses (for example under
+/// strict overcommit accounting when memory is short).
+#[cfg(not(miri))]
+pub fn commit(index: usize) -> bool {
+    // SAFETY: the chunk lies inside our mapping, and no pointer into it has been handed out yet
+    // (the caller claimed it fresh), so changing its protection affects nobody.
+    unsafe {
+        libc::mprotect(
+            chunk_start(index).cast(),
+            CHUNK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+        ) == 0
+    }
 }
 
-/// The owner gives slot `index` up; it becomes claimable now if nothing in it is alive, otherwise
-/// when the last block is freed, by whichever thread. Returns whether it is free now.
-pub fn hand_back(index: usize, local: usize) -> bool {
-    let delta = hand_back_delta(local);
-    let prev = SLOTS[index].word.fetch_add(delta, Ordering::AcqRel);
-    prev.wrapping_add(delta) == 0
+/// Gives a free chunk's pages back to the OS; they read as zero when next touched.
+#[cfg(not(miri))]
+pub fn decommit(index: usize) {
+    // SAFETY: the caller owns the chunk and no block in it is alive, so no one reads or writes
+    // it; MADV_DONTNEED on a private anonymous mapping only drops its pages.
+    unsafe { libc::madvise(chunk_start(index).cast(), CHUNK_SIZE, libc::MADV_DONTNEED) };
 }
 
-/// How many slots are owned or still hold live blocks.
-pub fn slots_in_use() -> usize {
-    SLOTS
-        .iter()
-        .filter(|s| s.word.load(Ordering::Acquire) != 0)
-        .count()
+#[cfg(miri)]
+pub fn commit(_index: usize) -> bool {
+    true
+}
+
+#[cfg(miri)]
+pub fn decommit(_index: usize) {}
+
+/// Debug builds: says once on stderr that scopes found no chunk. Written with one `write(2)`, so
+/// it never allocates (it runs on the allocation path).
+pub fn warn_no_chunk_once() {
+    static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !cfg!(debug_assertions) || WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let msg: &[u8] = if refused() {
+        b"engram_kernels: the global arena's address range was refused (ulimit -v?): scopes pass \
+          through; see GlobalArena::region() (shown once)\n"
+    } else {
+        b"engram_kernels: no global-arena chunk to be had (range exhausted or commit refused): \
+          scopes pass through; see GlobalArena::region() (shown once)\n"
+    };
+    // SAFETY: writes `msg.len()` bytes from a live byte slice to file descriptor 2; a failed or
+    // short write is harmless.
+    let _ = unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
 }
 
 #[cfg(test)]
@@ -181,88 +247,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slot_index_is_a_range_check() {
+    fn chunk_index_is_a_range_check_and_a_shift() {
         let base = 0x10_0000_0000usize;
-        assert_eq!(slot_index(base, base), Some(0));
-        assert_eq!(slot_index(base + SLOT_SIZE - 1, base), Some(0));
-        assert_eq!(slot_index(base + SLOT_SIZE, base), Some(1));
+        assert_eq!(chunk_index(base, base), Some(0));
+        assert_eq!(chunk_index(base + CHUNK_SIZE - 1, base), Some(0));
+        assert_eq!(chunk_index(base + CHUNK_SIZE, base), Some(1));
         assert_eq!(
-            slot_index(base + REGION_SIZE - 1, base),
-            Some(SLOT_COUNT - 1)
+            chunk_index(base + REGION_SIZE - 1, base),
+            Some(CHUNK_COUNT - 1)
         );
-        assert_eq!(slot_index(base + REGION_SIZE, base), None);
-        assert_eq!(slot_index(base - 1, base), None);
-        assert_eq!(slot_index(0, base), None);
-        assert_eq!(slot_index(usize::MAX, base), None);
+        assert_eq!(chunk_index(base + REGION_SIZE, base), None);
+        assert_eq!(chunk_index(base - 1, base), None);
+        assert_eq!(chunk_index(0, base), None);
+        assert_eq!(chunk_index(usize::MAX, base), None);
     }
 
     #[test]
-    fn no_region_owns_nothing() {
-        for addr in [0, 1, 8, 4096, REGION_SIZE - 1, usize::MAX] {
-            assert_eq!(slot_index(addr, 0), None);
+    fn no_range_owns_no_user_space_address() {
+        for addr in [
+            0,
+            1,
+            8,
+            4096,
+            REGION_SIZE - 1,
+            REGION_SIZE,
+            1 << 47,
+            (1 << 56) - 1,
+        ] {
+            assert_eq!(chunk_index(addr, NO_RANGE), None);
         }
+        assert_eq!(
+            base_addr(),
+            NO_RANGE,
+            "no range in this unit-test process yet"
+        );
     }
 
     #[test]
-    fn region_at_the_top_of_the_address_space_does_not_wrap() {
+    fn range_at_the_top_of_the_address_space_does_not_wrap() {
         let base = usize::MAX - REGION_SIZE + 1;
-        assert_eq!(slot_index(usize::MAX, base), Some(SLOT_COUNT - 1));
-        assert_eq!(slot_index(0, base), None);
+        assert_eq!(chunk_index(usize::MAX, base), Some(CHUNK_COUNT - 1));
+        assert_eq!(chunk_index(0, base), None);
     }
 
     #[test]
-    fn slot_bounds_tile_the_region() {
-        let mut expect_start = 0;
-        for i in 0..SLOT_COUNT {
-            let (s, e) = slot_bounds(i);
-            assert_eq!(s, expect_start);
-            assert_eq!(e - s, SLOT_SIZE);
-            expect_start = e;
-        }
-        assert_eq!(expect_start, REGION_SIZE);
-    }
-
-    /// Replays owner and remote events on a plain word and checks the count the owner computes.
-    #[test]
-    fn word_arithmetic_tracks_live_blocks() {
-        // (owner allocs, owner frees, remote frees) sequences, including remote frees that
-        // outnumber the owner's unpublished count for a while (the word wraps).
-        for &(allocs, own_frees, remote) in
-            &[(0, 0, 0), (5, 2, 3), (10, 0, 10), (3, 3, 0), (1000, 1, 998)]
-        {
-            let mut word = OWNED;
-            let mut local = 0usize;
-            for _ in 0..allocs {
-                local = local.wrapping_add(1);
-            }
-            for _ in 0..remote {
-                word = word.wrapping_sub(ONE_BLOCK);
-                assert_ne!(word, 0, "an owned slot never reads as free");
-            }
-            for _ in 0..own_frees {
-                local = local.wrapping_sub(1);
-            }
-            let live = allocs - own_frees - remote;
-            assert_eq!(live_blocks(word, local), live);
-            let after = word.wrapping_add(hand_back_delta(local));
+    fn chunks_tile_the_range() {
+        for i in [0, 1, CHUNK_COUNT / 2, CHUNK_COUNT - 1] {
+            assert_eq!(chunk_offset(i), i * CHUNK_SIZE);
             assert_eq!(
-                after,
-                live * ONE_BLOCK,
-                "hand-back publishes the exact count"
+                chunk_index(0x4000_0000 + chunk_offset(i), 0x4000_0000),
+                Some(i)
             );
-            // remaining remote frees drive it to exactly zero, never below
-            let mut w = after;
-            for _ in 0..live {
-                assert_ne!(w, 0);
-                w = w.wrapping_sub(ONE_BLOCK);
-            }
-            assert_eq!(w, 0);
         }
-    }
-
-    #[test]
-    fn owned_word_is_never_zero_even_after_wrapping() {
-        let word = OWNED.wrapping_sub(ONE_BLOCK.wrapping_mul(usize::MAX / 4));
-        assert_eq!(word & OWNED, OWNED);
+        assert_eq!(chunk_offset(CHUNK_COUNT), REGION_SIZE);
     }
 }

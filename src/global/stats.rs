@@ -1,15 +1,16 @@
 //! Allocation counters: plain per-thread `Cell`s on the allocator path, aggregated on read.
 //!
 //! A thread bumps its own counters without atomics. At the exit of each outermost
-//! [`with_global_arena`](super::with_global_arena) scope it copies them into its slot's metadata,
-//! and when it hands its slot back it adds them to the process-wide retired totals. Reading the
-//! process-wide figures walks the slots; it never runs on the allocator path.
+//! [`with_global_arena`](super::with_global_arena) scope it copies them into its entry of a
+//! static table of published counters (taken at its first scope, if one is free), and when it
+//! exits it adds them to the process-wide retired totals. Reading the process-wide figures walks
+//! the table; it never runs on the allocator path.
 
 use core::cell::Cell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Number of counters.
-pub const FIELDS: usize = 7;
+pub const FIELDS: usize = 9;
 
 /// Allocation counters of a [`GlobalArena`](super::GlobalArena), for one thread or the process.
 ///
@@ -30,15 +31,25 @@ pub struct GlobalStats {
     pub arena_bytes: u64,
     /// Frees of arena blocks (by any thread, counted on the freeing thread).
     pub arena_frees: u64,
-    /// `alloc`, `alloc_zeroed` and `realloc` calls forwarded to the inner allocator, spills
-    /// included.
-    pub passthrough_allocs: u64,
-    /// Bytes requested by those calls.
-    pub passthrough_bytes: u64,
-    /// `dealloc` calls forwarded to the inner allocator.
-    pub passthrough_frees: u64,
-    /// Allocations made inside a scope that did not fit the arena and went to the inner allocator.
+    /// Allocations made inside a scope that went to the inner allocator, for any reason: larger
+    /// than [`MAX_ARENA_REQUEST`](super::MAX_ARENA_REQUEST), no chunk to be had, or made while the
+    /// crate held one of its own locks. (Calls outside scopes are not counted: the pass-through
+    /// path stays a flag test.)
     pub spills: u64,
+    /// Bytes requested by those spills.
+    pub spill_bytes: u64,
+    /// Chunks this thread (or the process) took from the reserved range, fresh or reused.
+    pub chunks_taken: u64,
+    /// Chunks handed back while blocks in them were still alive (escaped values): each becomes
+    /// free when its last block dies.
+    pub chunks_orphaned: u64,
+    /// Spills because no chunk was to be had: the range is exhausted, or the OS refused to
+    /// reserve or commit it. Non-zero means scopes silently lose their arena: see
+    /// [`GlobalArena::region`](super::GlobalArena::region).
+    pub no_chunk_spills: u64,
+    /// Spills because the thread held its cap of chunks
+    /// ([`set_thread_chunk_cap`](super::set_thread_chunk_cap)).
+    pub cap_spills: u64,
 }
 
 impl GlobalStats {
@@ -58,27 +69,32 @@ impl GlobalStats {
         }))
     }
 
+    /// In the order of the per-thread counter slots.
     fn to_array(self) -> [u64; FIELDS] {
         [
             self.arena_allocs,
-            self.arena_bytes,
-            self.arena_frees,
-            self.passthrough_allocs,
-            self.passthrough_bytes,
-            self.passthrough_frees,
             self.spills,
+            self.arena_bytes,
+            self.spill_bytes,
+            self.arena_frees,
+            self.chunks_taken,
+            self.chunks_orphaned,
+            self.no_chunk_spills,
+            self.cap_spills,
         ]
     }
 
     fn from_array(a: [u64; FIELDS]) -> GlobalStats {
         GlobalStats {
             arena_allocs: a[0],
-            arena_bytes: a[1],
-            arena_frees: a[2],
-            passthrough_allocs: a[3],
-            passthrough_bytes: a[4],
-            passthrough_frees: a[5],
-            spills: a[6],
+            spills: a[1],
+            arena_bytes: a[2],
+            spill_bytes: a[3],
+            arena_frees: a[4],
+            chunks_taken: a[5],
+            chunks_orphaned: a[6],
+            no_chunk_spills: a[7],
+            cap_spills: a[8],
         }
     }
 }
@@ -88,13 +104,17 @@ pub struct Counters {
     c: [Cell<u64>; FIELDS],
 }
 
+// Slots of the counters that one call updates together are not adjacent: adjacent ones tempt
+// LLVM into a six-instruction vector load-add-store where two scalar adds do.
 const ARENA_ALLOCS: usize = 0;
-const ARENA_BYTES: usize = 1;
-const ARENA_FREES: usize = 2;
-const PASS_ALLOCS: usize = 3;
-const PASS_BYTES: usize = 4;
-const PASS_FREES: usize = 5;
-const SPILLS: usize = 6;
+const SPILLS: usize = 1;
+const ARENA_BYTES: usize = 2;
+const SPILL_BYTES: usize = 3;
+const ARENA_FREES: usize = 4;
+const CHUNKS_TAKEN: usize = 5;
+const CHUNKS_ORPHANED: usize = 6;
+const NO_CHUNK: usize = 7;
+const CAP: usize = 8;
 
 impl Counters {
     pub const fn new() -> Self {
@@ -120,20 +140,39 @@ impl Counters {
     }
 
     #[inline(always)]
-    pub fn pass_alloc(&self, bytes: usize) {
-        self.add(PASS_ALLOCS, 1);
-        self.add(PASS_BYTES, bytes as u64);
-    }
-
-    #[inline(always)]
     pub fn spill(&self, bytes: usize) {
         self.add(SPILLS, 1);
-        self.pass_alloc(bytes);
+        self.add(SPILL_BYTES, bytes as u64);
     }
 
-    #[inline(always)]
-    pub fn pass_free(&self) {
-        self.add(PASS_FREES, 1);
+    pub fn chunk_taken(&self) {
+        self.add(CHUNKS_TAKEN, 1);
+    }
+
+    pub fn chunk_orphaned(&self) {
+        self.add(CHUNKS_ORPHANED, 1);
+    }
+
+    pub fn no_chunk(&self) {
+        self.add(NO_CHUNK, 1);
+    }
+
+    pub fn cap_reached(&self) {
+        self.add(CAP, 1);
+    }
+
+    /// Puts the allocation counters back to `before` (the chunk counters stay): the crate's own
+    /// probe allocations must not show up in a user's figures.
+    pub fn forget_allocations_since(&self, before: &GlobalStats) {
+        for (field, v) in [
+            (ARENA_ALLOCS, before.arena_allocs),
+            (ARENA_BYTES, before.arena_bytes),
+            (ARENA_FREES, before.arena_frees),
+            (SPILLS, before.spills),
+            (SPILL_BYTES, before.spill_bytes),
+        ] {
+            self.c[field].set(v);
+        }
     }
 
     pub fn snapshot(&self) -> GlobalStats {
@@ -141,29 +180,70 @@ impl Counters {
     }
 }
 
-/// Totals of threads that have handed their slot back.
+/// Threads that can publish their counters at the same time; later ones show up in
+/// [`aggregate`] once they exit.
+pub const PUBLISHERS: usize = 256;
+
+/// One thread's published counters.
+pub struct Published {
+    in_use: AtomicBool,
+    counters: [AtomicU64; FIELDS],
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // used only as an array-repeat initialiser
+const EMPTY: Published = Published {
+    in_use: AtomicBool::new(false),
+    counters: [const { AtomicU64::new(0) }; FIELDS],
+};
+
+static TABLE: [Published; PUBLISHERS] = [EMPTY; PUBLISHERS];
+
+/// Totals of threads that have exited.
 static RETIRED: [AtomicU64; FIELDS] = [const { AtomicU64::new(0) }; FIELDS];
 
-/// Copies a thread's counters into its slot's published copy.
-pub fn publish(dst: &[AtomicU64; FIELDS], s: GlobalStats) {
-    for (d, v) in dst.iter().zip(s.to_array()) {
-        d.store(v, Ordering::Relaxed);
+/// "No table entry".
+pub const NO_ENTRY: usize = usize::MAX;
+
+/// Takes a free table entry for the calling thread, or `NO_ENTRY` if all are taken.
+pub fn join() -> usize {
+    TABLE
+        .iter()
+        .position(|p| {
+            !p.in_use.load(Ordering::Relaxed)
+                && p.in_use
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+        })
+        .unwrap_or(NO_ENTRY)
+}
+
+/// Copies a thread's counters into its table entry.
+pub fn publish(entry: usize, s: GlobalStats) {
+    if let Some(p) = TABLE.get(entry) {
+        for (d, v) in p.counters.iter().zip(s.to_array()) {
+            d.store(v, Ordering::Relaxed);
+        }
     }
 }
 
-/// Moves a thread's counters into the retired totals and clears its slot's published copy.
-pub fn retire(slot: &[AtomicU64; FIELDS], s: GlobalStats) {
-    for ((r, d), v) in RETIRED.iter().zip(slot).zip(s.to_array()) {
+/// Moves an exiting thread's counters into the retired totals and frees its table entry.
+pub fn retire(entry: usize, s: GlobalStats) {
+    for (r, v) in RETIRED.iter().zip(s.to_array()) {
         r.fetch_add(v, Ordering::Relaxed);
-        d.store(0, Ordering::Relaxed);
+    }
+    if let Some(p) = TABLE.get(entry) {
+        for d in &p.counters {
+            d.store(0, Ordering::Relaxed);
+        }
+        p.in_use.store(false, Ordering::Release);
     }
 }
 
-/// Retired totals plus every slot's published counters.
-pub fn aggregate<'a>(slots: impl Iterator<Item = &'a [AtomicU64; FIELDS]>) -> GlobalStats {
+/// Retired totals plus every published entry.
+pub fn aggregate() -> GlobalStats {
     let mut sum: [u64; FIELDS] = core::array::from_fn(|i| RETIRED[i].load(Ordering::Relaxed));
-    for slot in slots {
-        for (s, v) in sum.iter_mut().zip(slot) {
+    for p in &TABLE {
+        for (s, v) in sum.iter_mut().zip(&p.counters) {
             *s = s.wrapping_add(v.load(Ordering::Relaxed));
         }
     }
@@ -181,8 +261,10 @@ mod tests {
         c.arena_alloc(6);
         c.arena_free();
         c.spill(100);
-        c.pass_alloc(1);
-        c.pass_free();
+        c.chunk_taken();
+        c.chunk_orphaned();
+        c.no_chunk();
+        c.cap_reached();
         let s = c.snapshot();
         assert_eq!(
             s,
@@ -190,10 +272,12 @@ mod tests {
                 arena_allocs: 2,
                 arena_bytes: 16,
                 arena_frees: 1,
-                passthrough_allocs: 2,
-                passthrough_bytes: 101,
-                passthrough_frees: 1,
+                spill_bytes: 100,
                 spills: 1,
+                chunks_taken: 1,
+                chunks_orphaned: 1,
+                no_chunk_spills: 1,
+                cap_spills: 1,
             }
         );
         assert_eq!(GlobalStats::from_array(s.to_array()), s);

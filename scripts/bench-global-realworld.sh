@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Real third-party workloads (bench/realworld: serde_json, toml, regex, syn + prettyplease,
+# format!, std maps) under each global allocator, one binary per allocator, identical code.
+#
+# For each workload and configuration it prints
+#   * instructions per iteration from callgrind, deterministic on a busy machine: callgrind counts
+#     only what runs inside `measured_iterations` (--collect-atstart=no --toggle-collect), after
+#     one uncounted warm-up iteration, so process start-up, input generation and one-time lazy
+#     work drop out exactly as when subtracting a short run from a long one, at half the runs;
+#   * the median wall-clock time per iteration over ROUNDS interleaved rounds (every configuration
+#     runs once per round, so drift hits all alike);
+# and checks every configuration's output byte-for-byte against System's.
+#
+#   scripts/bench-global-realworld.sh                 # everything (about 10 minutes)
+#   WORKLOADS="json_100k maps" ROUNDS=3 scripts/bench-global-realworld.sh
+#   NO_CALLGRIND=1 scripts/bench-global-realworld.sh  # wall clock only
+#   PROFILE=release-lto scripts/bench-global-realworld.sh  # fat LTO
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET="$PWD/target/realworld"
+PROFILE=${PROFILE:-release}
+(cd bench/realworld && cargo build --profile "$PROFILE" --quiet --target-dir "$TARGET")
+BIN="$TARGET/$PROFILE" python3 - <<'PY'
+import os, statistics, subprocess, sys, tempfile, filecmp
+B = os.environ["BIN"]
+W = os.environ.get("WORKLOADS", "json_100k json_2m toml_50k regex syn format maps").split()
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
+CALLGRIND = not os.environ.get("NO_CALLGRIND")
+CONFIGS = [  # name, binary, mode
+    ("System", "system", "outside"),
+    ("mimalloc", "mimalloc", "outside"),
+    ("GA<System> outside", "arena_system", "outside"),
+    ("GA<System> inside", "arena_system", "inside"),
+    ("GA<MiMalloc> outside", "arena_mimalloc", "outside"),
+    ("GA<MiMalloc> inside", "arena_mimalloc", "inside"),
+]
+# (callgrind iterations, wall-clock iterations per timed run), sized so that the whole table
+# takes about 10 minutes on a busy 2-core machine.
+ITERS = {"json_100k": (4, 40), "json_2m": (1, 3), "toml_50k": (4, 30),
+         "regex": (2, 8), "syn": (1, 4), "format": (2, 20), "maps": (2, 10)}
+tmp = tempfile.mkdtemp()
+
+def ir(binary, w, mode, n, out):
+    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                        "--collect-atstart=no", "--toggle-collect=*measured_iterations*",
+                        f"{B}/{binary}", "run", w, str(n), mode, out],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{binary} {w} {mode}: {r.stderr[-2000:]}")
+    for line in r.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split()[-1])
+    sys.exit(f"no callgrind total for {binary} {w} {mode}")
+
+instr, wall, mismatch = {}, {}, []
+for w in W:
+    n, t_iters = ITERS[w]
+    ref = None
+    for name, binary, mode in CONFIGS:
+        out = f"{tmp}/{w}.{binary}.{mode}"
+        if CALLGRIND:
+            instr[w, name] = ir(binary, w, mode, n, out) / n
+        else:
+            subprocess.run([f"{B}/{binary}", "run", w, "1", mode, out], check=True)
+        if ref is None:
+            ref = out
+        elif not filecmp.cmp(ref, out, shallow=False):
+            mismatch.append(f"{w}/{name}")
+    for _ in range(ROUNDS):
+        for name, binary, mode in CONFIGS:
+            r = subprocess.run([f"{B}/{binary}", "time", w, str(t_iters), mode],
+                               capture_output=True, text=True, check=True)
+            wall.setdefault((w, name), []).append(int(r.stdout.strip()))
+    print(f"[{w} done]", file=sys.stderr, flush=True)
+
+print(f"{'workload':10} {'configuration':22} {'Minstr/iter':>12} {'vs System':>10} {'vs mimalloc':>12}"
+      f" {'median ms':>10} {'vs System':>10} {'vs mimalloc':>12}")
+for w in W:
+    for name, _, _ in CONFIGS:
+        med = statistics.median(wall[w, name]) / 1e6
+        ms, mm = statistics.median(wall[w, "System"]) / 1e6, statistics.median(wall[w, "mimalloc"]) / 1e6
+        if CALLGRIND:
+            i, s, m = instr[w, name], instr[w, "System"], instr[w, "mimalloc"]
+            ic = f"{i / 1e6:12.2f} {(i / s - 1) * 100:+9.1f}% {(i / m - 1) * 100:+11.1f}%"
+        else:
+            ic = f"{'-':>12} {'-':>10} {'-':>12}"
+        print(f"{w:10} {name:22} {ic} {med:10.2f} {(med / ms - 1) * 100:+9.1f}% {(med / mm - 1) * 100:+11.1f}%")
+print(f"outputs identical to System's: {'yes' if not mismatch else 'NO: ' + ', '.join(mismatch)}")
+sys.exit(1 if mismatch else 0)
+PY
