@@ -202,7 +202,6 @@ pub fn cosine_similarity(query: &[f32], candidates: &[f32]) -> Result<Vec<f32>, 
 /// assert_eq!(best[0].score, 1.0);
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
-/// use engram_kernels::ArenaAlloc;
 pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, KernelError> {
     let m = count(query, candidates)?.min(k);
     finite("query", query)?;
