@@ -30,6 +30,13 @@ fuzz_target!(|data: &[u8]| {
     if let Some(b) = bump::bump_pow2(cursor, limit, size, a) {
         assert!(b.start >= cursor && b.end <= limit && b.end - b.start == size);
     }
+    // bump_small: bump_up for small requests, and never outside the free space for any input.
+    let max = 1usize << 18;
+    let small = bump::bump_small(cursor, limit, size, align, max);
+    assert_eq!(small, if size | align > max { None } else { expect });
+    if let Some((s, e)) = bump::bump_small(cursor, limit, size, a, max) {
+        assert!(s >= cursor && e <= limit && e - s == size);
+    }
     // resize_last: only the most recent block, never below the floor, never past the limit.
     let old_end = cursor as u128 + size as u128;
     if let Some(c) = bump::resize_last(cursor, size, new_size, align, old_end as usize, floor, limit) {
