@@ -149,32 +149,7 @@ static POOL: Mutex<Idle> = Mutex::new(Idle {
 /// A chunk with at least `usable` usable bytes: the smallest idle one that fits, else a fresh
 /// one from the system. `None` if the system refuses.
 pub(crate) fn take(usable: usize) -> Option<Chunk> {
-    let reused = {
-        let mut idle = POOL.lock();
-        // Best fit; the list is short (at most `POOL_MAX_CHUNKS`).
-        let mut best: Option<(Option<Chunk>, Chunk)> = None;
-        let mut prev: Option<Chunk> = None;
-        let mut cur = idle.head;
-        while let Some(c) = cur {
-            if c.usable() >= usable && best.is_none_or(|(_, b)| c.usable() < b.usable()) {
-                best = Some((prev, c));
-            }
-            prev = Some(c);
-            cur = c.header().next;
-        }
-        best.map(|(prev, mut c)| {
-            // SAFETY: idle chunks belong to the pool, whose lock we hold.
-            let next = unsafe { c.header_mut() }.next.take();
-            match prev {
-                // SAFETY: as above.
-                Some(mut p) => unsafe { p.header_mut() }.next = next,
-                None => idle.head = next,
-            }
-            idle.count -= 1;
-            idle.bytes -= c.usable();
-            c
-        })
-    };
+    let reused = unlink_smallest(&mut POOL.lock(), usable);
     reused.or_else(|| Chunk::alloc(usable))
 }
 
@@ -194,7 +169,7 @@ pub(crate) unsafe fn give_back(mut chunk: Chunk) {
         idle.bytes += chunk.usable();
         let mut evicted = None::<Chunk>;
         while idle.count > POOL_MAX_CHUNKS || idle.bytes > POOL_MAX_BYTES {
-            let Some(mut small) = unlink_smallest(&mut idle) else {
+            let Some(mut small) = unlink_smallest(&mut idle, 0) else {
                 break;
             };
             // SAFETY: `small` is now ours; chain it on the list to free outside the lock.
@@ -206,19 +181,21 @@ pub(crate) unsafe fn give_back(mut chunk: Chunk) {
     free_list(evicted);
 }
 
-fn unlink_smallest(idle: &mut Idle) -> Option<Chunk> {
+/// Unlinks the smallest idle chunk with at least `usable` bytes (best fit; the list is short,
+/// at most `POOL_MAX_CHUNKS`). The caller holds the pool's lock.
+fn unlink_smallest(idle: &mut Idle, usable: usize) -> Option<Chunk> {
     let mut best: Option<(Option<Chunk>, Chunk)> = None;
     let mut prev = None;
     let mut cur = idle.head;
     while let Some(c) = cur {
-        if best.is_none_or(|(_, b)| c.usable() < b.usable()) {
+        if c.usable() >= usable && best.is_none_or(|(_, b)| c.usable() < b.usable()) {
             best = Some((prev, c));
         }
         prev = Some(c);
         cur = c.header().next;
     }
     let (prev, mut c) = best?;
-    // SAFETY: idle chunks belong to the pool; the caller holds its lock.
+    // SAFETY: idle chunks belong to the pool, whose lock the caller holds.
     let next = unsafe { c.header_mut() }.next.take();
     match prev {
         // SAFETY: as above.
