@@ -41,7 +41,10 @@ fn exercise<'a, H: ArenaAlloc<'a>>(h: H) {
     assert_eq!(*h.try_alloc_with(|| 2u8).unwrap(), 2);
     assert_eq!(h.try_alloc_str("x").unwrap(), "x");
     assert_eq!(h.try_alloc_fmt(format_args!("{}", 42)).unwrap(), "42");
-    assert_eq!(h.try_alloc_slice_clone(&names[1..]).unwrap()[0], Tag(2, "bc"));
+    assert_eq!(
+        h.try_alloc_slice_clone(&names[1..]).unwrap()[0],
+        Tag(2, "bc")
+    );
     assert_eq!(h.try_alloc_slice_fill_iter([5u8, 6]).unwrap(), &[5, 6]);
     // Empty requests of every kind succeed.
     assert!(h.alloc_slice_copy::<u64>(&[]).is_empty());
