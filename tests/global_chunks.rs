@@ -51,7 +51,7 @@ fn a_16_mib_scope_of_small_objects_stays_in_the_arena() {
     thread::spawn(|| {
         let before = ALLOC.thread_stats();
         let calls = inner_calls();
-        let bytes = scaled(16 << 20, 512 << 10);
+        let bytes = scaled(16 << 20, 128 << 10);
         let (ok, arena_calls) = with_global_arena(|| {
             let objects = small_objects(bytes);
             check(&objects);
@@ -76,7 +76,7 @@ fn beyond_the_thread_cap_scopes_spill_and_say_so() {
     global::set_thread_chunk_cap(2);
     let r = thread::spawn(|| {
         let before = ALLOC.thread_stats();
-        let objects = with_global_arena(|| small_objects(8 * CHUNK_SIZE));
+        let objects = with_global_arena(|| small_objects(scaled(8, 3) * CHUNK_SIZE));
         check(&objects);
         let d = ALLOC.thread_stats().since(&before);
         drop(objects);
