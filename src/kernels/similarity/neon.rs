@@ -21,7 +21,8 @@ impl Vector for Neon {
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: the caller guarantees `p` is valid for a full vector's reads (the trait's contract) and the CPU feature (the impl's).
+        // SAFETY: the caller guarantees `p` is valid for a full vector's reads (the trait's
+        // contract) and the CPU feature (the impl's).
         Neon(unsafe { vld1q_f32(p) })
     }
 
@@ -41,13 +42,15 @@ impl Vector for Neon {
 
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, acc: Self) -> Self {
-        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's contract).
+        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
+        // contract).
         Neon(unsafe { vfmaq_f32(acc.0, a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn reduce(self) -> f32 {
-        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's contract).
+        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
+        // contract).
         unsafe { vaddvq_f32(self.0) }
     }
 

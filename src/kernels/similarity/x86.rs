@@ -21,7 +21,8 @@ impl Vector for Avx2 {
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: the caller guarantees `p` is valid for a full vector's reads (the trait's contract) and the CPU feature (the impl's).
+        // SAFETY: the caller guarantees `p` is valid for a full vector's reads (the trait's
+        // contract) and the CPU feature (the impl's).
         Avx2(unsafe { _mm256_loadu_ps(p) })
     }
 
@@ -42,13 +43,15 @@ impl Vector for Avx2 {
 
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, acc: Self) -> Self {
-        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's contract).
+        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
+        // contract).
         Avx2(unsafe { _mm256_fmadd_ps(a.0, b.0, acc.0) })
     }
 
     #[inline(always)]
     unsafe fn reduce(self) -> f32 {
-        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's contract).
+        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
+        // contract).
         unsafe {
             let v = self.0;
             let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -62,7 +65,8 @@ impl Vector for Avx2 {
     unsafe fn prefetch(p: *const f32) {
         // A prefetch never faults, whatever the address. Into L2 (T1): measured faster than L1
         // (T0) when the candidates stream from L3, the same from DRAM.
-        // SAFETY: a prefetch never faults, whatever the address; the CPU feature is the caller's guarantee.
+        // SAFETY: a prefetch never faults, whatever the address; the CPU feature is the caller's
+        // guarantee.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
 }
@@ -81,7 +85,8 @@ impl Vector for Avx512 {
 
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: the caller guarantees `p` is valid for a full vector's reads (the trait's contract) and the CPU feature (the impl's).
+        // SAFETY: the caller guarantees `p` is valid for a full vector's reads (the trait's
+        // contract) and the CPU feature (the impl's).
         Avx512(unsafe { _mm512_loadu_ps(p) })
     }
 
@@ -89,25 +94,29 @@ impl Vector for Avx512 {
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
         let mask: __mmask16 = (1u16 << n) - 1;
         // Masked-off lanes are neither read nor able to fault (AVX-512 fault suppression).
-        // SAFETY: masked-off lanes are neither read nor able to fault, and the caller guarantees `p` is valid for `n` reads.
+        // SAFETY: masked-off lanes are neither read nor able to fault, and the caller guarantees
+        // `p` is valid for `n` reads.
         Avx512(unsafe { _mm512_maskz_loadu_ps(mask, p) })
     }
 
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, acc: Self) -> Self {
-        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's contract).
+        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
+        // contract).
         Avx512(unsafe { _mm512_fmadd_ps(a.0, b.0, acc.0) })
     }
 
     #[inline(always)]
     unsafe fn reduce(self) -> f32 {
-        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's contract).
+        // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
+        // contract).
         unsafe { _mm512_reduce_add_ps(self.0) }
     }
 
     #[inline(always)]
     unsafe fn prefetch(p: *const f32) {
-        // SAFETY: a prefetch never faults, whatever the address; the CPU feature is the caller's guarantee.
+        // SAFETY: a prefetch never faults, whatever the address; the CPU feature is the caller's
+        // guarantee.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
 }
