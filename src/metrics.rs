@@ -41,15 +41,15 @@ use std::sync::atomic::{AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Order
 /// # Example
 ///
 /// ```
-/// use engram_kernels::metrics::ArenaMetrics;
+/// use engram_kernels::metrics::ScratchMetrics;
 ///
-/// let a = ArenaMetrics { total_resets: 2, total_overflows: 0, max_high_water_mark: 12 };
-/// let b = ArenaMetrics { total_resets: 1, total_overflows: 1, max_high_water_mark: 40 };
+/// let a = ScratchMetrics { total_resets: 2, total_overflows: 0, max_high_water_mark: 12 };
+/// let b = ScratchMetrics { total_resets: 1, total_overflows: 1, max_high_water_mark: 40 };
 /// let sum = a.merge(b);
 /// assert_eq!((sum.total_resets, sum.total_overflows, sum.max_high_water_mark), (3, 1, 40));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct ArenaMetrics {
+pub struct ScratchMetrics {
     /// Outermost scope exits (each one resets its arena).
     pub total_resets: usize,
     /// Requests that did not fit, summed over all cycles.
@@ -58,25 +58,32 @@ pub struct ArenaMetrics {
     pub max_high_water_mark: usize,
 }
 
-impl ArenaMetrics {
+impl ScratchMetrics {
     /// Combines two sets of totals: counts add, peaks take the maximum.
     ///
     /// # Example
     ///
     /// ```
-    /// use engram_kernels::metrics::ArenaMetrics;
+    /// use engram_kernels::metrics::ScratchMetrics;
     ///
-    /// let z = ArenaMetrics::default();
+    /// let z = ScratchMetrics::default();
     /// assert_eq!(z.merge(z), z);
     /// ```
-    pub fn merge(self, other: ArenaMetrics) -> ArenaMetrics {
-        ArenaMetrics {
+    pub fn merge(self, other: ScratchMetrics) -> ScratchMetrics {
+        ScratchMetrics {
             total_resets: self.total_resets.saturating_add(other.total_resets),
             total_overflows: self.total_overflows.saturating_add(other.total_overflows),
             max_high_water_mark: self.max_high_water_mark.max(other.max_high_water_mark),
         }
     }
 }
+
+/// The former name of [`ScratchMetrics`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed to `ScratchMetrics`: the totals cover scratch scopes only"
+)]
+pub type ArenaMetrics = ScratchMetrics;
 
 /// One thread's counters. Only the owning thread writes `resets`, `overflows`, `peak` and
 /// `seen_epoch`; only readers (under the registry lock) write `reset_epoch`.
@@ -120,11 +127,11 @@ impl Counters {
     }
 
     /// The totals, or zero if a reset happened that the owner has not yet acknowledged.
-    fn read(&self) -> ArenaMetrics {
+    fn read(&self) -> ScratchMetrics {
         if self.seen_epoch.load(Acquire) != self.reset_epoch.load(Relaxed) {
-            return ArenaMetrics::default();
+            return ScratchMetrics::default();
         }
-        ArenaMetrics {
+        ScratchMetrics {
             total_resets: self.resets.load(Relaxed),
             total_overflows: self.overflows.load(Relaxed),
             max_high_water_mark: self.peak.load(Relaxed),
@@ -146,13 +153,13 @@ struct Registry {
     /// Blocks of exited threads, zeroed, waiting for a new thread.
     spare: Vec<Block, System>,
     /// Totals of threads that have exited, and of cycles recorded without a thread block.
-    retired: ArenaMetrics,
+    retired: ScratchMetrics,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     live: Vec::new_in(System),
     spare: Vec::new_in(System),
-    retired: ArenaMetrics {
+    retired: ScratchMetrics {
         total_resets: 0,
         total_overflows: 0,
         max_high_water_mark: 0,
@@ -172,7 +179,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 /// });
 /// assert!(engram_kernels::metrics::snapshot().total_resets >= 1);
 /// ```
-pub fn snapshot() -> ArenaMetrics {
+pub fn snapshot() -> ScratchMetrics {
     let reg = REGISTRY.lock();
     reg.live
         .iter()
@@ -201,7 +208,7 @@ pub fn snapshot() -> ArenaMetrics {
 /// ```
 pub fn reset() {
     let mut reg = REGISTRY.lock();
-    reg.retired = ArenaMetrics::default();
+    reg.retired = ScratchMetrics::default();
     for b in &reg.live {
         b.reset_epoch.fetch_add(1, Release);
     }
@@ -213,7 +220,7 @@ pub fn reset() {
 /// paths.
 pub(crate) fn record_detached(overflows: usize, peak: usize) {
     let mut reg = REGISTRY.lock();
-    reg.retired = reg.retired.merge(ArenaMetrics {
+    reg.retired = reg.retired.merge(ScratchMetrics {
         total_resets: 1,
         total_overflows: overflows,
         max_high_water_mark: peak,
@@ -282,7 +289,7 @@ mod tests {
         c.record(0, 50);
         assert_eq!(
             c.read(),
-            ArenaMetrics {
+            ScratchMetrics {
                 total_resets: 2,
                 total_overflows: 2,
                 max_high_water_mark: 100
@@ -291,13 +298,13 @@ mod tests {
         c.reset_epoch.fetch_add(1, Release);
         assert_eq!(
             c.read(),
-            ArenaMetrics::default(),
+            ScratchMetrics::default(),
             "a pending reset hides old counts"
         );
         c.record(1, 10);
         assert_eq!(
             c.read(),
-            ArenaMetrics {
+            ScratchMetrics {
                 total_resets: 1,
                 total_overflows: 1,
                 max_high_water_mark: 10
@@ -307,7 +314,7 @@ mod tests {
 
     #[test]
     fn merge_saturates() {
-        let big = ArenaMetrics {
+        let big = ScratchMetrics {
             total_resets: usize::MAX,
             total_overflows: 1,
             max_high_water_mark: 0,

@@ -1,13 +1,13 @@
 //! Process-wide metrics. They are global, so this binary has a single test.
 
 use engram_kernels::ArenaAlloc;
-use engram_kernels::metrics::{self, ArenaMetrics};
+use engram_kernels::metrics::{self, ScratchMetrics};
 use engram_kernels::{with_arena, with_arena_sized};
 
 #[test]
 fn outermost_exits_record_resets_overflows_and_peaks() {
     metrics::reset();
-    assert_eq!(metrics::snapshot(), ArenaMetrics::default());
+    assert_eq!(metrics::snapshot(), ScratchMetrics::default());
 
     with_arena(|s| {
         s.alloc([0u8; 12]);
@@ -55,16 +55,23 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
 
     // A reset hides everything recorded before it, live threads and exited ones alike.
     metrics::reset();
-    assert_eq!(metrics::snapshot(), ArenaMetrics::default());
+    assert_eq!(metrics::snapshot(), ScratchMetrics::default());
     with_arena(|s| {
         let _ = s.alloc(0u32);
     });
     assert_eq!(
         metrics::snapshot(),
-        ArenaMetrics {
+        ScratchMetrics {
             total_resets: 1,
             total_overflows: 0,
             max_high_water_mark: 4
         }
     );
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_former_name_still_names_the_totals() {
+    let totals: metrics::ArenaMetrics = metrics::ScratchMetrics::default();
+    assert_eq!(totals.merge(totals), ScratchMetrics::default());
 }

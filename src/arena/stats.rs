@@ -1,6 +1,9 @@
 //! A snapshot of an arena's counters.
 
-/// What an arena holds and has held: a plain snapshot, cheap to copy.
+/// What an [`Arena`](crate::Arena) holds and has held: a plain snapshot, cheap to copy.
+///
+/// Scratch arenas report [`ScratchStats`](crate::ScratchStats), where an overflow is
+/// a request served beyond the pool rather than a refusal.
 ///
 /// # Example
 ///
@@ -15,20 +18,18 @@
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ArenaStats {
-    /// Size of the arena's buffer in bytes.
+    /// Size of the arena's buffer in bytes; for a growable arena, the sum of its chunks.
     pub capacity: usize,
     /// Bytes consumed since the last reset, alignment padding included.
     pub used: usize,
     /// Peak of `used` since the arena was created (kept across resets).
     pub high_water_mark: usize,
-    /// Overflows since the last reset: requests a fixed or limited arena refused, or that a
-    /// scratch arena served beyond its pool (from extra chunks or the heap).
+    /// Requests refused since the last reset: a fixed arena that is full, or a growable one at
+    /// its allocation limit.
     pub overflow_count: usize,
-    /// Overflows since the arena was created: unlike `overflow_count`, never cleared by a reset,
-    /// so it still tells after a scope has ended.
+    /// Refusals since the arena was created: unlike `overflow_count`, never cleared by a reset.
     pub total_overflows: u64,
-    /// Bytes requested by those overflows since the arena was created: for a scratch arena, the
-    /// bytes served beyond its pool.
+    /// Bytes requested by those refusals since the arena was created.
     pub overflow_bytes: u64,
 }
 

@@ -48,10 +48,11 @@
 //! ```
 
 mod batch;
+mod stats;
 
 pub use batch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
+pub use stats::ScratchStats;
 
-use crate::arena::ArenaStats;
 use crate::arena::helpers::sealed;
 use crate::arena::raw::{Checkpoint, Cycle, RawArena, Refill};
 use crate::config::{self, OverflowPolicy};
@@ -105,7 +106,7 @@ impl<'s> Scratch<'s> {
     ///     assert!(s.stats().used >= 64);
     /// });
     /// ```
-    pub fn stats(&self) -> ArenaStats {
+    pub fn stats(&self) -> ScratchStats {
         stats_of(self.raw)
     }
 
@@ -141,8 +142,8 @@ impl fmt::Debug for Scratch<'_> {
     }
 }
 
-fn stats_of(raw: &RawArena) -> ArenaStats {
-    ArenaStats {
+fn stats_of(raw: &RawArena) -> ScratchStats {
+    ScratchStats {
         capacity: raw.capacity(),
         used: raw.used(),
         high_water_mark: raw.high_water_mark(),
@@ -400,8 +401,8 @@ fn record_on_this_thread(cycle: Cycle) {
 /// [`release_thread_arena`]).
 ///
 /// Inside a scope this shows the live use; between scopes `used` is 0 and the high-water mark
-/// tells the peak so far. Use [`ArenaStats::utilization`] for the seed's
-/// `getThreadArenaUtilization`.
+/// tells the peak so far, and `total_overflows` / `overflow_bytes` what was served beyond the
+/// pool. [`ScratchStats::utilization`] is the Zig implementation's `getThreadArenaUtilization`.
 ///
 /// # Example
 ///
@@ -420,7 +421,7 @@ fn record_on_this_thread(cycle: Cycle) {
 /// .join()
 /// .unwrap();
 /// ```
-pub fn thread_arena_stats() -> Option<ArenaStats> {
+pub fn thread_arena_stats() -> Option<ScratchStats> {
     THREAD
         .try_with(|t| {
             t.arena.get().map(|p| {
