@@ -1,8 +1,9 @@
 //! Cosine similarity side by side in one process: engram's batch and many-query kernels against
 //! NumKong (per-pair `angular`, and its packed-matrix `angulars_packed`), SimSIMD's per-pair
-//! cosine, and a streaming-read floor (the same candidate bytes summed with the widest SIMD
-//! available). Each case runs its members in interleaved rounds and reports medians, so machine
-//! noise hits every member alike; times are this thread's CPU time (see `support/clock.rs`).
+//! cosine, and two streaming-read floors: the same candidate bytes summed with the widest SIMD
+//! available in one sequential stream, and in four (as the single-query kernel reads them). Each
+//! case runs its members in interleaved rounds and reports medians, so machine noise hits every
+//! member alike; times are this thread's CPU time (see `support/clock.rs`).
 //!
 //! ```text
 //! cargo bench -p engram-bench --bench similarity                 # every case
@@ -74,6 +75,25 @@ fn stream_sum(data: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// [`stream_sum`] over four contiguous quarters read side by side: four sequential streams, as
+/// the single-query kernel reads its candidates. Memory serves several streams faster than one,
+/// so this is the stricter floor.
+fn stream_sum4(data: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F was detected just above.
+        return unsafe { x86::sum4_avx512(data) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { x86::sum4_avx2(data) };
+    }
+    data.chunks(data.len().div_ceil(4).max(1))
+        .map(stream_sum)
+        .sum()
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::*;
@@ -92,6 +112,43 @@ mod x86 {
         }
         let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
         _mm512_reduce_add_ps(s) + tail
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub fn sum4_avx512(data: &[f32]) -> f32 {
+        let part = data.len() / 4 / 32 * 32;
+        let (quarters, tail) = data.split_at(4 * part);
+        let mut acc = [_mm512_setzero_ps(); 4];
+        for i in (0..part).step_by(32) {
+            for (j, a) in acc.iter_mut().enumerate() {
+                let p = quarters[j * part + i..].as_ptr();
+                // SAFETY: quarter `j` holds 32 floats from `i` (part is a multiple of 32).
+                let (x, y) = unsafe { (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16))) };
+                *a = _mm512_add_ps(*a, _mm512_add_ps(x, y));
+            }
+        }
+        let s = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        _mm512_reduce_add_ps(s) + tail.iter().sum::<f32>()
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub fn sum4_avx2(data: &[f32]) -> f32 {
+        let part = data.len() / 4 / 16 * 16;
+        let (quarters, tail) = data.split_at(4 * part);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for i in (0..part).step_by(16) {
+            for (j, a) in acc.iter_mut().enumerate() {
+                let p = quarters[j * part + i..].as_ptr();
+                // SAFETY: quarter `j` holds 16 floats from `i` (part is a multiple of 16).
+                let (x, y) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
+                *a = _mm256_add_ps(*a, _mm256_add_ps(x, y));
+            }
+        }
+        let s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` holds 8 floats.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), s) };
+        lanes.iter().sum::<f32>() + tail.iter().sum::<f32>()
     }
 
     #[target_feature(enable = "avx2")]
@@ -224,6 +281,9 @@ fn main() {
             }),
             Member::new("floor (stream sum)", || {
                 black_box(stream_sum(black_box(&cands)));
+            }),
+            Member::new("floor (4 streams)", || {
+                black_box(stream_sum4(black_box(&cands)));
             }),
         ];
         measure(&clock, &name, dim * n * 4, &mut members, rounds);

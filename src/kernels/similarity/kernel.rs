@@ -2,16 +2,21 @@
 //! instruction set by `#[target_feature]` entry points (`x86.rs`, `neon.rs`, and [`Scalar8`]
 //! here), after memchr's `vector.rs`.
 //!
-//! One routine, [`dots`], does all the streaming: `Q` queries against `R` consecutive candidate
-//! rows, one vector accumulator per (query, row) pair and one per row for `dot(c, c)`, fed chunk
-//! by chunk in the same order whatever `Q` and `R` are. Every pair's sum therefore sees the same
-//! additions in the same order on a given instruction set, so the many-query kernel gives the
-//! single-query scores bit for bit. The single-query loop runs four rows at once (eight
-//! independent accumulators, four streams whose loads overlap) and prefetches each 64-byte line
-//! two groups of four rows ahead; reductions and the division are out of the streaming loop (one
-//! reciprocal magnitude per vector, two multiplications per score);
-//! the many-query loop runs a block of queries against two rows, so each candidate chunk loaded
-//! feeds `2 · QB` fused multiply-adds.
+//! One routine, [`dots`], does all the streaming: `Q` queries against `R` candidate rows, one
+//! vector accumulator per (query, row) pair and one per row for `dot(c, c)`, fed chunk by chunk in
+//! the same order whatever `Q` and `R` are. Every pair's sum therefore sees the same additions in
+//! the same order on a given instruction set, so the many-query kernel gives the single-query
+//! scores bit for bit.
+//!
+//! The single-query loop splits the candidates into [`ROWS`] contiguous parts and scores one row
+//! of each part at a time: four independent accumulator pairs, and four *sequential* read
+//! streams that the hardware prefetchers follow. Measured on Zen 5 (AVX2, 100k candidates), this
+//! beats both interleaving four adjacent rows (the streams then share pages, and rows shorter
+//! than a page never train the prefetcher: 1.5× slower at d = 384) and one row at a time (one
+//! stream, 1.2–1.4× slower), and it reads faster than a single-stream sum of the same bytes.
+//! Reductions and the division are out of the streaming loop (one reciprocal magnitude per
+//! vector, two multiplications per score). The many-query loop runs a block of queries against
+//! two rows, so each candidate chunk loaded feeds `2 · QB` fused multiply-adds.
 
 use super::Undefined;
 
@@ -34,14 +39,10 @@ pub(super) trait Vector: Copy {
     unsafe fn mul_add(a: Self, b: Self, acc: Self) -> Self;
     /// The sum of the lanes, in a fixed order.
     unsafe fn reduce(self) -> f32;
-    /// A hint to fetch the cache line at `p`; never faults, whatever `p` is.
-    unsafe fn prefetch(p: *const f32);
 }
 
-/// Rows in flight in the single-query loop.
+/// Rows in flight in the single-query loop, one from each of as many contiguous parts.
 pub(super) const ROWS: usize = 4;
-/// How many groups of [`ROWS`] rows ahead the single-query loop prefetches.
-const PREFETCH_GROUPS: usize = 2;
 /// Rows in flight per query block in the many-query loop.
 const MANY_ROWS: usize = 2;
 /// Candidate bytes per tile of the many-query loop: a tile is streamed from memory once and then
@@ -52,23 +53,18 @@ const TILE_MAX_ROWS: usize = 256;
 /// Queries whose magnitudes sit on the stack at once; more queries stream the candidates again.
 const SUPER_QUERIES: usize = 64;
 
-/// `dot(q_j, c_r)` for `Q` queries and `R` rows starting at `rows` (row stride `dim`), and
+/// `dot(q_j, c_r)` for `Q` queries and `R` rows, row `r` starting at `rows + r · stride`, and
 /// `dot(c_r, c_r)` when `NORMS`.
 ///
 /// # Safety
 ///
-/// The CPU runs `V`'s instruction set; each `qs[j]` is valid for `dim` reads and `rows` for
-/// `R · dim` reads; `dim > 0`.
+/// The CPU runs `V`'s instruction set; each `qs[j]` is valid for `dim` reads and
+/// `rows + r · stride` for `dim` reads for every `r < R`; `dim > 0`.
 #[inline(always)]
-unsafe fn dots<
-    V: Vector,
-    const Q: usize,
-    const R: usize,
-    const NORMS: bool,
-    const PREFETCH: usize,
->(
+unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
     qs: &[*const f32; Q],
     rows: *const f32,
+    stride: usize,
     dim: usize,
 ) -> ([[f32; R]; Q], [f32; R]) {
     // SAFETY (whole body): the caller's contract covers the instruction set; every load below
@@ -76,50 +72,28 @@ unsafe fn dots<
     unsafe {
         let mut dot = [[V::zero(); R]; Q];
         let mut norm = [V::zero(); R];
-        // One step per chunk: a macro, not a closure, so the accumulators stay in registers.
-        macro_rules! step {
-            ($i:expr) => {{
-                let i = $i;
-                let mut c = [V::zero(); R];
-                for r in 0..R {
-                    c[r] = V::load(rows.add(r * dim + i));
-                    if NORMS {
-                        norm[r] = V::mul_add(c[r], c[r], norm[r]);
-                    }
-                }
-                for j in 0..Q {
-                    let q = V::load(qs[j].add(i));
-                    for r in 0..R {
-                        dot[j][r] = V::mul_add(q, c[r], dot[j][r]);
-                    }
-                }
-            }};
-        }
-        // With `PREFETCH` groups ahead: one prefetch per row and 64-byte line.
-        const LINE: usize = 16;
-        const { assert!(V::LANES <= LINE && LINE.is_multiple_of(V::LANES)) };
         let mut i = 0;
-        if PREFETCH > 0 {
-            while i + LINE <= dim {
-                for r in 0..R {
-                    // The same line PREFETCH groups of R rows ahead.
-                    V::prefetch(rows.wrapping_add((PREFETCH * R + r) * dim + i));
-                }
-                for k in 0..LINE / V::LANES {
-                    step!(i + k * V::LANES);
-                }
-                i += LINE;
-            }
-        }
         while i + V::LANES <= dim {
-            step!(i);
+            let mut c = [V::zero(); R];
+            for r in 0..R {
+                c[r] = V::load(rows.add(r * stride + i));
+                if NORMS {
+                    norm[r] = V::mul_add(c[r], c[r], norm[r]);
+                }
+            }
+            for j in 0..Q {
+                let q = V::load(qs[j].add(i));
+                for r in 0..R {
+                    dot[j][r] = V::mul_add(q, c[r], dot[j][r]);
+                }
+            }
             i += V::LANES;
         }
         if i < dim {
             let n = dim - i;
             let mut c = [V::zero(); R];
             for r in 0..R {
-                c[r] = V::load_partial(rows.add(r * dim + i), n);
+                c[r] = V::load_partial(rows.add(r * stride + i), n);
                 if NORMS {
                     norm[r] = V::mul_add(c[r], c[r], norm[r]);
                 }
@@ -176,7 +150,7 @@ fn finish<U: Undefined>(dot: f32, inv_q: f64, inv_c: f64) -> f32 {
 #[inline(always)]
 unsafe fn vector_inv_magnitude<V: Vector>(v: &[f32]) -> f64 {
     // SAFETY: `v` is valid for `v.len()` reads, and as a "row" it is one row of that length.
-    let (_, n) = unsafe { dots::<V, 0, 1, true, 0>(&[], v.as_ptr(), v.len()) };
+    let (_, n) = unsafe { dots::<V, 0, 1, true>(&[], v.as_ptr(), 0, v.len()) };
     inv_magnitude(n[0])
 }
 
@@ -200,22 +174,22 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
         return;
     }
     let qs = [query.as_ptr()];
-    let mut groups = scores.chunks_exact_mut(ROWS);
-    let mut rows = candidates.as_ptr();
-    for s in &mut groups {
-        // SAFETY: ROWS scores remain here, so ROWS rows of `dim` floats remain at `rows` (the
-        // assert above); the query is valid for `dim` reads.
-        let (d, n) = unsafe { dots::<V, 1, ROWS, true, PREFETCH_GROUPS>(&qs, rows, dim) };
+    let n = scores.len();
+    let part = n / ROWS;
+    let rows = candidates.as_ptr();
+    for row in 0..part {
+        // SAFETY: row `row + r · part` of `n` (r < ROWS, row < part) starts at
+        // `(row + r · part) · dim`, and `candidates` holds `n · dim` floats (the assert above).
+        let (d, nn) =
+            unsafe { dots::<V, 1, ROWS, true>(&qs, rows.add(row * dim), part * dim, dim) };
         for r in 0..ROWS {
-            s[r] = finish::<U>(d[0][r], inv_q, inv_magnitude(n[r]));
+            scores[r * part + row] = finish::<U>(d[0][r], inv_q, inv_magnitude(nn[r]));
         }
-        rows = rows.wrapping_add(ROWS * dim);
     }
-    for s in groups.into_remainder() {
-        // SAFETY: one row remains for each remaining score.
-        let (d, n) = unsafe { dots::<V, 1, 1, true, 0>(&qs, rows, dim) };
-        *s = finish::<U>(d[0][0], inv_q, inv_magnitude(n[0]));
-        rows = rows.wrapping_add(dim);
+    for (row, s) in scores.iter_mut().enumerate().skip(ROWS * part) {
+        // SAFETY: row `row < n` holds `dim` floats.
+        let (d, nn) = unsafe { dots::<V, 1, 1, true>(&qs, rows.add(row * dim), 0, dim) };
+        *s = finish::<U>(d[0][0], inv_q, inv_magnitude(nn[0]));
     }
 }
 
@@ -271,24 +245,25 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                     unsafe {
                         match (width == MANY_ROWS, first) {
                             (true, true) => {
-                                let (dd, nn) = dots::<V, QB, MANY_ROWS, true, 0>(&qs, row_ptr, dim);
+                                let (dd, nn) =
+                                    dots::<V, QB, MANY_ROWS, true>(&qs, row_ptr, dim, dim);
                                 d = dd;
                                 for k in 0..MANY_ROWS {
                                     inv_c[r + k] = inv_magnitude(nn[k]);
                                 }
                             }
                             (true, false) => {
-                                d = dots::<V, QB, MANY_ROWS, false, 0>(&qs, row_ptr, dim).0;
+                                d = dots::<V, QB, MANY_ROWS, false>(&qs, row_ptr, dim, dim).0;
                             }
                             (false, true) => {
-                                let (dd, nn) = dots::<V, QB, 1, true, 0>(&qs, row_ptr, dim);
+                                let (dd, nn) = dots::<V, QB, 1, true>(&qs, row_ptr, dim, dim);
                                 for j in 0..QB {
                                     d[j][0] = dd[j][0];
                                 }
                                 inv_c[r] = inv_magnitude(nn[0]);
                             }
                             (false, false) => {
-                                let dd = dots::<V, QB, 1, false, 0>(&qs, row_ptr, dim).0;
+                                let dd = dots::<V, QB, 1, false>(&qs, row_ptr, dim, dim).0;
                                 for j in 0..QB {
                                     d[j][0] = dd[j][0];
                                 }
@@ -350,9 +325,6 @@ impl Vector for Scalar8 {
         let v = self.0;
         ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
     }
-
-    #[inline(always)]
-    unsafe fn prefetch(_: *const f32) {}
 }
 
 /// The scalar entry points: no instruction-set requirement, so no token.

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Compares engram_vector_similarity with the Zig implementation's export of the same name,
+# both called through the C ABI from one C program (bench/c/vs_zig.c).
+#
+# Usage: scripts/bench-vs-zig.sh ZIG_DIR
+#   ZIG_DIR  the Zig implementation's directory (the one holding its build.zig); it is built
+#            with `zig build -Doptimize=ReleaseFast` for the host CPU, as its README says.
+# Environment: ZIG (default: `zig` on PATH, else Zig 0.13 from PyPI's `ziglang` package, installed
+# into target/zig-venv), ENGRAM_BENCH_ROUNDS (default 9).
+#
+# The Zig library exports the same engram_* names as ours, so its copy is renamed zig_engram_*
+# with objcopy before linking. Not run in CI: it needs the Zig sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+[[ $# -eq 1 && -f $1/build.zig ]] || { echo "usage: scripts/bench-vs-zig.sh ZIG_DIR (with build.zig)" >&2; exit 2; }
+src=$(realpath "$1")
+
+zig=(${ZIG:-})
+if [[ ${#zig[@]} -eq 0 ]]; then
+    if command -v zig >/dev/null; then
+        zig=(zig)
+    else
+        venv="$root/target/zig-venv"
+        [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+        "$venv/bin/python" -c 'import ziglang' 2>/dev/null || "$venv/bin/pip" install -q ziglang==0.13.0
+        zig=("$venv/bin/python" -m ziglang)
+    fi
+fi
+
+work="$root/target/vs-zig"
+rm -rf "$work" && mkdir -p "$work"
+cp -r "$src" "$work/zig"
+(cd "$work/zig" && "${zig[@]}" build -Doptimize=ReleaseFast)
+zlib=$(find "$work/zig/zig-out/lib" -name '*.a' | head -n1)
+renames=()
+for sym in $(nm --defined-only -g "$zlib" 2>/dev/null | awk '$2 == "T" && $3 ~ /^engram_/ {print $3}'); do
+    renames+=(--redefine-sym "$sym=zig_$sym")
+done
+# Zig's archive members carry absolute paths, which objcopy refuses: relink them as one object
+# (built without -fPIE, so the program links with -no-pie).
+ld -r -o "$work/zig_kernels.o" --whole-archive "$zlib"
+objcopy "${renames[@]}" "$work/zig_kernels.o"
+
+scripts/dist.sh >/dev/null 2>&1
+gcc -O2 -no-pie -o "$work/vs_zig" bench/c/vs_zig.c -I target/dist/include \
+    target/dist/lib/libengram_kernels.a "$work/zig_kernels.o" -lm -lpthread -ldl
+"$work/vs_zig"
