@@ -16,7 +16,8 @@
 //! stream, 1.2–1.4× slower), and it reads faster than a single-stream sum of the same bytes.
 //! Reductions and the division are out of the streaming loop (one reciprocal magnitude per
 //! vector, two multiplications per score). The many-query loop runs a block of queries against
-//! two rows, so each candidate chunk loaded feeds `2 · QB` fused multiply-adds.
+//! two rows, so each candidate chunk loaded feeds `2 · QB` fused multiply-adds; it works on
+//! tiles that stay in L2 for every query block, and prefetches the next tile meanwhile.
 
 use super::Undefined;
 
@@ -39,6 +40,8 @@ pub(super) trait Vector: Copy {
     unsafe fn mul_add(a: Self, b: Self, acc: Self) -> Self;
     /// The sum of the lanes, in a fixed order.
     unsafe fn reduce(self) -> f32;
+    /// A hint to fetch the cache line at `p` into L2; never faults, whatever `p` is.
+    unsafe fn prefetch(p: *const f32);
 }
 
 /// Rows in flight in the single-query loop, one from each of as many contiguous parts.
@@ -50,6 +53,8 @@ const MANY_ROWS: usize = 2;
 const TILE_BYTES: usize = 192 * 1024;
 /// The most rows in a tile (bounds the stack array of row magnitudes).
 const TILE_MAX_ROWS: usize = 256;
+/// Floats per 64-byte cache line.
+const LINE_FLOATS: usize = 16;
 /// Queries whose magnitudes sit on the stack at once; more queries stream the candidates again.
 const SUPER_QUERIES: usize = 64;
 
@@ -229,6 +234,12 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
         let mut inv_c = [0.0f64; TILE_MAX_ROWS];
         for t0 in (0..n).step_by(tile) {
             let rows_here = (n - t0).min(tile);
+            // While the later query blocks work from L2, the next tile is fetched: a share of its
+            // lines after each row pair, so the first block of the next tile finds it in L2.
+            let next = (t0 + tile).min(n) * dim..(t0 + tile + tile).min(n) * dim;
+            let mut fetch = next.start;
+            let passes = sq.div_ceil(QB).saturating_sub(1) * rows_here.div_ceil(MANY_ROWS);
+            let per_pass = (next.len().div_ceil(LINE_FLOATS)).div_ceil(passes.max(1)) * LINE_FLOATS;
             for b0 in (0..sq).step_by(QB) {
                 let live = (sq - b0).min(QB);
                 // Spare slots repeat the block's last query; their sums are never stored.
@@ -268,6 +279,14 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
                                     d[j][0] = dd[j][0];
                                 }
                             }
+                        }
+                    }
+                    if !first {
+                        let stop = (fetch + per_pass).min(next.end);
+                        while fetch < stop {
+                            // SAFETY: a prefetch never faults; the address is inside `candidates`.
+                            unsafe { V::prefetch(candidates.as_ptr().wrapping_add(fetch)) };
+                            fetch += LINE_FLOATS;
                         }
                     }
                     for (j, dj) in d[..live].iter().enumerate() {
@@ -325,6 +344,9 @@ impl Vector for Scalar8 {
         let v = self.0;
         ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
     }
+
+    #[inline(always)]
+    unsafe fn prefetch(_: *const f32) {}
 }
 
 /// The scalar entry points: no instruction-set requirement, so no token.

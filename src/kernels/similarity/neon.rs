@@ -53,6 +53,11 @@ impl Vector for Neon {
         // contract).
         unsafe { vaddvq_f32(self.0) }
     }
+
+    #[inline(always)]
+    unsafe fn prefetch(_: *const f32) {
+        // No stable prefetch intrinsic on aarch64; the hardware prefetcher follows the streams.
+    }
 }
 
 pub(super) fn batch_neon<U: Undefined>(

@@ -60,6 +60,14 @@ impl Vector for Avx2 {
             _mm_cvtss_f32(s)
         }
     }
+
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // Into L2 (T1): the many-query kernel fetches its next tile while it works from L2.
+        // SAFETY: a prefetch never faults, whatever the address; the CPU feature is the caller's
+        // guarantee.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -102,6 +110,13 @@ impl Vector for Avx512 {
         // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee (the impl's
         // contract).
         unsafe { _mm512_reduce_add_ps(self.0) }
+    }
+
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch never faults, whatever the address; the CPU feature is the caller's
+        // guarantee.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.cast()) }
     }
 }
 
