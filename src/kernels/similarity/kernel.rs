@@ -243,8 +243,11 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
             for b0 in (0..sq).step_by(QB) {
                 let live = (sq - b0).min(QB);
                 // Spare slots repeat the block's last query; their sums are never stored.
-                let qs: [*const f32; QB] =
-                    core::array::from_fn(|j| queries[(q0 + b0 + j.min(live - 1)) * dim..].as_ptr());
+                // Opaque to the optimiser: under fat LTO it otherwise recomputes the clamped
+                // pointers inside the streaming loop (measured 1.5x slower) instead of keeping them.
+                let qs: [*const f32; QB] = core::hint::black_box(core::array::from_fn(|j| {
+                    queries[(q0 + b0 + j.min(live - 1)) * dim..].as_ptr()
+                }));
                 let first = b0 == 0;
                 let mut r = 0;
                 while r < rows_here {
