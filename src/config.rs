@@ -42,7 +42,7 @@
 
 use std::fmt;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 /// What a thread scratch arena does with a request that does not fit.
 ///
@@ -437,12 +437,15 @@ fn consequence(e: &ConfigError, cfg: &ArenaConfig) -> std::string::String {
 static ENV: Once = Once::new();
 static POOL_SIZE: AtomicUsize = AtomicUsize::new(ArenaConfig::DEFAULT_POOL_SIZE);
 static OVERFLOW: AtomicU8 = AtomicU8::new(OverflowPolicy::Fallback.to_u8());
-static ZERO: AtomicBool = AtomicBool::new(false);
+/// The zeroing flag: 0 or 1, or [`ZERO_UNKNOWN`] until the environment has been read, so that
+/// the scope path learns both from one load.
+static ZERO: AtomicU8 = AtomicU8::new(ZERO_UNKNOWN);
+const ZERO_UNKNOWN: u8 = 2;
 
 fn store(cfg: ArenaConfig) {
     POOL_SIZE.store(cfg.pool_size, Relaxed);
     OVERFLOW.store(cfg.overflow.to_u8(), Relaxed);
-    ZERO.store(cfg.zero_on_reset, Relaxed);
+    ZERO.store(u8::from(cfg.zero_on_reset), Relaxed);
 }
 
 /// Reads the environment on first use. Inlined: after the first call it is one load and a
@@ -491,7 +494,7 @@ pub fn current() -> ArenaConfig {
     ArenaConfig {
         pool_size: POOL_SIZE.load(Relaxed),
         overflow: overflow_policy(),
-        zero_on_reset: ZERO.load(Relaxed),
+        zero_on_reset: ZERO.load(Relaxed) == 1,
     }
 }
 
@@ -533,14 +536,20 @@ pub fn set_overflow_policy(policy: OverflowPolicy) {
     OVERFLOW.store(policy.to_u8(), Relaxed);
 }
 
-/// The overflow policy in force; read on the (cold) overflow path only.
-/// The configured zeroing flag alone: what every scratch reset reads, so it stays two loads.
+/// The configured zeroing flag alone: what every scratch reset reads, so it is one load and a
+/// compare once the environment has been read (which `store` does before setting the flag).
 #[inline]
 pub(crate) fn zero_on_reset() -> bool {
-    load_env_once();
-    ZERO.load(Relaxed)
+    match ZERO.load(Relaxed) {
+        ZERO_UNKNOWN => {
+            load_env_slow();
+            ZERO.load(Relaxed) == 1
+        }
+        z => z == 1,
+    }
 }
 
+/// The overflow policy in force; read on the (cold) overflow path only.
 pub(crate) fn overflow_policy() -> OverflowPolicy {
     load_env_once();
     OverflowPolicy::from_u8(OVERFLOW.load(Relaxed))

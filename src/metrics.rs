@@ -6,11 +6,14 @@
 //! read-modify-write). The blocks are listed in a [`parking_lot`] registry that is locked only
 //! when a thread registers or exits, and when someone reads or resets the totals.
 //!
-//! Resetting cannot zero another thread's counters without racing its writes, so a reset bumps
-//! each block's `reset_epoch` instead. Readers ignore a block whose owner has not yet
-//! acknowledged the newest epoch; the owner zeroes its counters and acknowledges the epoch at its
-//! next record. A reset therefore never loses to a concurrent write: the values counted before it
-//! are never counted again.
+//! Resetting cannot zero another thread's counts without racing its writes (a zero stored
+//! between the owner's load and store would be overwritten by the old count plus one). So the
+//! counts only ever grow, and a reset records each block's current counts as its *baseline*,
+//! under the registry lock; readers report counts minus baseline. The peak is different: the
+//! owner only ever stores the peak of the cycle it is recording, so a reader may zero it
+//! directly. A reset therefore never loses to a concurrent write: a cycle recorded concurrently
+//! may or may not be counted, and nothing counted before it is counted again. The owner's record
+//! is two increments and a compare, with no check for resets.
 //!
 //! # Example
 //!
@@ -33,7 +36,7 @@ use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// Totals over every thread's scratch scopes since the start of the process (or the last
 /// [`reset`]).
@@ -85,15 +88,16 @@ impl ScratchMetrics {
 )]
 pub type ArenaMetrics = ScratchMetrics;
 
-/// One thread's counters. Only the owning thread writes `resets`, `overflows`, `peak` and
-/// `seen_epoch`; only readers (under the registry lock) write `reset_epoch`.
+/// One thread's counters. Only the owning thread writes `resets` and `overflows`; `peak` is
+/// raised by the owner and zeroed by readers; the baselines are read and written only under the
+/// registry lock.
 #[derive(Default)]
 struct Counters {
     resets: AtomicUsize,
     overflows: AtomicUsize,
     peak: AtomicUsize,
-    seen_epoch: AtomicUsize,
-    reset_epoch: AtomicUsize,
+    base_resets: AtomicUsize,
+    base_overflows: AtomicUsize,
 }
 
 /// Owner-only increment: a relaxed load and store, no `lock`-prefixed instruction. Wrapping, not
@@ -107,33 +111,30 @@ fn add(counter: &AtomicUsize, n: usize) {
 impl Counters {
     #[inline]
     fn record(&self, overflows: usize, peak: usize) {
-        let epoch = self.reset_epoch.load(Acquire);
-        if self.seen_epoch.load(Relaxed) != epoch {
-            self.acknowledge_reset(epoch);
-        }
         add(&self.resets, 1);
         add(&self.overflows, overflows);
+        // Only this cycle's peak is ever stored, so a reader's zero can be overwritten by a cycle
+        // concurrent with the reset, never by one before it.
         if peak > self.peak.load(Relaxed) {
             self.peak.store(peak, Relaxed);
         }
     }
 
-    #[cold]
-    fn acknowledge_reset(&self, epoch: usize) {
-        self.resets.store(0, Relaxed);
-        self.overflows.store(0, Relaxed);
+    /// Makes the current counts the zero point (registry lock held).
+    fn rebase(&self) {
+        self.base_resets.store(self.resets.load(Relaxed), Relaxed);
+        self.base_overflows
+            .store(self.overflows.load(Relaxed), Relaxed);
         self.peak.store(0, Relaxed);
-        self.seen_epoch.store(epoch, Release);
     }
 
-    /// The totals, or zero if a reset happened that the owner has not yet acknowledged.
+    /// The counts since the last [`rebase`](Self::rebase) (registry lock held).
     fn read(&self) -> ScratchMetrics {
-        if self.seen_epoch.load(Acquire) != self.reset_epoch.load(Relaxed) {
-            return ScratchMetrics::default();
-        }
+        let since =
+            |n: &AtomicUsize, base: &AtomicUsize| n.load(Relaxed).wrapping_sub(base.load(Relaxed));
         ScratchMetrics {
-            total_resets: self.resets.load(Relaxed),
-            total_overflows: self.overflows.load(Relaxed),
+            total_resets: since(&self.resets, &self.base_resets),
+            total_overflows: since(&self.overflows, &self.base_overflows),
             max_high_water_mark: self.peak.load(Relaxed),
         }
     }
@@ -210,7 +211,7 @@ pub fn reset() {
     let mut reg = REGISTRY.lock();
     reg.retired = ScratchMetrics::default();
     for b in &reg.live {
-        b.reset_epoch.fetch_add(1, Release);
+        b.rebase();
     }
 }
 
@@ -270,9 +271,9 @@ impl Drop for ThreadMetrics {
             let mut reg = REGISTRY.lock();
             reg.retired = reg.retired.merge(block.read());
             reg.live.retain(|b| !std::ptr::eq(*b, block));
-            // The owner is gone and readers hold the lock, so these stores leave the block clean
-            // (zero, epoch acknowledged) for the next thread.
-            block.acknowledge_reset(block.reset_epoch.load(Relaxed));
+            // The owner is gone and readers hold the lock: leave the block at zero for the next
+            // thread.
+            block.rebase();
             reg.spare.push(block);
         }
     }
@@ -283,7 +284,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn owner_acknowledges_reset_before_counting_again() {
+    fn a_reset_hides_earlier_cycles_and_later_ones_count_from_zero() {
         let c = Counters::default();
         c.record(2, 100);
         c.record(0, 50);
@@ -295,11 +296,11 @@ mod tests {
                 max_high_water_mark: 100
             }
         );
-        c.reset_epoch.fetch_add(1, Release);
+        c.rebase();
         assert_eq!(
             c.read(),
             ScratchMetrics::default(),
-            "a pending reset hides old counts"
+            "a reset hides old counts"
         );
         c.record(1, 10);
         assert_eq!(
@@ -310,6 +311,16 @@ mod tests {
                 max_high_water_mark: 10
             }
         );
+    }
+
+    #[test]
+    fn counts_that_wrap_still_read_right_after_a_reset() {
+        let c = Counters::default();
+        c.resets.store(usize::MAX, Relaxed);
+        c.rebase();
+        c.record(0, 0);
+        c.record(0, 0);
+        assert_eq!(c.read().total_resets, 2);
     }
 
     #[test]

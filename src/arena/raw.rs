@@ -102,6 +102,11 @@ pub(crate) struct RawArena {
     current: Cell<Option<Chunk>>,
     /// Chunks given up by scope exits, reused before asking the pool; returned at reset.
     spare: Cell<Option<Chunk>>,
+    /// The current chunk is the arena's only one (no older chunk, no spare) and a reset keeps it
+    /// as it is: the reset fast path, one load (and `peak` is then 0: no chunk was left behind).
+    /// Set when a chunk is linked; cleared whenever chunks change otherwise, so it is only ever
+    /// conservatively false.
+    lone: Cell<bool>,
     spills: SpillList,
     refill: Refill,
     /// Most bytes of chunks a growable arena may hold.
@@ -135,6 +140,7 @@ impl RawArena {
             floor: Cell::new(align_of::<u8>()),
             current: Cell::new(None),
             spare: Cell::new(None),
+            lone: Cell::new(false),
             spills: SpillList::new(),
             refill,
             limit: Cell::new(None),
@@ -456,6 +462,11 @@ impl RawArena {
         h.cap_below = cap;
         h.visible = visible;
         h.growth = growth;
+        self.lone.set(
+            h.next.is_none()
+                && self.spare.get().is_none()
+                && (!growth || matches!(self.refill, Refill::Grow)),
+        );
         let start = c.start();
         self.current.set(Some(c));
         self.cursor.set(start);
@@ -669,6 +680,7 @@ impl RawArena {
             unsafe { c.header_mut() }.next = self.spare.get();
             self.spare.set(Some(c));
             self.current.set(older);
+            self.lone.set(false);
         }
         match cp.chunk {
             Some(c) => {
@@ -694,16 +706,13 @@ impl RawArena {
     #[inline]
     pub(crate) fn reset(&self, zero: bool) -> Cycle {
         match self.current.get() {
-            Some(c)
-                if c.header().next.is_none()
-                    && self.spare.get().is_none()
-                    && self.spills.is_empty()
-                    && (!c.header().growth || matches!(self.refill, Refill::Grow)) =>
-            {
+            Some(c) if self.lone.get() && self.spills.is_empty() => {
                 let start = c.start();
                 let top = self.high.get().max(self.cursor.get().as_ptr().addr());
                 let dirty = top - start.as_ptr().addr();
-                let peak = self.peak.get().max(dirty);
+                // A lone chunk has left no other chunk behind, so the cycle's peak is its own.
+                debug_assert_eq!(self.peak.get(), 0, "no chunk left behind this cycle");
+                let peak = dirty;
                 if zero {
                     unpoison(start.as_ptr(), dirty);
                     // SAFETY: `[start, top)` lies in the chunk, and a reset means no block in it
@@ -714,7 +723,6 @@ impl RawArena {
                 self.cursor.set(start);
                 self.high.set(start.as_ptr().addr());
                 self.floor.set(start.as_ptr().addr());
-                self.peak.set(0);
                 if peak > self.high_water.get() {
                     self.high_water.set(peak);
                 }
@@ -729,6 +737,7 @@ impl RawArena {
 
     #[cold]
     fn reset_slow(&self, zero: bool) -> Cycle {
+        self.lone.set(false);
         self.fold_peak();
         let peak = self.peak.get();
         if !self.spills.is_empty() {

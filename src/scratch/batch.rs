@@ -6,7 +6,7 @@
 //! thread, reuses a chunk instead of mapping a new one each call. Its chunks go back to the pool
 //! when the scope ends.
 
-use super::{Scratch, run_scope, scratch_refill};
+use super::{OnThisThread, Scratch, run_scope, scratch_refill};
 use crate::arena::chunk;
 use crate::arena::raw::RawArena;
 use allocator_api2::alloc::AllocError;
@@ -55,7 +55,7 @@ pub fn with_arena_sized<R>(bytes: usize, f: impl for<'s> FnOnce(Scratch<'s>) -> 
         .unwrap_or_else(|AllocError| RawArena::new(scratch_refill()));
     // No block outlives the scope (its handle's lifetime is higher-ranked), so dropping the
     // arena afterwards, which gives its chunks back to the pool, frees nothing in use.
-    run_scope(&arena, None, f)
+    run_scope(&arena, OnThisThread, f)
 }
 
 /// Bytes currently held idle by the chunk pool that batch scopes, growable arenas and scratch

@@ -129,7 +129,7 @@ impl<'s> Scratch<'s> {
     /// });
     /// ```
     pub fn scope<R>(&self, f: impl for<'i> FnOnce(Scratch<'i>) -> R) -> R {
-        run_scope(self.raw, None, f)
+        run_scope(self.raw, OnThisThread, f)
     }
 }
 
@@ -279,18 +279,39 @@ thread_local! {
     };
 }
 
+/// Where an outermost scope exit records its cycle: a type parameter rather than an `Option`, so
+/// that `with_arena`, which has the thread's counters at hand, pays no test for them.
+trait Recorder: Copy {
+    fn record(self, cycle: Cycle);
+}
+
+impl Recorder for &ThreadMetrics {
+    #[inline(always)]
+    fn record(self, cycle: Cycle) {
+        ThreadMetrics::record(self, cycle.overflows, cycle.peak);
+    }
+}
+
+/// Finds the thread's counters at exit (nested and batch scopes, which rarely reset).
+#[derive(Clone, Copy)]
+struct OnThisThread;
+
+impl Recorder for OnThisThread {
+    fn record(self, cycle: Cycle) {
+        record_on_this_thread(cycle);
+    }
+}
+
 /// Closes its scope (explicitly on the normal path, or on drop while unwinding): the arena frees the
 /// scope's spills and rewinds; at the outermost level it resets and the cycle is recorded.
-struct ScopeGuard<'s> {
+struct ScopeGuard<'s, M: Recorder> {
     raw: &'s RawArena,
-    /// Where the outermost exit records its cycle: the thread's counters when the caller has
-    /// them at hand (no second thread-local lookup), else `None`, found at exit.
-    metrics: Option<&'s ThreadMetrics>,
+    metrics: M,
     depth: u32,
     checkpoint: Checkpoint,
 }
 
-impl ScopeGuard<'_> {
+impl<M: Recorder> ScopeGuard<'_, M> {
     #[inline(always)]
     fn exit(&self) {
         // Zeroing is read at each reset, so `config::configure` reaches existing arenas.
@@ -298,15 +319,12 @@ impl ScopeGuard<'_> {
             .raw
             .exit(self.depth, &self.checkpoint, config::zero_on_reset)
         {
-            match self.metrics {
-                Some(m) => m.record(cycle.overflows, cycle.peak),
-                None => record_on_this_thread(cycle),
-            }
+            self.metrics.record(cycle);
         }
     }
 }
 
-impl Drop for ScopeGuard<'_> {
+impl<M: Recorder> Drop for ScopeGuard<'_, M> {
     /// Reached only when the scope's closure panics: `run_scope` handles every normal exit.
     #[cold]
     #[inline(never)]
@@ -316,9 +334,9 @@ impl Drop for ScopeGuard<'_> {
 }
 
 #[inline(always)]
-fn run_scope<R>(
+fn run_scope<R, M: Recorder>(
     raw: &RawArena,
-    metrics: Option<&ThreadMetrics>,
+    metrics: M,
     f: impl for<'s> FnOnce(Scratch<'s>) -> R,
 ) -> R {
     let (depth, checkpoint) = raw.enter();
@@ -366,13 +384,8 @@ fn run_scope<R>(
 #[inline]
 pub fn with_arena<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
     let mut f = Some(f);
-    let on_thread = THREAD.try_with(|t| {
-        run_scope(
-            t.arena(),
-            Some(&t.metrics),
-            f.take().expect("f is taken once"),
-        )
-    });
+    let on_thread =
+        THREAD.try_with(|t| run_scope(t.arena(), &t.metrics, f.take().expect("f is taken once")));
     match on_thread {
         Ok(r) => r,
         Err(_) => run_detached(f.take().expect("f was not taken: the thread-local is gone")),
@@ -384,7 +397,7 @@ pub fn with_arena<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
 #[cold]
 fn run_detached<R>(f: impl for<'s> FnOnce(Scratch<'s>) -> R) -> R {
     let stand_in = RawArena::new(Refill::Policy(|| OverflowPolicy::Fallback));
-    run_scope(&stand_in, None, f)
+    run_scope(&stand_in, OnThisThread, f)
 }
 
 /// Records a finished cycle against this thread (or, during teardown, against the process
