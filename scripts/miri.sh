@@ -2,9 +2,11 @@
 # Runs the soundness-critical tests under Miri with strict provenance.
 #
 # Installs the nightly toolchain's Miri if it is missing (CI starts from a fresh machine).
-# Test files are discovered, not listed: every tests/*.rs runs, except the kernels' (SIMD
-# arithmetic with no unsafe memory handling of its own, and far too slow under Miri), the C
-# header check, and the tests that spawn child processes or read the environment at start-up.
+# Test files are discovered, not listed: every tests/*.rs runs, except the kernels' (far too slow
+# under Miri at their sizes), the C header check, and the tests that spawn child processes or read
+# the environment at start-up. The kernels' SIMD loads are checked by `kernels_levels`, a small
+# file run last with the AVX2, FMA and AVX-512F target features on, so that Miri executes those
+# paths whatever CPU runs it (the AVX-512 decay path uses an intrinsic Miri does not implement).
 # Proptest cases are kept low: Miri is ~1000x slower than native, and the native run of the same
 # property tests covers the breadth.
 set -euo pipefail
@@ -30,3 +32,8 @@ for f in tests/*.rs; do
 done
 echo "Miri over: ${tests[*]}"
 cargo +nightly miri test "${tests[@]}"
+
+# The cosine kernels' AVX2 and AVX-512 paths under Miri: masked tails, part remainders, spare
+# query slots. Its own target directory, since the flags change every crate.
+RUSTFLAGS="-C target-feature=+avx2,+fma,+avx512f" CARGO_TARGET_DIR=target/miri-simd \
+    cargo +nightly miri test --test kernels_levels

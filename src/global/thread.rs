@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 pub const MAX_ARENA_REQUEST: usize = CHUNK_SIZE / 4;
 
 /// Default for [`set_thread_chunk_cap`](super::set_thread_chunk_cap): 256 chunks (256 MiB) per
-/// thread natively.
+/// thread natively (16 under Miri, whose stand-in region is smaller).
 ///
 /// # Example
 ///
@@ -37,10 +37,7 @@ pub const MAX_ARENA_REQUEST: usize = CHUNK_SIZE / 4;
 ///
 /// assert_eq!(thread_chunk_cap(), DEFAULT_THREAD_CHUNK_CAP); // unless changed
 /// ```
-#[cfg(not(miri))]
-pub const DEFAULT_THREAD_CHUNK_CAP: usize = 256;
-#[cfg(miri)]
-pub const DEFAULT_THREAD_CHUNK_CAP: usize = 16;
+pub const DEFAULT_THREAD_CHUNK_CAP: usize = if cfg!(miri) { 16 } else { 256 };
 
 static THREAD_CHUNK_CAP: AtomicUsize = AtomicUsize::new(DEFAULT_THREAD_CHUNK_CAP);
 

@@ -1,0 +1,84 @@
+//! Every SIMD level of the cosine kernels on small odd shapes: masked and partial tails, the
+//! single-query kernel's four parts with a remainder, spare query slots in a many-query block.
+//! Sized for Miri: `scripts/miri.sh` runs this file with the AVX2, FMA and AVX-512F target
+//! features enabled, so Miri executes (and checks every load of) the x86 paths, which this
+//! machine's CPU may not have. Natively it runs the levels the CPU supports.
+
+mod kernels_common;
+
+use engram_kernels::kernels::dispatch::SimdLevel;
+use engram_kernels::kernels::similarity::{cosine_similarity_batch, cosine_similarity_many, top_k};
+use kernels_common::{cos_ref, for_each_level, mag_ref};
+
+/// Deterministic values in [-1, 1), with a zero row and a NaN row among the candidates.
+fn values(len: usize, seed: u32) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let h = (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed);
+            ((h >> 16) % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn every_level_agrees_with_the_reference_and_many_with_single() {
+    // (dim, candidates, queries): dims around the 8- and 16-lane widths; candidate counts that
+    // leave a remainder after four parts; query counts that leave spare slots in a block.
+    let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
+        &[(1, 3, 1), (7, 5, 2), (16, 9, 3), (17, 6, 5), (33, 7, 9)]
+    } else {
+        &[
+            (1, 3, 1),
+            (7, 5, 2),
+            (16, 9, 3),
+            (17, 6, 5),
+            (33, 7, 9),
+            (100, 63, 17),
+        ]
+    };
+    let mut levels = Vec::new();
+    for_each_level(|level| {
+        levels.push(level);
+        for &(dim, n, nq) in shapes {
+            let queries = values(nq * dim, 1);
+            let mut cands = values(n * dim, 2);
+            cands[..dim].fill(0.0); // a zero row: undefined, scored 0
+            if n > 2 {
+                cands[2 * dim] = f32::NAN; // a NaN row: undefined, scored 0
+            }
+            let mut many = vec![f32::NAN; nq * n];
+            cosine_similarity_many(&queries, dim, &cands, &mut many).unwrap();
+            for (j, q) in queries.chunks_exact(dim).enumerate() {
+                let mut one = vec![f32::NAN; n];
+                cosine_similarity_batch(q, &cands, &mut one).unwrap();
+                for (i, row) in cands.chunks_exact(dim).enumerate() {
+                    let ctx = format!("{level} dim {dim} n {n} query {j} row {i}");
+                    assert_eq!(one[i].to_bits(), many[j * n + i].to_bits(), "{ctx}");
+                    // The spec's score: 0 for the zero and NaN rows (their magnitude is 0).
+                    let want = cos_ref(q, row).expect("no magnitude near a threshold here");
+                    assert!(
+                        (f64::from(one[i]) - want).abs() <= 1e-5,
+                        "{ctx}: {}",
+                        one[i]
+                    );
+                }
+                let best = top_k(q, &cands, 2).unwrap();
+                let mut defined: Vec<(usize, f32)> = one
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| mag_ref(&cands[i * dim..(i + 1) * dim]) > Some(0.0))
+                    .map(|(i, &s)| (i, s))
+                    .collect();
+                defined.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                let want: Vec<usize> = defined.iter().take(2).map(|&(i, _)| i).collect();
+                let got: Vec<usize> = best.iter().map(|m| m.index).collect();
+                assert_eq!(got, want, "{level} dim {dim} n {n} query {j}: top 2");
+            }
+        }
+    });
+    assert!(levels.contains(&SimdLevel::Scalar));
+    // The Miri run enables these features so that it executes the x86 paths: make sure it did.
+    if cfg!(all(miri, target_feature = "avx512f")) {
+        assert!(levels.contains(&SimdLevel::Avx2Fma) && levels.contains(&SimdLevel::Avx512));
+    }
+}
