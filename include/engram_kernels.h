@@ -42,7 +42,7 @@ extern "C" {
 #define ENGRAM_ERR_INVALID (-2) /* invalid graph, seed, parameter, size or overlap; nothing done */
 #define ENGRAM_ERR_SCRATCH (-3) /* scratch did not fit under error_return; outputs untouched */
 
-/* ---------------- The seed's eight exports (names and signatures unchanged) ---------------- */
+/* ------- The Zig implementation's eight exports (names and signatures unchanged) ------- */
 
 /*
  * Batch cosine similarity: scores[i] = cos(query, candidates[i*query_len .. (i+1)*query_len])
@@ -55,8 +55,8 @@ void engram_vector_similarity(const float *query, const float *candidates, float
                               size_t query_len, size_t num_candidates);
 
 /*
- * Spreading activation on the seed's edge list, in place. Edge e (e < num_edges) goes to
- * adjacency[e] with weight weights[e] and belongs to node e / ceil(num_edges / num_nodes).
+ * Spreading activation on the Zig implementation's edge list, in place. Edge e (e < num_edges)
+ * goes to adjacency[e] with weight weights[e] and belongs to node e / ceil(num_edges / num_nodes).
  * Each iteration: snapshot cur = activations; for every edge src -> t with t < num_nodes (other
  * targets are skipped), in edge order, activations[t] += cur[src] * w; then m = max(0, max of
  * activations ignoring NaN) and, if m > 1, every activation is divided by m. NaN and Inf
