@@ -146,8 +146,9 @@ int32_t engram_spread_frontier(const size_t *offsets, const uint32_t *targets,
 
 /*
  * Decay with an explicit e-folding time constant: strengths[i] *= exp(-ages_seconds[i] / tau).
- * Same rules and rounding as engram_apply_decay, with tau_seconds in place of 86400.0. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when
- * tau_seconds is not finite or not positive (strengths untouched).
+ * Same rules and rounding as engram_apply_decay, with tau_seconds in place of 86400.0. Returns
+ * ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID when tau_seconds is not finite or not positive
+ * (strengths untouched).
  */
 int32_t engram_apply_decay_tau(float *strengths, const uint64_t *ages_seconds,
                                size_t num_memories, double tau_seconds);
