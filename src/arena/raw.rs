@@ -102,10 +102,10 @@ pub(crate) struct RawArena {
     current: Cell<Option<Chunk>>,
     /// Chunks given up by scope exits, reused before asking the pool; returned at reset.
     spare: Cell<Option<Chunk>>,
-    /// The current chunk is the arena's only one (no older chunk, no spare) and a reset keeps it
-    /// as it is: the reset fast path, one load (and `peak` is then 0: no chunk was left behind).
-    /// Set when a chunk is linked; cleared whenever chunks change otherwise, so it is only ever
-    /// conservatively false.
+    /// The current chunk is the arena's only one (no older chunk, no spare, no peak folded in
+    /// from chunks left earlier this cycle) and a reset keeps it as it is: the reset fast path,
+    /// one load. Set when a chunk is linked; cleared whenever chunks change otherwise, so it is
+    /// only ever conservatively false.
     lone: Cell<bool>,
     spills: SpillList,
     refill: Refill,
@@ -462,9 +462,12 @@ impl RawArena {
         h.cap_below = cap;
         h.visible = visible;
         h.growth = growth;
+        // Not lone while the cycle has a folded-in peak (a scope rewound to before the first
+        // chunk and this chunk came back from the spares): the fast reset assumes `peak == 0`.
         self.lone.set(
             h.next.is_none()
                 && self.spare.get().is_none()
+                && self.peak.get() == 0
                 && (!growth || matches!(self.refill, Refill::Grow)),
         );
         let start = c.start();
@@ -710,8 +713,8 @@ impl RawArena {
                 let start = c.start();
                 let top = self.high.get().max(self.cursor.get().as_ptr().addr());
                 let dirty = top - start.as_ptr().addr();
-                // A lone chunk has left no other chunk behind, so the cycle's peak is its own.
-                debug_assert_eq!(self.peak.get(), 0, "no chunk left behind this cycle");
+                // A lone chunk leaves no chunk behind and has no folded-in peak (see `lone`).
+                debug_assert_eq!(self.peak.get(), 0, "lone with a folded-in peak");
                 let peak = dirty;
                 if zero {
                     unpoison(start.as_ptr(), dirty);
@@ -829,6 +832,27 @@ impl Drop for RawArena {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A nested scope that rewinds to before the arena's first chunk leaves that chunk's height
+    /// folded into the cycle's peak; when the chunk comes back from the spares it is the lone
+    /// chunk again, and the outermost reset (its fast path) must still report that peak.
+    #[test]
+    fn the_fast_reset_keeps_a_peak_folded_in_by_an_inner_scope() {
+        let raw = RawArena::new(Refill::Grow);
+        let (outer, outer_cp) = raw.enter();
+        let (inner, inner_cp) = raw.enter();
+        raw.alloc(Layout::from_size_align(3000, 8).unwrap(), inner)
+            .unwrap();
+        assert!(raw.exit(inner, &inner_cp, || false).is_none());
+        raw.alloc(Layout::from_size_align(100, 8).unwrap(), outer)
+            .unwrap();
+        let cycle = raw
+            .exit(outer, &outer_cp, || false)
+            .expect("outermost exit resets");
+        assert_eq!(cycle.peak, 3000);
+        assert_eq!(raw.high_water_mark(), 3000);
+        assert_eq!(raw.used(), 0);
+    }
 
     #[test]
     fn a_checkpoint_rewinds_within_and_across_chunks() {
