@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real third-party workloads (bench/realworld: serde_json, toml, regex, syn + prettyplease,
+# Real third-party workloads (benches/realworld: serde_json, toml, regex, syn + prettyplease,
 # format!, std maps) under each global allocator, one binary per allocator, identical code.
 #
 # For each workload and configuration it prints
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="$PWD/target/realworld"
 PROFILE=${PROFILE:-release}
-(cd bench/realworld && cargo build --profile "$PROFILE" --quiet --target-dir "$TARGET")
+(cd benches/realworld && cargo build --profile "$PROFILE" --quiet --target-dir "$TARGET")
 BIN="$TARGET/$PROFILE" python3 - <<'PY'
 import os, statistics, subprocess, sys, tempfile, filecmp
 B = os.environ["BIN"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compares engram_vector_similarity with the Zig implementation's export of the same name,
-# both called through the C ABI from one C program (bench/c/vs_zig.c).
+# both called through the C ABI from one C program (benches/c/vs_zig.c).
 #
 # Usage: scripts/bench-vs-zig.sh ZIG_DIR
 #   ZIG_DIR  the Zig implementation's directory (the one holding its build.zig); it is built
@@ -43,6 +43,6 @@ ld -r -o "$work/zig_kernels.o" --whole-archive "$zlib"
 objcopy "${renames[@]}" "$work/zig_kernels.o"
 
 scripts/dist.sh >/dev/null 2>&1
-gcc -O2 -no-pie -o "$work/vs_zig" bench/c/vs_zig.c -I target/dist/include \
+gcc -O2 -no-pie -o "$work/vs_zig" benches/c/vs_zig.c -I target/dist/include \
     target/dist/lib/libengram_kernels.a "$work/zig_kernels.o" -lm -lpthread -ldl
 "$work/vs_zig"
