@@ -8,7 +8,11 @@
 #     one uncounted warm-up iteration, so process start-up, input generation and one-time lazy
 #     work drop out exactly as when subtracting a short run from a long one, at half the runs;
 #   * the median wall-clock time per iteration over ROUNDS interleaved rounds (every configuration
-#     runs once per round, so drift hits all alike);
+#     runs once per round, so drift hits all alike), and the median of the per-round ratios to
+#     System and to mimalloc (each ratio taken within one round);
+#   * steady-state minor page faults per iteration (after a warm-up iteration), peak RSS, and the
+#     share of resident memory on transparent huge pages at the end: of the whole process, and
+#     (GlobalArena binaries) of the arena's reserved range (medians over the rounds);
 # and checks every configuration's output byte-for-byte against System's.
 #
 #   scripts/bench-global-realworld.sh                 # everything (about 10 minutes)
@@ -52,7 +56,7 @@ def ir(binary, w, mode, n, out):
             return int(line.split()[-1])
     sys.exit(f"no callgrind total for {binary} {w} {mode}")
 
-instr, wall, mismatch = {}, {}, []
+instr, wall, mem, mismatch = {}, {}, {}, []
 for w in W:
     n, t_iters = ITERS[w]
     ref = None
@@ -70,21 +74,34 @@ for w in W:
         for name, binary, mode in CONFIGS:
             r = subprocess.run([f"{B}/{binary}", "time", w, str(t_iters), mode],
                                capture_output=True, text=True, check=True)
-            wall.setdefault((w, name), []).append(int(r.stdout.strip()))
+            ns, faults, hwm, rss, huge, arena_rss, arena_huge = r.stdout.split()
+            wall.setdefault((w, name), []).append(int(ns))
+            mem.setdefault((w, name), []).append((float(faults), int(hwm), int(rss), int(huge),
+                                                  int(arena_rss), int(arena_huge)))
     print(f"[{w} done]", file=sys.stderr, flush=True)
 
-print(f"{'workload':10} {'configuration':22} {'Minstr/iter':>12} {'vs System':>10} {'vs mimalloc':>12}"
-      f" {'median ms':>10} {'vs System':>10} {'vs mimalloc':>12}")
+def ratio(w, name, base):
+    """Median over rounds of this round's time / the base's time in the same round."""
+    return statistics.median(a / b for a, b in zip(wall[w, name], wall[w, base]))
+
+print(f"{'workload':10} {'configuration':22} {'Minstr/iter':>11} {'vs mimalloc':>11}"
+      f" {'median ms':>10} {'vs System':>9} {'vs mimalloc':>11} {'faults/iter':>11}"
+      f" {'peak RSS MB':>11} {'huge: all':>9} {'arena':>6}")
 for w in W:
     for name, _, _ in CONFIGS:
         med = statistics.median(wall[w, name]) / 1e6
-        ms, mm = statistics.median(wall[w, "System"]) / 1e6, statistics.median(wall[w, "mimalloc"]) / 1e6
         if CALLGRIND:
-            i, s, m = instr[w, name], instr[w, "System"], instr[w, "mimalloc"]
-            ic = f"{i / 1e6:12.2f} {(i / s - 1) * 100:+9.1f}% {(i / m - 1) * 100:+11.1f}%"
+            i, m = instr[w, name], instr[w, "mimalloc"]
+            ic = f"{i / 1e6:11.2f} {i / m:11.3f}"
         else:
-            ic = f"{'-':>12} {'-':>10} {'-':>12}"
-        print(f"{w:10} {name:22} {ic} {med:10.2f} {(med / ms - 1) * 100:+9.1f}% {(med / mm - 1) * 100:+11.1f}%")
+            ic = f"{'-':>11} {'-':>11}"
+        faults = statistics.median(x[0] for x in mem[w, name])
+        hwm = statistics.median(x[1] for x in mem[w, name]) / 1024
+        huge = statistics.median(x[3] / x[2] if x[2] else 0.0 for x in mem[w, name])
+        arena = (f"{statistics.median(x[5] / x[4] for x in mem[w, name]) * 100:5.0f}%"
+                 if mem[w, name][0][4] else f"{'-':>6}")
+        print(f"{w:10} {name:22} {ic} {med:10.2f} {ratio(w, name, 'System'):9.3f}"
+              f" {ratio(w, name, 'mimalloc'):11.3f} {faults:11.1f} {hwm:11.1f} {huge * 100:8.0f}% {arena}")
 print(f"outputs identical to System's: {'yes' if not mismatch else 'NO: ' + ', '.join(mismatch)}")
 sys.exit(1 if mismatch else 0)
 PY

@@ -4,7 +4,7 @@
 #[path = "global_support/mod.rs"]
 mod support;
 
-use engram_kernels::global::{GlobalStats, MAX_ARENA_REQUEST};
+use engram_kernels::global::{CHUNK_SIZE, GlobalStats};
 use engram_kernels::{GlobalArena, with_global_arena};
 use std::alloc::{Layout, alloc, dealloc};
 use std::collections::{BTreeMap, HashMap};
@@ -81,18 +81,43 @@ fn outside_a_scope_everything_passes_through() {
 }
 
 #[test]
-fn requests_that_do_not_fit_spill_to_inner() {
+fn large_requests_get_a_span_of_whole_chunks_and_give_it_back() {
     let before = (inner_calls(), stats());
-    let v = with_global_arena(|| vec![7u8; MAX_ARENA_REQUEST + 1]);
+    let v = with_global_arena(|| vec![7u8; 3 * CHUNK_SIZE + 1]);
     let d = stats().since(&before.1);
     assert_eq!(
+        (d.spills, d.large_allocs, d.large_bytes, d.arena_allocs),
+        (0, 1, 3 * CHUNK_SIZE as u64 + 1, 1),
+        "{d:?}"
+    );
+    assert_eq!(
+        inner_calls(),
+        before.0,
+        "nothing reached the inner allocator"
+    );
+    assert_eq!(v.as_ptr().addr() % CHUNK_SIZE, 0, "a span starts a chunk");
+    assert!(v.iter().all(|&b| b == 7));
+    drop(v);
+    assert_eq!(stats().since(&before.1).arena_frees, 1);
+}
+
+#[test]
+fn requests_that_do_not_fit_spill_to_inner() {
+    // Alignment beyond a chunk is the one request no arena memory serves.
+    let layout = Layout::from_size_align(64, 2 * CHUNK_SIZE).unwrap();
+    let before = (inner_calls(), stats());
+    // SAFETY: a non-zero size.
+    let p = with_global_arena(|| unsafe { std::alloc::alloc(layout) });
+    let d = stats().since(&before.1);
+    assert!(!p.is_null() && p.addr() % layout.align() == 0);
+    assert_eq!(
         (d.spills, d.spill_bytes, d.arena_allocs),
-        (1, MAX_ARENA_REQUEST as u64 + 1, 0),
+        (1, 64, 0),
         "{d:?}"
     );
     assert_eq!(inner_calls() - before.0, 1);
-    assert!(v.iter().all(|&b| b == 7));
-    drop(v);
+    // SAFETY: allocated above with `layout`.
+    unsafe { std::alloc::dealloc(p, layout) };
     assert_eq!(
         inner_calls() - before.0,
         2,
@@ -120,9 +145,9 @@ fn large_alignments_are_honoured() {
         }
     });
     let d = stats().since(&before.1);
-    // up to 4096 always fits a chunk; larger ones spill when above MAX_ARENA_REQUEST (under Miri)
-    assert!(d.arena_allocs >= 13, "{d:?}");
-    assert_eq!(d.arena_allocs + d.spills, 17, "{d:?}");
+    // every alignment up to a chunk is arena memory: bumped, or a span above a quarter chunk
+    assert_eq!((d.arena_allocs, d.spills), (17, 0), "{d:?}");
+    assert_eq!(inner_calls(), before.0);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 #[path = "global_support/mod.rs"]
 mod support;
 
-use engram_kernels::global::MAX_ARENA_REQUEST;
+use engram_kernels::global::{CHUNK_SIZE, MAX_ARENA_REQUEST};
 use engram_kernels::{GlobalArena, with_global_arena};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -102,16 +102,30 @@ fn reentrant_inner_allocator_inside_a_scope() {
         before,
         "inside a scope nothing reaches the inner allocator"
     );
-    // a spill re-enters from inside the scope: the nested allocation goes to the arena
+    // a large request gets a span of chunks: still nothing reaches the inner allocator
     let s = ALLOC.thread_stats();
     let big = with_global_arena(|| vec![1u8; MAX_ARENA_REQUEST + 1]);
     let d = ALLOC.thread_stats().since(&s);
+    assert_eq!(REENTRIES.with(Cell::get), before);
+    assert_eq!((d.spills, d.large_allocs), (0, 1), "{d:?}");
+    assert!(big.iter().all(|&b| b == 1));
+    // a spill (alignment beyond a chunk) re-enters from inside the scope: the nested
+    // allocation goes to the arena
+    let layout = Layout::from_size_align(4096, 2 * CHUNK_SIZE).unwrap();
+    let s = ALLOC.thread_stats();
+    let p = with_global_arena(|| {
+        // SAFETY: a non-zero size.
+        unsafe { std::alloc::alloc(layout) }
+    });
+    let d = ALLOC.thread_stats().since(&s);
+    assert!(!p.is_null() && p.addr() % layout.align() == 0);
     assert_eq!(REENTRIES.with(Cell::get), before + 1);
     assert_eq!(d.spills, 1);
     assert!(
         d.arena_allocs >= 1,
         "the re-entrant allocation was served by the arena: {d:?}"
     );
-    assert!(big.iter().all(|&b| b == 1));
+    // SAFETY: allocated above with `layout`.
+    unsafe { std::alloc::dealloc(p, layout) };
     assert!(MAX_DEPTH.with(Cell::get) <= 2);
 }

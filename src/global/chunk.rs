@@ -36,6 +36,10 @@ pub struct ChunkMeta {
     resident: AtomicBool,
     /// Set once the chunk is readable and writable; claimers skip chunks not yet committed.
     committed: AtomicBool,
+    /// On the first chunk of a span (one large block over several whole chunks): the span's
+    /// length in chunks; `0` on every other chunk. Written by the thread that takes the span
+    /// before it hands the block out, cleared by the freer before the chunks become free.
+    span: AtomicUsize,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // used only as an array-repeat initialiser
@@ -46,6 +50,7 @@ const EMPTY: ChunkMeta = ChunkMeta {
     next: AtomicUsize::new(NO_CHUNK),
     resident: AtomicBool::new(false),
     committed: AtomicBool::new(false),
+    span: AtomicUsize::new(0),
 };
 
 /// The metadata of every chunk, static so that nothing here ever allocates.
@@ -108,6 +113,12 @@ pub fn free_parked_or_remote(index: usize, token: usize) {
     if meta.owner.load(Ordering::Relaxed) == token {
         let l = meta.local.load(Ordering::Relaxed);
         meta.local.store(l.wrapping_sub(1), Ordering::Relaxed);
+        return;
+    }
+    // A span has no owner, so its frees get here. Its length was written before the block was
+    // handed out, and the block reached this thread through whatever synchronisation passed it.
+    if meta.span.load(Ordering::Relaxed) != 0 {
+        free_span(index);
         return;
     }
     // Release: the freer's last accesses to the block happen before any later reuse.
@@ -188,13 +199,7 @@ fn carve() -> Option<usize> {
         CARVED.store(CHUNK_COUNT, Ordering::Relaxed); // keep the counter from creeping to overflow
         return None;
     }
-    let meta = &CHUNKS[index];
-    meta.word.store(OWNED, Ordering::Relaxed);
-    if !region::commit(index) {
-        return None; // the chunk stays owned by nobody usable: lost, never handed out
-    }
-    meta.committed.store(true, Ordering::Release);
-    Some(index)
+    commit_fresh(index).then_some(index)
 }
 
 /// The owner gives chunk `index` up with owner-local count `local`: free now if nothing in it is
@@ -249,6 +254,168 @@ pub fn trim() {
         }
         meta.word.fetch_sub(OWNED, Ordering::Release);
     }
+}
+
+/// Takes `count` contiguous chunks for one large block (a *span*): free resident ones if a run
+/// of them exists, else fresh ones carved from the range. The chunks are owned by nobody and
+/// hold one live block, so no claimer touches them until [`free_span`] frees the block, on
+/// whichever thread. Returns the first chunk's index.
+pub fn take_span(count: usize) -> Option<usize> {
+    debug_assert!(count >= 1);
+    region::reserve()?;
+    let head = claim_run(count).or_else(|| carve_run(count))?;
+    for i in head..head + count {
+        let meta = &CHUNKS[i];
+        if meta.resident.load(Ordering::Relaxed) {
+            RESIDENT_FREE.fetch_sub(1, Ordering::Relaxed);
+        }
+        meta.resident.store(true, Ordering::Relaxed);
+        meta.local.store(0, Ordering::Relaxed);
+        meta.next.store(NO_CHUNK, Ordering::Relaxed);
+        meta.owner.store(NO_OWNER, Ordering::Relaxed);
+        // Still non-zero, so still unclaimable: one live block, no owner.
+        meta.word.store(ONE_BLOCK, Ordering::Relaxed);
+    }
+    CHUNKS[head].span.store(count, Ordering::Relaxed);
+    Some(head)
+}
+
+/// The length in chunks of the span starting at chunk `index`, `0` if `index` starts none.
+#[inline]
+pub fn span_len(index: usize) -> usize {
+    CHUNKS[index].span.load(Ordering::Relaxed)
+}
+
+/// Grows the span at `head` from `count` to `new_count` chunks in place, if the chunks after it
+/// are free (or not carved yet). `false`, with nothing changed, otherwise.
+pub fn extend_span(head: usize, count: usize, new_count: usize) -> bool {
+    let end = head + new_count;
+    if end > CHUNK_COUNT {
+        return false;
+    }
+    for i in head + count..end {
+        if !claim_exact(i) {
+            for j in head + count..i {
+                release_claim(j);
+            }
+            return false;
+        }
+    }
+    for meta in &CHUNKS[head + count..end] {
+        if meta.resident.load(Ordering::Relaxed) {
+            RESIDENT_FREE.fetch_sub(1, Ordering::Relaxed);
+        }
+        meta.resident.store(true, Ordering::Relaxed);
+        meta.owner.store(NO_OWNER, Ordering::Relaxed);
+        meta.word.store(ONE_BLOCK, Ordering::Relaxed);
+    }
+    CHUNKS[head].span.store(new_count, Ordering::Relaxed);
+    true
+}
+
+/// Frees the large block of the span at `head`: every chunk of it becomes free, kept resident
+/// while the process keeps fewer than the retained amount of free chunks, else decommitted.
+#[inline(never)]
+pub fn free_span(head: usize) {
+    let count = CHUNKS[head].span.swap(0, Ordering::Relaxed);
+    debug_assert!(count >= 1, "chunk {head} starts no span");
+    for i in head..head + count {
+        let meta = &CHUNKS[i];
+        debug_assert_eq!(meta.word.load(Ordering::Relaxed), ONE_BLOCK);
+        // We hold the chunk (its word is not 0), so nobody else can be using its pages.
+        if RESIDENT_FREE.load(Ordering::Relaxed) >= retained_chunks() as isize {
+            region::decommit(i);
+            meta.resident.store(false, Ordering::Relaxed);
+        } else {
+            RESIDENT_FREE.fetch_add(1, Ordering::Relaxed);
+        }
+        // Release: every use of the block (by this thread and, through whatever handed it
+        // over, by others) happens before the next claimer's writes.
+        meta.word.store(0, Ordering::Release);
+    }
+    HINT.store(head, Ordering::Relaxed);
+}
+
+/// Claims `count` contiguous free, committed chunks: the first such run in the carved part.
+fn claim_run(count: usize) -> Option<usize> {
+    let carved = CARVED.load(Ordering::Acquire).min(CHUNK_COUNT);
+    let mut run = 0;
+    for i in 0..carved {
+        let meta = &CHUNKS[i];
+        let free = meta.committed.load(Ordering::Acquire) && meta.word.load(Ordering::Relaxed) == 0;
+        if !free {
+            run = 0;
+            continue;
+        }
+        run += 1;
+        if run == count {
+            let head = i + 1 - count;
+            if claim_all(head, count) {
+                return Some(head);
+            }
+            run = 0; // lost a race: keep looking after it
+        }
+    }
+    None
+}
+
+/// Claims chunks `head..head + count`, all or none.
+fn claim_all(head: usize, count: usize) -> bool {
+    for i in head..head + count {
+        if !try_claim(i) {
+            for j in head..i {
+                release_claim(j);
+            }
+            return false;
+        }
+    }
+    true
+}
+
+/// Claims chunk `i`: a free committed one, or, if `i` is exactly the next chunk to carve, that
+/// one freshly carved.
+fn claim_exact(i: usize) -> bool {
+    let carved = CARVED.load(Ordering::Acquire);
+    if i < carved {
+        return try_claim(i);
+    }
+    if i != carved
+        || CARVED
+            .compare_exchange(i, i + 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return false;
+    }
+    commit_fresh(i)
+}
+
+/// Gives back a chunk claimed (word `OWNED`) but not used.
+fn release_claim(i: usize) {
+    CHUNKS[i].word.fetch_sub(OWNED, Ordering::Release);
+}
+
+/// Carves `count` never-used contiguous chunks, claimed and committed.
+fn carve_run(count: usize) -> Option<usize> {
+    let head = CARVED.fetch_add(count, Ordering::AcqRel);
+    if head.saturating_add(count) > CHUNK_COUNT {
+        // The range is exhausted; chunks carved past its end do not exist, and any left before
+        // it stay unused (claimers skip chunks never committed).
+        CARVED.store(CHUNK_COUNT, Ordering::Relaxed);
+        return None;
+    }
+    (head..head + count).all(commit_fresh).then_some(head)
+}
+
+/// Makes a just-carved chunk owned and committed; `false` if the OS refused the commit (the
+/// chunk then stays owned by nobody usable: lost, never handed out).
+fn commit_fresh(index: usize) -> bool {
+    let meta = &CHUNKS[index];
+    meta.word.store(OWNED, Ordering::Relaxed);
+    if !region::commit(index) {
+        return false;
+    }
+    meta.committed.store(true, Ordering::Release);
+    true
 }
 
 /// Free chunks kept resident for reuse before further ones are decommitted.

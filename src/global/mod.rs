@@ -22,24 +22,40 @@
 //! # Design
 //!
 //! **One reserved range, carved into chunks.** All global arenas live in one contiguous range of
-//! [`MAX_CHUNKS`] chunks of [`CHUNK_SIZE`] bytes (16 GiB of address space natively), reserved
-//! with `mmap` the first time any thread needs a chunk: address space only, `PROT_NONE` and
-//! `MAP_NORESERVE`, so nothing is charged until a chunk is first handed out and made writable.
-//! Chunks are aligned to their size. Whether a pointer is arena memory is `addr - base < range`;
-//! its chunk is `(addr - base) >> log2(CHUNK_SIZE)`. No lock, no list walk, and the answer does
-//! not depend on which thread asks or in which mode.
+//! [`MAX_CHUNKS`] chunks of [`CHUNK_SIZE`] (2 MiB) bytes, 16 GiB of address space natively,
+//! reserved with `mmap` the first time any thread needs a chunk: one read-write `MAP_NORESERVE`
+//! mapping, so nothing is charged until a page is touched, advised `MADV_HUGEPAGE`, so that the
+//! kernel backs each chunk with one transparent huge page (one page fault per 2 MiB instead of
+//! 512; see [`RegionStats::huge_page_bytes`]). Where the OS refuses a writable reservation that
+//! large (strict overcommit accounting), the range is reserved `PROT_NONE` and each chunk made
+//! writable when first used. Chunks are aligned to their size. Whether a pointer is arena memory
+//! is `addr - base < range`; its chunk is `(addr - base) >> log2(CHUNK_SIZE)`. No lock, no list
+//! walk, and the answer does not depend on which thread asks or in which mode.
 //!
 //! **Routing.** `alloc` looks at one thread-local flag: inside a scope it bumps in the thread's
 //! current chunk; outside it calls the inner allocator. `dealloc` and `realloc` route by address
 //! only: arena blocks never reach the inner allocator, and inner blocks never touch an arena,
 //! whichever thread frees them, in whichever mode, even after the owning thread has exited.
-//! Requests above [`MAX_ARENA_REQUEST`] (a quarter chunk) always go to the inner allocator.
+//!
+//! **Large requests get whole chunks.** A request above [`MAX_ARENA_REQUEST`] (a quarter chunk)
+//! takes a *span*: a run of whole free chunks of its own, found among the resident free chunks
+//! or carved fresh, owned by no thread and holding that one block. Freeing it (on any thread)
+//! frees the chunks, which stay resident for the next scope, so a scope's multi-MiB buffers
+//! (growing `Vec`s, `String`s, hash tables) neither leave the arena nor fault their pages in
+//! again every time. A span grows in place within its last chunk and into free chunks right
+//! after it. Only alignments above a chunk spill to the inner allocator.
+//!
+//! **Freed blocks are reused inside a chunk.** The most recent block of the current chunk is
+//! freed and grown in place by moving the cursor. Other dead blocks of 256 bytes or more (above
+//! all the buffers a growing `Vec` leaves behind) go into per-thread size-class bins and serve
+//! later requests of the same thread while the chunk stays current; the bins are emptied when it
+//! changes or rewinds. [`GlobalStats::reused_bytes`] counts them.
 //!
 //! **A thread moves on instead of spilling.** When a request does not fit the current chunk, the
 //! thread rewinds it if nothing in it is alive; otherwise it *parks* it and continues in a parked
 //! chunk whose blocks have all died since, or else in a chunk taken from the range. A scope that
 //! allocates tens of MiB takes as many chunks as it needs, up to a per-thread cap
-//! ([`set_thread_chunk_cap`], default 256 chunks), and only beyond it spills to the inner
+//! ([`set_thread_chunk_cap`], default 128 chunks, 256 MiB), and only beyond it spills to the inner
 //! allocator. At the exit of the outermost scope the parked chunks are settled: one with nothing
 //! alive goes back to the pool, one pinned by blocks that escaped the scope is handed back
 //! (*orphaned*) and becomes free when its last block dies, on whichever thread. The current chunk
@@ -49,8 +65,8 @@
 //!
 //! **Memory returns to the OS.** A chunk that becomes free while the process already keeps
 //! [`retained_bytes`] of free chunks resident (default 64 MiB, [`set_retained_bytes`]) is given
-//! back with `madvise(MADV_DONTNEED)` (its address range stays reserved and reads as zero when
-//! next used). Chunks that become free by a remote free are counted on the spot and decommitted
+//! back with `madvise(MADV_DONTNEED)`, a whole chunk and so a whole huge page at a time (its
+//! address range stays reserved and reads as zero when next used). Chunks that become free by a remote free are counted on the spot and decommitted
 //! at the next outermost scope exit or thread exit on any thread. RSS after a burst thus settles
 //! near what is live plus the retained amount.
 //!
@@ -132,17 +148,22 @@
 //! * 64-bit Linux: `mmap`/`mprotect`/`madvise` reserve and return memory, and while no range is
 //!   reserved the ownership test compares against the top 16 GiB of the address space (kernel
 //!   space, where no freeable pointer lies).
-//! * The range is 16 GiB of address space (under Miri, 64 chunks of 64 KiB from `System`). If
+//! * The range is 16 GiB of address space (under Miri, 64 chunks of 64 KiB from `System`).
+//! * A span is at least a whole chunk: a scope that keeps many blocks just above a quarter chunk
+//!   alive at once holds up to four times their size. If
 //!   the OS refuses it (`ulimit -v`), or a chunk cannot be committed (strict overcommit
 //!   accounting), scopes pass through and `no_chunk_spills` counts it.
 
 mod chunk;
 mod region;
+mod reuse;
 mod stats;
+mod thp;
 mod thread;
 
 pub use chunk::DEFAULT_RETAINED_BYTES;
 pub use stats::GlobalStats;
+pub use thp::ThpMode;
 pub use thread::{DEFAULT_THREAD_CHUNK_CAP, MAX_ARENA_REQUEST};
 
 use core::ptr::null_mut;
@@ -181,8 +202,8 @@ pub const MAX_CHUNKS: usize = region::CHUNK_COUNT;
 /// ```
 /// use engram_kernels::global::{set_thread_chunk_cap, thread_chunk_cap};
 ///
-/// set_thread_chunk_cap(64); // 64 MiB per thread at most
-/// assert_eq!(thread_chunk_cap(), 64);
+/// set_thread_chunk_cap(32); // 64 MiB per thread at most (2 MiB chunks)
+/// assert_eq!(thread_chunk_cap(), 32);
 /// ```
 pub fn set_thread_chunk_cap(chunks: usize) {
     thread::set_thread_chunk_cap(chunks);
@@ -241,6 +262,15 @@ pub struct RegionStats {
     pub in_use: usize,
     /// Free chunks whose pages are kept resident for reuse (approximate under concurrency).
     pub resident_free: usize,
+    /// The range is one writable mapping that huge pages can back; `false` in the fallback for
+    /// strict overcommit accounting, where chunks are made writable one by one.
+    pub single_mapping: bool,
+    /// The kernel's transparent-huge-page mode.
+    pub thp: ThpMode,
+    /// Bytes of the range resident in memory (from `/proc/self/smaps`; `0` where unreadable).
+    pub resident_bytes: usize,
+    /// Of those, bytes backed by transparent huge pages.
+    pub huge_page_bytes: usize,
 }
 
 impl RegionStats {
@@ -260,6 +290,29 @@ impl RegionStats {
     /// ```
     pub fn healthy(&self) -> bool {
         !self.refused && self.in_use < self.chunks
+    }
+
+    /// The share of the range's resident bytes on huge pages, in `[0, 1]` (`0` when nothing is
+    /// resident).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::GlobalArena;
+    /// use std::alloc::System;
+    ///
+    /// #[global_allocator]
+    /// static ALLOC: GlobalArena = GlobalArena::new(System);
+    ///
+    /// let big = engram_kernels::with_global_arena(|| vec![1u8; 8 << 20]);
+    /// let r = ALLOC.region();
+    /// println!("{:.0}% of {} resident bytes on huge pages ({:?})",
+    ///          r.huge_page_share() * 100.0, r.resident_bytes, r.thp);
+    /// assert!((0.0..=1.0).contains(&r.huge_page_share()));
+    /// # drop(big);
+    /// ```
+    pub fn huge_page_share(&self) -> f64 {
+        crate::bump::utilization(self.huge_page_bytes, self.resident_bytes)
     }
 }
 
@@ -416,7 +469,9 @@ impl<A: GlobalAlloc> GlobalArena<A> {
         chunk::in_use()
     }
 
-    /// The state of the reserved range: the documented check that scopes still get chunks.
+    /// The state of the reserved range: the documented check that scopes still get chunks, and
+    /// how much of it is resident and on huge pages. Reads `/proc/self/smaps` (without
+    /// allocating): not for hot loops.
     ///
     /// # Example
     ///
@@ -432,6 +487,9 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     /// assert!(r.reserved && !r.refused && r.carved >= 1);
     /// ```
     pub fn region(&self) -> RegionStats {
+        let backing = region::range()
+            .and_then(|(start, len)| thp::backing(start, start + len))
+            .unwrap_or_default();
         RegionStats {
             reserved: region::reserved(),
             refused: region::refused(),
@@ -439,6 +497,10 @@ impl<A: GlobalAlloc> GlobalArena<A> {
             carved: chunk::carved(),
             in_use: chunk::in_use(),
             resident_free: chunk::resident_free(),
+            single_mapping: region::reserved() && region::writable(),
+            thp: ThpMode::current(),
+            resident_bytes: backing.resident,
+            huge_page_bytes: backing.huge,
         }
     }
 
@@ -559,6 +621,9 @@ impl<A: GlobalAlloc> GlobalArena<A> {
         let old = layout.size();
         LOCAL.with(|l| {
             if l.resize_in_place(index, ptr.addr(), old, new_size, layout.align()) {
+                return ptr;
+            }
+            if new_size > old && l.resize_span(index, new_size) {
                 return ptr;
             }
             if new_size <= old {

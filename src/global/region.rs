@@ -1,12 +1,19 @@
 //! The one reserved address range that every global-arena chunk is carved from.
 //!
 //! The range is [`CHUNK_COUNT`] chunks of [`CHUNK_SIZE`] bytes, reserved once (lazily, at the
-//! first chunk a thread needs) and never returned. Natively it is an anonymous `PROT_NONE`
-//! mapping: address space only, no commit charge. A chunk is made readable and writable the
-//! first time it is handed out ([`commit`]), and its pages are given back to the OS with
-//! `madvise(MADV_DONTNEED)` when it is free and the process already keeps enough free chunks
-//! ([`decommit`]); the mapping itself stays. Under Miri (no `mmap`) the range is a smaller
-//! [`System`] allocation and both calls do nothing.
+//! first chunk a thread needs) and never returned. Chunks are 2 MiB, the x86-64 and aarch64
+//! huge-page size, and aligned to it, so that one chunk can be one huge page.
+//!
+//! Natively the range is **one** anonymous read-write `MAP_NORESERVE` mapping: address space
+//! only, nothing charged until touched, and a single VMA that the kernel may back with
+//! transparent huge pages (it is advised `MADV_HUGEPAGE`). Splitting it (per-chunk `mprotect`)
+//! would keep huge pages out, which costs a page fault per 4 KiB instead of per 2 MiB. Where the
+//! OS refuses a writable reservation that large (strict overcommit accounting,
+//! `vm.overcommit_memory = 2`), the range falls back to a `PROT_NONE` reservation whose chunks
+//! are made writable one by one when first handed out ([`commit`]); everything else is the same.
+//! A free chunk's pages go back to the OS with `madvise(MADV_DONTNEED)` ([`decommit`]), always a
+//! whole chunk (a whole huge page); the mapping itself stays. Under Miri (no `mmap`) the range
+//! is a smaller [`System`] allocation and both calls do nothing.
 //!
 //! Whether a pointer belongs to an arena is one subtraction and one compare against the
 //! published base; its chunk is the offset shifted right by [`CHUNK_SHIFT`].
@@ -19,10 +26,10 @@ use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 /// log2 of the chunk size.
 #[cfg(not(miri))]
-pub const CHUNK_SHIFT: u32 = 20;
-/// Chunks in the reserved range.
+pub const CHUNK_SHIFT: u32 = 21;
+/// Chunks in the reserved range (16 GiB of address space).
 #[cfg(not(miri))]
-pub const CHUNK_COUNT: usize = 16 << 10;
+pub const CHUNK_COUNT: usize = 8 << 10;
 // Miri backs every allocation with real, initialisation-tracked memory: keep the range small.
 #[cfg(miri)]
 pub const CHUNK_SHIFT: u32 = 16;
@@ -51,6 +58,11 @@ static STATE: AtomicU8 = AtomicU8::new(UNTRIED);
 const UNTRIED: u8 = 0;
 const RESERVED: u8 = 1;
 const REFUSED: u8 = 2;
+
+/// Whether the range is one writable mapping (`true`) or a `PROT_NONE` reservation whose chunks
+/// [`commit`] makes writable one by one (the strict-overcommit fallback). Set before the range
+/// is published.
+static WRITABLE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Chunk index of address `addr` when the range starts at `base` (`NO_RANGE` when there is
 /// none), or `None` when `addr` lies outside it. Never wraps or panics.
@@ -122,17 +134,39 @@ pub fn reserve() -> Option<*mut u8> {
     }
 }
 
-/// Maps `REGION_SIZE` bytes aligned to `CHUNK_SIZE`, inaccessible until [`commit`].
+/// Maps `REGION_SIZE` bytes aligned to `CHUNK_SIZE`: one writable `MAP_NORESERVE` mapping
+/// advised for huge pages, or, where the OS refuses that, a `PROT_NONE` one (see the module docs).
 #[cfg(not(miri))]
 fn map_range() -> Option<*mut u8> {
-    let len = REGION_SIZE + CHUNK_SIZE; // slack to align the start
+    let (base, writable) = match map_aligned(REGION_SIZE, CHUNK_SIZE, true) {
+        Some(base) => (base, true),
+        None => (map_aligned(REGION_SIZE, CHUNK_SIZE, false)?, false),
+    };
+    WRITABLE.store(writable, Ordering::Relaxed);
+    // Advice only: where THP is off (or the kernel predates it) the range simply uses 4 KiB
+    // pages. In the `PROT_NONE` fallback the advice is kept per chunk as it is made writable.
+    // SAFETY: the range was just mapped by us and nothing else knows of it.
+    unsafe { libc::madvise(base.cast(), REGION_SIZE, libc::MADV_HUGEPAGE) };
+    Some(base)
+}
+
+/// Maps `len` bytes of anonymous memory aligned to `align` (a power of two): read-write if
+/// `writable`, else `PROT_NONE`. `MAP_NORESERVE`: address space, not commit charge.
+#[cfg(not(miri))]
+pub(super) fn map_aligned(len: usize, align: usize, writable: bool) -> Option<*mut u8> {
+    let padded = len.checked_add(align)?; // slack to align the start
+    let prot = if writable {
+        libc::PROT_READ | libc::PROT_WRITE
+    } else {
+        libc::PROT_NONE
+    };
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing; it touches
-    // no existing memory. PROT_NONE + MAP_NORESERVE: address space only.
+    // no existing memory.
     let raw = unsafe {
         libc::mmap(
             null_mut(),
-            len,
-            libc::PROT_NONE,
+            padded,
+            prot,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
             0,
@@ -142,18 +176,18 @@ fn map_range() -> Option<*mut u8> {
         return None;
     }
     let raw = raw.cast::<u8>();
-    let lead = raw.addr().next_multiple_of(CHUNK_SIZE) - raw.addr();
-    let tail = CHUNK_SIZE - lead;
+    let lead = raw.addr().next_multiple_of(align) - raw.addr();
+    let tail = align - lead;
     // SAFETY: both pieces lie inside the mapping just made, which nothing else knows about.
     unsafe {
         if lead > 0 {
             libc::munmap(raw.cast(), lead);
         }
         if tail > 0 {
-            libc::munmap(raw.add(lead + REGION_SIZE).cast(), tail);
+            libc::munmap(raw.add(lead + len).cast(), tail);
         }
     }
-    // `lead < CHUNK_SIZE <= len`: within the mapping.
+    // `lead < align <= padded`: within the mapping.
     Some(raw.wrapping_add(lead))
 }
 
@@ -192,22 +226,34 @@ pub fn chunk_start(index: usize) -> *mut u8 {
         .wrapping_add(chunk_offset(index))
 }
 
-/// Makes a never-used chunk readable and writable. `false` if the OS refuses (for example under
-/// strict overcommit accounting when memory is short).
+/// Makes a never-used chunk readable and writable: nothing to do when the range is one writable
+/// mapping; in the `PROT_NONE` fallback an `mprotect`. `false` if the OS refuses (strict
+/// overcommit accounting when memory is short).
 #[cfg(not(miri))]
 pub fn commit(index: usize) -> bool {
-    // SAFETY: the chunk lies inside our mapping, and no pointer into it has been handed out yet
-    // (the caller claimed it fresh), so changing its protection affects nobody.
+    if WRITABLE.load(Ordering::Relaxed) {
+        return true;
+    }
+    commit_range(chunk_start(index), CHUNK_SIZE)
+}
+
+/// Makes `[start, start + len)` of a `PROT_NONE` reservation readable and writable and advises
+/// huge pages for it.
+#[cfg(not(miri))]
+pub(super) fn commit_range(start: *mut u8, len: usize) -> bool {
+    // SAFETY: the caller passes a piece of one of our mappings that no pointer handed out points
+    // into yet (a chunk claimed fresh), so changing its protection affects nobody.
     unsafe {
-        libc::mprotect(
-            chunk_start(index).cast(),
-            CHUNK_SIZE,
-            libc::PROT_READ | libc::PROT_WRITE,
-        ) == 0
+        let ok = libc::mprotect(start.cast(), len, libc::PROT_READ | libc::PROT_WRITE) == 0;
+        if ok {
+            libc::madvise(start.cast(), len, libc::MADV_HUGEPAGE);
+        }
+        ok
     }
 }
 
-/// Gives a free chunk's pages back to the OS; they read as zero when next touched.
+/// Gives a free chunk's pages back to the OS; they read as zero when next touched. A chunk is
+/// 2 MiB and 2 MiB-aligned, so this drops whole huge pages and never splits one.
 #[cfg(not(miri))]
 pub fn decommit(index: usize) {
     // SAFETY: the caller owns the chunk and no block in it is alive, so no one reads or writes
@@ -222,6 +268,17 @@ pub fn commit(_index: usize) -> bool {
 
 #[cfg(miri)]
 pub fn decommit(_index: usize) {}
+
+/// Whether the range is one writable mapping (not the per-chunk `PROT_NONE` fallback).
+pub fn writable() -> bool {
+    WRITABLE.load(Ordering::Relaxed)
+}
+
+/// Start and length of the reserved range, or `None` before it is reserved.
+pub fn range() -> Option<(usize, usize)> {
+    let base = base_addr();
+    (base != NO_RANGE).then_some((base, REGION_SIZE))
+}
 
 /// Debug builds: says once on stderr that scopes found no chunk. Written with one `write(2)`, so
 /// it never allocates (it runs on the allocation path).

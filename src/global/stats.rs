@@ -10,7 +10,7 @@ use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Number of counters.
-pub const FIELDS: usize = 9;
+pub const FIELDS: usize = 13;
 
 /// Allocation counters of a [`GlobalArena`](super::GlobalArena), for one thread or the process.
 ///
@@ -48,8 +48,19 @@ pub struct GlobalStats {
     /// [`GlobalArena::region`](super::GlobalArena::region).
     pub no_chunk_spills: u64,
     /// Spills because the thread held its cap of chunks
-    /// ([`set_thread_chunk_cap`](super::set_thread_chunk_cap)).
+    /// ([`set_thread_chunk_cap`](super::set_thread_chunk_cap)), or because a large request
+    /// needed a span longer than the cap.
     pub cap_spills: u64,
+    /// Of `arena_allocs`: large requests (above
+    /// [`MAX_ARENA_REQUEST`](super::MAX_ARENA_REQUEST)) served from a span of whole chunks.
+    pub large_allocs: u64,
+    /// Bytes of those large requests (included in `arena_bytes`).
+    pub large_bytes: u64,
+    /// Of `arena_allocs`: blocks served from memory freed earlier in the same chunk (reuse
+    /// inside a scope) instead of fresh bump space.
+    pub reused_allocs: u64,
+    /// Bytes of those reused blocks (included in `arena_bytes`).
+    pub reused_bytes: u64,
 }
 
 impl GlobalStats {
@@ -81,6 +92,10 @@ impl GlobalStats {
             self.chunks_orphaned,
             self.no_chunk_spills,
             self.cap_spills,
+            self.large_allocs,
+            self.large_bytes,
+            self.reused_allocs,
+            self.reused_bytes,
         ]
     }
 
@@ -95,6 +110,10 @@ impl GlobalStats {
             chunks_orphaned: a[6],
             no_chunk_spills: a[7],
             cap_spills: a[8],
+            large_allocs: a[9],
+            large_bytes: a[10],
+            reused_allocs: a[11],
+            reused_bytes: a[12],
         }
     }
 }
@@ -115,6 +134,10 @@ const CHUNKS_TAKEN: usize = 5;
 const CHUNKS_ORPHANED: usize = 6;
 const NO_CHUNK: usize = 7;
 const CAP: usize = 8;
+const LARGE_ALLOCS: usize = 9;
+const LARGE_BYTES: usize = 10;
+const REUSED_ALLOCS: usize = 11;
+const REUSED_BYTES: usize = 12;
 
 impl Counters {
     pub const fn new() -> Self {
@@ -132,6 +155,21 @@ impl Counters {
     pub fn arena_alloc(&self, bytes: usize) {
         self.add(ARENA_ALLOCS, 1);
         self.add(ARENA_BYTES, bytes as u64);
+    }
+
+    /// A large request served from a span (also counted as an arena allocation).
+    pub fn large_alloc(&self, bytes: usize) {
+        self.arena_alloc(bytes);
+        self.add(LARGE_ALLOCS, 1);
+        self.add(LARGE_BYTES, bytes as u64);
+    }
+
+    /// A block served from freed memory (also counted as an arena allocation).
+    #[inline(always)]
+    pub fn reused_alloc(&self, bytes: usize) {
+        self.arena_alloc(bytes);
+        self.add(REUSED_ALLOCS, 1);
+        self.add(REUSED_BYTES, bytes as u64);
     }
 
     #[inline(always)]
@@ -170,6 +208,10 @@ impl Counters {
             (ARENA_FREES, before.arena_frees),
             (SPILLS, before.spills),
             (SPILL_BYTES, before.spill_bytes),
+            (LARGE_ALLOCS, before.large_allocs),
+            (LARGE_BYTES, before.large_bytes),
+            (REUSED_ALLOCS, before.reused_allocs),
+            (REUSED_BYTES, before.reused_bytes),
         ] {
             self.c[field].set(v);
         }
@@ -265,12 +307,14 @@ mod tests {
         c.chunk_orphaned();
         c.no_chunk();
         c.cap_reached();
+        c.large_alloc(1000);
+        c.reused_alloc(24);
         let s = c.snapshot();
         assert_eq!(
             s,
             GlobalStats {
-                arena_allocs: 2,
-                arena_bytes: 16,
+                arena_allocs: 4,
+                arena_bytes: 1040,
                 arena_frees: 1,
                 spill_bytes: 100,
                 spills: 1,
@@ -278,6 +322,10 @@ mod tests {
                 chunks_orphaned: 1,
                 no_chunk_spills: 1,
                 cap_spills: 1,
+                large_allocs: 1,
+                large_bytes: 1000,
+                reused_allocs: 1,
+                reused_bytes: 24,
             }
         );
         assert_eq!(GlobalStats::from_array(s.to_array()), s);

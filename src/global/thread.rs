@@ -10,13 +10,15 @@
 use super::chunk::{self, NO_CHUNK};
 
 use super::region::{self, CHUNK_SIZE};
+use super::reuse;
 use super::stats::{self, Counters};
 use crate::bump::{bump_small, release_last, resize_last};
 use core::cell::Cell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Largest request served from a chunk (a quarter chunk); larger ones go to the inner allocator.
+/// Largest request bumped inside a thread's chunk (a quarter chunk); larger ones get a span of
+/// whole chunks of their own (see [`GlobalStats::large_allocs`](super::GlobalStats::large_allocs)).
 ///
 /// # Example
 ///
@@ -27,7 +29,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// ```
 pub const MAX_ARENA_REQUEST: usize = CHUNK_SIZE / 4;
 
-/// Default for [`set_thread_chunk_cap`](super::set_thread_chunk_cap): 256 chunks (256 MiB) per
+/// Default for [`set_thread_chunk_cap`](super::set_thread_chunk_cap): 128 chunks (256 MiB) per
 /// thread natively (16 under Miri, whose stand-in region is smaller).
 ///
 /// # Example
@@ -37,7 +39,7 @@ pub const MAX_ARENA_REQUEST: usize = CHUNK_SIZE / 4;
 ///
 /// assert_eq!(thread_chunk_cap(), DEFAULT_THREAD_CHUNK_CAP); // unless changed
 /// ```
-pub const DEFAULT_THREAD_CHUNK_CAP: usize = if cfg!(miri) { 16 } else { 256 };
+pub const DEFAULT_THREAD_CHUNK_CAP: usize = if cfg!(miri) { 16 } else { 128 };
 
 static THREAD_CHUNK_CAP: AtomicUsize = AtomicUsize::new(DEFAULT_THREAD_CHUNK_CAP);
 
@@ -84,6 +86,8 @@ pub struct Local {
     token: Cell<usize>,
     /// Entry in the published-counters table, or `NO_ENTRY`.
     entry: Cell<usize>,
+    /// Dead blocks of the current chunk kept for reuse (see [`reuse`]).
+    bins: reuse::Bins,
     pub counters: Counters,
 }
 
@@ -102,6 +106,7 @@ thread_local! {
             starved: Cell::new(false),
             token: Cell::new(NO_TOKEN),
             entry: Cell::new(stats::NO_ENTRY),
+            bins: reuse::Bins::new(),
             counters: Counters::new(),
         }
     };
@@ -157,6 +162,12 @@ impl Local {
         if crate::sync::routing_suspended() {
             return null_mut();
         }
+        if reuse::worth_a_look(size, &self.bins) {
+            let p = self.try_reuse(size, align);
+            if !p.is_null() {
+                return p;
+            }
+        }
         match self.try_bump(size, align) {
             Some(p) => {
                 self.counters.arena_alloc(size);
@@ -164,6 +175,21 @@ impl Local {
             }
             None => null_mut(),
         }
+    }
+
+    /// A dead block of the current chunk at least `size` bytes long and aligned to `align`,
+    /// counted as live again; or null.
+    #[inline(never)]
+    fn try_reuse(&self, size: usize, align: usize) -> *mut u8 {
+        // SAFETY: every block in the bins is a dead block of the current chunk, `start` is that
+        // chunk's start (the bins are emptied whenever either changes), and the chunk is owned
+        // by this thread, which is the only one that writes into dead blocks.
+        let p = unsafe { self.bins.pop(size, align, self.start.get()) };
+        if !p.is_null() {
+            self.live.set(self.live.get().wrapping_add(1));
+            self.counters.reused_alloc(size);
+        }
+        p
     }
 
     /// An allocation inside a scope: a block of the current chunk, or of the next one, or null
@@ -187,8 +213,13 @@ impl Local {
     #[cold]
     #[inline(never)]
     pub fn alloc_slow(&self, size: usize, align: usize) -> *mut u8 {
-        let reason = if size > MAX_ARENA_REQUEST || align > MAX_ARENA_REQUEST {
-            Reason::Large
+        // The same test as `bump_small`'s: a request it can never place (`size | align` above
+        // the maximum, which includes `size == MAX_ARENA_REQUEST` with any alignment) gets a span.
+        let reason = if size | align > MAX_ARENA_REQUEST {
+            match self.alloc_span(size, align) {
+                Ok(p) => return p,
+                Err(r) => r,
+            }
         } else {
             match self.next_chunk() {
                 Ok(()) => match self.try_bump(size, align) {
@@ -208,6 +239,45 @@ impl Local {
         }
         self.counters.spill(size);
         null_mut()
+    }
+
+    /// A large block: a span of whole chunks of its own, aligned to the chunk size. Spans longer
+    /// than the per-thread cap, and alignments above the chunk size, spill.
+    fn alloc_span(&self, size: usize, align: usize) -> Result<*mut u8, Reason> {
+        if align > CHUNK_SIZE {
+            return Err(Reason::Large);
+        }
+        let count = size.div_ceil(CHUNK_SIZE);
+        if count > thread_chunk_cap() {
+            return Err(Reason::Cap);
+        }
+        match chunk::take_span(count) {
+            Some(head) => {
+                self.counters.large_alloc(size);
+                Ok(region::chunk_start(head))
+            }
+            None => {
+                region::warn_no_chunk_once();
+                Err(Reason::NoChunk)
+            }
+        }
+    }
+
+    /// Grows the large block at the start of span `head` to `new` bytes in place: within the
+    /// span's chunks, or by taking the free chunks right after it (inside a scope only).
+    pub fn resize_span(&self, head: usize, new: usize) -> bool {
+        let count = chunk::span_len(head);
+        if count == 0 {
+            return false;
+        }
+        let needed = new.div_ceil(CHUNK_SIZE);
+        if needed <= count {
+            return true;
+        }
+        self.active()
+            && !crate::sync::routing_suspended()
+            && needed <= thread_chunk_cap()
+            && chunk::extend_span(head, count, needed)
     }
 
     /// Makes a chunk with nothing alive current: the current one rewound, a parked one that died,
@@ -276,6 +346,7 @@ impl Local {
     /// Makes chunk `index` (owned, owner-local count `local`) current with its cursor at its
     /// start; `NO_CHUNK` leaves no current chunk.
     fn set_current(&self, index: usize, local: usize) {
+        self.bins.clear();
         self.cur.set(index);
         self.live.set(local);
         if index == NO_CHUNK {
@@ -291,6 +362,7 @@ impl Local {
     }
 
     fn rewind(&self) {
+        self.bins.clear();
         self.cursor.set(self.start.get().addr());
     }
 
@@ -305,6 +377,10 @@ impl Local {
         self.live.set(self.live.get().wrapping_sub(1));
         if let Some(c) = release_last(addr, size, self.cursor.get(), self.start.get().addr()) {
             self.cursor.set(c);
+        } else if reuse::worth_keeping(size) {
+            // SAFETY: `[addr, addr + size)` is a block of the current chunk that the caller
+            // just freed, so nothing uses it; `start` is the chunk's start.
+            unsafe { self.bins.push(self.start.get().with_addr(addr), size) };
         }
         // No "is everything dead?" check here: it would cost a shared load and arithmetic on
         // every free. A chunk whose blocks all died rewinds when the thread needs room (next

@@ -7,7 +7,10 @@
 //! <bin> run  <workload> <iterations> <outside|inside> [output file]   (for callgrind: one
 //!            warm-up iteration, then <iterations> inside `measured_iterations`, the only
 //!            function whose instructions the script collects)
-//! <bin> time <workload> <iterations> <outside|inside>                  (prints ns per iteration)
+//! <bin> time <workload> <iterations> <outside|inside>                  (prints one line: ns per
+//!            iteration, minor page faults per iteration, peak RSS in KiB, the process's
+//!            resident and huge-page-backed KiB at the end, and the same two for the global
+//!            arena's range (0 without one); all after one warm-up iteration)
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -338,12 +341,37 @@ pub fn measured_iterations(n: usize, once: &dyn Fn() -> Vec<u8>) -> Option<Vec<u
     last
 }
 
+/// Minor page faults of this process so far (field 10 of `/proc/self/stat`; 0 where unreadable).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) is parenthesised and may contain spaces: count after it.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after
+        .split_whitespace()
+        .nth(7)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The KiB figure of a `Name:   123 kB` line.
+fn kib_field(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Wraps one iteration: `with_global_arena` for the GlobalArena binaries, a plain call otherwise.
 pub type Scope<'a> = &'a dyn Fn(&dyn Fn() -> Vec<u8>) -> Vec<u8>;
 
 /// The shared `main` of every binary. `scope` wraps one iteration: `with_global_arena` for the
 /// GlobalArena binaries in `inside` mode, a plain call otherwise.
-pub fn main_with(scope: Scope<'_>, arena: bool) {
+/// `main_with`'s report of the global arena's range after a timed run: resident KiB and KiB on
+/// huge pages (`None` for binaries without a `GlobalArena`).
+pub type RangeReport<'a> = &'a dyn Fn() -> Option<(usize, usize)>;
+
+pub fn main_with(scope: Scope<'_>, arena: bool, range: RangeReport<'_>) {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: <bin> run|time <workload> <iterations> <outside|inside> [output file]";
     if args.len() < 5 {
@@ -374,11 +402,22 @@ pub fn main_with(scope: Scope<'_>, arena: bool) {
         }
         "time" => {
             let _ = once(); // warm-up
+            let faults = minor_faults();
             let t = Instant::now();
             for _ in 0..iterations {
                 drop(once());
             }
-            println!("{}", t.elapsed().as_nanos() / iterations.max(1) as u128);
+            let ns = t.elapsed().as_nanos() / iterations.max(1) as u128;
+            let faults = (minor_faults() - faults) as f64 / iterations.max(1) as f64;
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+            let (range_kib, range_huge_kib) = range().unwrap_or((0, 0));
+            println!(
+                "{ns} {faults:.1} {} {} {} {range_kib} {range_huge_kib}",
+                kib_field(&status, "VmHWM:"),
+                kib_field(&rollup, "Rss:"),
+                kib_field(&rollup, "AnonHugePages:")
+            );
         }
         _ => {
             eprintln!("{usage}");

@@ -5,7 +5,10 @@ use engram_kernels::{GlobalArena, with_global_arena};
 static ALLOC: GlobalArena = GlobalArena::new(std::alloc::System);
 
 fn main() {
-    engram_realworld::main_with(&|f| with_global_arena(f), true);
+    engram_realworld::main_with(&|f| with_global_arena(f), true, &|| {
+        let r = ALLOC.region();
+        Some((r.resident_bytes >> 10, r.huge_page_bytes >> 10))
+    });
     if std::env::var_os("REALWORLD_STATS").is_some() {
         eprintln!("{:?}", ALLOC.thread_stats());
     }

@@ -3,5 +3,5 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    engram_realworld::main_with(&|f| f(), false);
+    engram_realworld::main_with(&|f| f(), false, &|| None);
 }

@@ -3,5 +3,5 @@
 static ALLOC: std::alloc::System = std::alloc::System;
 
 fn main() {
-    engram_realworld::main_with(&|f| f(), false);
+    engram_realworld::main_with(&|f| f(), false, &|| None);
 }
