@@ -264,8 +264,7 @@ pub fn take_span(count: usize) -> Option<usize> {
     debug_assert!(count >= 1);
     region::reserve()?;
     let head = claim_run(count).or_else(|| carve_run(count))?;
-    for i in head..head + count {
-        let meta = &CHUNKS[i];
+    for meta in &CHUNKS[head..head + count] {
         if meta.resident.load(Ordering::Relaxed) {
             RESIDENT_FREE.fetch_sub(1, Ordering::Relaxed);
         }
@@ -319,8 +318,7 @@ pub fn extend_span(head: usize, count: usize, new_count: usize) -> bool {
 pub fn free_span(head: usize) {
     let count = CHUNKS[head].span.swap(0, Ordering::Relaxed);
     debug_assert!(count >= 1, "chunk {head} starts no span");
-    for i in head..head + count {
-        let meta = &CHUNKS[i];
+    for (i, meta) in CHUNKS.iter().enumerate().skip(head).take(count) {
         debug_assert_eq!(meta.word.load(Ordering::Relaxed), ONE_BLOCK);
         // We hold the chunk (its word is not 0), so nobody else can be using its pages.
         if RESIDENT_FREE.load(Ordering::Relaxed) >= retained_chunks() as isize {
@@ -340,8 +338,7 @@ pub fn free_span(head: usize) {
 fn claim_run(count: usize) -> Option<usize> {
     let carved = CARVED.load(Ordering::Acquire).min(CHUNK_COUNT);
     let mut run = 0;
-    for i in 0..carved {
-        let meta = &CHUNKS[i];
+    for (i, meta) in CHUNKS[..carved].iter().enumerate() {
         let free = meta.committed.load(Ordering::Acquire) && meta.word.load(Ordering::Relaxed) == 0;
         if !free {
             run = 0;
