@@ -376,6 +376,33 @@ const NO: u8 = 2;
 /// assert_eq!(s, "1-2"); // escaped the scope, still valid
 /// # assert!(ALLOC.thread_stats().arena_allocs >= 1);
 /// ```
+///
+/// Any [`GlobalAlloc`] can be the inner allocator. The type parameter defaults to [`System`], so
+/// name it when it is another, e.g. `static ALLOC: GlobalArena<MiMalloc> =
+/// GlobalArena::new(MiMalloc);`:
+///
+/// ```
+/// use engram_kernels::GlobalArena;
+/// use std::alloc::{GlobalAlloc, Layout, System};
+///
+/// /// Stands in for mimalloc or jemalloc here.
+/// struct MyAlloc;
+///
+/// unsafe impl GlobalAlloc for MyAlloc {
+///     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+///         unsafe { System.alloc(layout) }
+///     }
+///     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+///         unsafe { System.dealloc(ptr, layout) }
+///     }
+/// }
+///
+/// #[global_allocator]
+/// static ALLOC: GlobalArena<MyAlloc> = GlobalArena::new(MyAlloc);
+///
+/// let n = engram_kernels::with_global_arena(|| vec![1u32; 100].iter().sum::<u32>());
+/// assert_eq!(n, 100);
+/// ```
 pub struct GlobalArena<A: GlobalAlloc = System> {
     inner: A,
 }

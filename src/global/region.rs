@@ -347,6 +347,30 @@ mod tests {
         assert_eq!(chunk_index(0, base), None);
     }
 
+    /// Both ways of reserving a range, on a small one of our own: aligned, and writable either
+    /// at once or after `commit_range` (the strict-overcommit fallback).
+    #[cfg(not(miri))]
+    #[test]
+    fn both_reservations_are_aligned_and_writable_once_committed() {
+        let len = 4 * CHUNK_SIZE;
+        for writable in [true, false] {
+            let base = map_aligned(len, CHUNK_SIZE, writable).expect("a small reservation");
+            assert_eq!(base.addr() % CHUNK_SIZE, 0);
+            let second = base.wrapping_add(CHUNK_SIZE);
+            if !writable {
+                assert!(commit_range(second, CHUNK_SIZE));
+            }
+            // SAFETY: the second chunk of our own reservation, writable now.
+            unsafe {
+                second.write_bytes(0xAB, CHUNK_SIZE);
+                assert_eq!(*second.add(CHUNK_SIZE - 1), 0xAB);
+                libc::madvise(second.cast(), CHUNK_SIZE, libc::MADV_DONTNEED);
+                assert_eq!(*second, 0, "decommitted pages read as zero");
+                libc::munmap(base.cast(), len);
+            }
+        }
+    }
+
     #[test]
     fn chunks_tile_the_range() {
         for i in [0, 1, CHUNK_COUNT / 2, CHUNK_COUNT - 1] {
