@@ -155,6 +155,7 @@
 //!   accounting), scopes pass through and `no_chunk_spills` counts it.
 
 mod chunk;
+mod future;
 mod region;
 mod reuse;
 mod stats;
@@ -162,6 +163,7 @@ mod thp;
 mod thread;
 
 pub use chunk::DEFAULT_RETAINED_BYTES;
+pub use future::{ArenaFutureExt, InGlobalArena, in_global_arena};
 pub use stats::GlobalStats;
 pub use thp::ThpMode;
 pub use thread::{DEFAULT_THREAD_CHUNK_CAP, MAX_ARENA_REQUEST};

@@ -1,0 +1,8 @@
+//! The server under this binary's global allocator (see the crate docs).
+#[global_allocator]
+static ALLOC: engram_kernels::GlobalArena<mimalloc::MiMalloc> =
+    engram_kernels::GlobalArena::new(mimalloc::MiMalloc);
+
+fn main() {
+    engram_server_bench::server_main(true);
+}

@@ -1,0 +1,7 @@
+//! The server under this binary's global allocator (see the crate docs).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    engram_server_bench::server_main(false);
+}
