@@ -128,7 +128,7 @@ fn a_task_cancelled_mid_flight_releases_its_memory() {
 #[test]
 fn a_panicking_poll_leaves_the_scope() {
     let task = async {
-        let v = vec![1u8; 100];
+        let v = std::hint::black_box(vec![1u8; 100]);
         YieldNow(false).await;
         panic!("handler failed with {} bytes", v.len());
     };
