@@ -204,7 +204,7 @@ fn values_sent_to_a_long_lived_thread_stay_valid() {
 #[test]
 fn scopes_nest_inside_a_polled_future() {
     let task = async {
-        let outer = vec![1u32; 10];
+        let outer = std::hint::black_box(vec![1u32; 10]);
         YieldNow(false).await;
         let inner = with_global_arena(|| vec![2u32; 10]);
         let scratch_sum = with_arena(|s| {
