@@ -136,7 +136,7 @@ pub fn reserve() -> Option<*mut u8> {
 
 /// Maps `REGION_SIZE` bytes aligned to `CHUNK_SIZE`: one writable `MAP_NORESERVE` mapping
 /// advised for huge pages, or, where the OS refuses that, a `PROT_NONE` one (see the module docs).
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 fn map_range() -> Option<*mut u8> {
     let (base, writable) = match map_aligned(REGION_SIZE, CHUNK_SIZE, true) {
         Some(base) => (base, true),
@@ -145,14 +145,13 @@ fn map_range() -> Option<*mut u8> {
     WRITABLE.store(writable, Ordering::Relaxed);
     // Advice only: where THP is off (or the kernel predates it) the range simply uses 4 KiB
     // pages. In the `PROT_NONE` fallback the advice is kept per chunk as it is made writable.
-    // SAFETY: the range was just mapped by us and nothing else knows of it.
-    unsafe { libc::madvise(base.cast(), REGION_SIZE, libc::MADV_HUGEPAGE) };
+    advise_huge_pages(base, REGION_SIZE);
     Some(base)
 }
 
 /// Maps `len` bytes of anonymous memory aligned to `align` (a power of two): read-write if
 /// `writable`, else `PROT_NONE`. `MAP_NORESERVE`: address space, not commit charge.
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 pub(super) fn map_aligned(len: usize, align: usize, writable: bool) -> Option<*mut u8> {
     let padded = len.checked_add(align)?; // slack to align the start
     let prot = if writable {
@@ -191,7 +190,7 @@ pub(super) fn map_aligned(len: usize, align: usize, writable: bool) -> Option<*m
     Some(raw.wrapping_add(lead))
 }
 
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 fn unmap_range(base: *mut u8) {
     // SAFETY: `base` is a range this module mapped and never published; no pointer into it exists.
     unsafe { libc::munmap(base.cast(), REGION_SIZE) };
@@ -229,7 +228,7 @@ pub fn chunk_start(index: usize) -> *mut u8 {
 /// Makes a never-used chunk readable and writable: nothing to do when the range is one writable
 /// mapping; in the `PROT_NONE` fallback an `mprotect`. `false` if the OS refuses (strict
 /// overcommit accounting when memory is short).
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 pub fn commit(index: usize) -> bool {
     if WRITABLE.load(Ordering::Relaxed) {
         return true;
@@ -239,22 +238,53 @@ pub fn commit(index: usize) -> bool {
 
 /// Makes `[start, start + len)` of a `PROT_NONE` reservation readable and writable and advises
 /// huge pages for it.
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 pub(super) fn commit_range(start: *mut u8, len: usize) -> bool {
     // SAFETY: the caller passes a piece of one of our mappings that no pointer handed out points
     // into yet (a chunk claimed fresh), so changing its protection affects nobody.
     unsafe {
         let ok = libc::mprotect(start.cast(), len, libc::PROT_READ | libc::PROT_WRITE) == 0;
         if ok {
-            libc::madvise(start.cast(), len, libc::MADV_HUGEPAGE);
+            advise_huge_pages(start, len);
         }
         ok
     }
 }
 
+/// Advises transparent huge pages for `[start, start + len)` of one of our mappings (Linux;
+/// elsewhere nothing).
+#[cfg(all(unix, not(miri)))]
+fn advise_huge_pages(start: *mut u8, len: usize) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: advice on a range of our own mapping; it changes no contents.
+    unsafe {
+        libc::madvise(start.cast(), len, libc::MADV_HUGEPAGE);
+    }
+    let _ = (start, len);
+}
+
+// Without `mmap` (Windows and other non-Unix targets) the range is never reserved: `reserve`
+// reports a refusal once, and every scope passes through to the inner allocator, counted as
+// `no_chunk_spills`. Everything above the range (routing, statistics) is the same.
+#[cfg(not(any(unix, miri)))]
+fn map_range() -> Option<*mut u8> {
+    None
+}
+
+#[cfg(not(any(unix, miri)))]
+fn unmap_range(_base: *mut u8) {}
+
+#[cfg(not(any(unix, miri)))]
+pub fn commit(_index: usize) -> bool {
+    false
+}
+
+#[cfg(not(any(unix, miri)))]
+pub fn decommit(_index: usize) {}
+
 /// Gives a free chunk's pages back to the OS; they read as zero when next touched. A chunk is
 /// 2 MiB and 2 MiB-aligned, so this drops whole huge pages and never splits one.
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 pub fn decommit(index: usize) {
     // SAFETY: the caller owns the chunk and no block in it is alive, so no one reads or writes
     // it; MADV_DONTNEED on a private anonymous mapping only drops its pages.
@@ -294,9 +324,21 @@ pub fn warn_no_chunk_once() {
         b"engram_kernels: no global-arena chunk to be had (range exhausted or commit refused): \
           scopes pass through; see GlobalArena::region() (shown once)\n"
     };
+    write_stderr(msg);
+}
+
+/// Writes `msg` to stderr without allocating (it may run on the allocation path).
+fn write_stderr(msg: &[u8]) {
+    #[cfg(unix)]
     // SAFETY: writes `msg.len()` bytes from a live byte slice to file descriptor 2; a failed or
     // short write is harmless.
     let _ = unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+    #[cfg(not(unix))]
+    {
+        use std::io::Write as _;
+        // Unbuffered; std's stderr lock does not allocate.
+        let _ = std::io::stderr().write_all(msg);
+    }
 }
 
 #[cfg(test)]
@@ -349,7 +391,7 @@ mod tests {
 
     /// Both ways of reserving a range, on a small one of our own: aligned, and writable either
     /// at once or after `commit_range` (the strict-overcommit fallback).
-    #[cfg(not(miri))]
+    #[cfg(all(unix, not(miri)))]
     #[test]
     fn both_reservations_are_aligned_and_writable_once_committed() {
         let len = 4 * CHUNK_SIZE;

@@ -169,8 +169,7 @@ fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Option<usize> {
     let mut n = 0;
     let ok = with_fd(path, |fd| {
         while n < buf.len() {
-            // SAFETY: `buf[n..]` is writable for `buf.len() - n` bytes.
-            let r = unsafe { libc::read(fd, buf[n..].as_mut_ptr().cast(), buf.len() - n) };
+            let r = read_fd(fd, &mut buf[n..]);
             if r <= 0 {
                 break;
             }
@@ -187,9 +186,7 @@ fn read_lines(path: &core::ffi::CStr, mut f: impl FnMut(&[u8])) -> bool {
         let mut buf = [0u8; 4096];
         let mut filled = 0;
         loop {
-            // SAFETY: `buf[filled..]` is writable for `buf.len() - filled` bytes.
-            let r =
-                unsafe { libc::read(fd, buf[filled..].as_mut_ptr().cast(), buf.len() - filled) };
+            let r = read_fd(fd, &mut buf[filled..]);
             if r <= 0 {
                 if filled > 0 {
                     f(&buf[..filled]);
@@ -227,9 +224,21 @@ fn with_fd(path: &core::ffi::CStr, f: impl FnOnce(i32)) -> bool {
     true
 }
 
+/// One `read(2)` into `buf`: the byte count, `0` at the end, negative on an error.
+#[cfg(all(unix, not(miri)))]
+fn read_fd(fd: i32, buf: &mut [u8]) -> isize {
+    // SAFETY: `buf` is writable for `buf.len()` bytes.
+    unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) }
+}
+
 #[cfg(not(all(unix, not(miri))))]
 fn with_fd(_path: &core::ffi::CStr, _f: impl FnOnce(i32)) -> bool {
     false
+}
+
+#[cfg(not(all(unix, not(miri))))]
+fn read_fd(_fd: i32, _buf: &mut [u8]) -> isize {
+    -1
 }
 
 #[cfg(test)]
