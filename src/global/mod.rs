@@ -145,14 +145,18 @@
 //!
 //! * State is process-wide: use one `GlobalArena` per process, as the `#[global_allocator]`.
 //! * An escaped block keeps its whole chunk from being reused until it is freed.
-//! * 64-bit Linux: `mmap`/`mprotect`/`madvise` reserve and return memory, and while no range is
-//!   reserved the ownership test compares against the top 16 GiB of the address space (kernel
-//!   space, where no freeable pointer lies).
-//! * The range is 16 GiB of address space (under Miri, 64 chunks of 64 KiB from `System`).
-//! * A span is at least a whole chunk: a scope that keeps many blocks just above a quarter chunk
-//!   alive at once holds up to four times their size. If
+//! * 64-bit Unix (Linux above all): `mmap`/`madvise` reserve and return memory, and while no
+//!   range is reserved the ownership test compares against the top 16 GiB of the address space
+//!   (kernel space, where no freeable pointer lies). Huge pages need transparent huge pages in
+//!   `madvise` or `always` mode ([`ThpMode::current`]); elsewhere the range uses 4 KiB pages and
+//!   behaves the same.
+//! * Targets without `mmap` (Windows): the range is never reserved and every scope passes
+//!   through to the inner allocator, counted as `no_chunk_spills`.
+//! * The range is 16 GiB of address space (under Miri, 64 chunks of 64 KiB from `System`). If
 //!   the OS refuses it (`ulimit -v`), or a chunk cannot be committed (strict overcommit
 //!   accounting), scopes pass through and `no_chunk_spills` counts it.
+//! * A span is at least a whole chunk: a scope that keeps many blocks just above a quarter chunk
+//!   alive at once holds up to four times their size.
 
 mod chunk;
 mod future;
