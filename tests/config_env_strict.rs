@@ -2,9 +2,12 @@
 //! own environment once): under strict mode an invalid value aborts at first use with a clear
 //! message; otherwise each invalid value gives one prefixed line saying what happens instead.
 
+#[path = "child/mod.rs"]
+mod child;
+
 use engram_kernels::ArenaAlloc;
 use engram_kernels::config;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const VARS: [&str; 4] = [
     "ENGRAM_ARENA_SIZE",
@@ -26,7 +29,7 @@ fn child_prints_config() {
 }
 
 fn run_child(env: &[(&str, &str)]) -> (Output, String, String) {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    let mut cmd = child::self_command();
     cmd.args(["--ignored", "--exact", "child_prints_config", "--nocapture"]);
     for var in VARS {
         cmd.env_remove(var);

@@ -1,6 +1,9 @@
 //! Scopes of any size stay in the arena; the per-thread cap, memory returned to the OS, a refused
 //! reservation, and `fork`. The policies are process-wide, so these tests run one at a time.
 
+#[path = "child/mod.rs"]
+mod child;
+
 #[path = "global_support/mod.rs"]
 mod support;
 
@@ -173,7 +176,7 @@ const CHILD: &str = "ENGRAM_GLOBAL_CHUNKS_CHILD";
 fn a_refused_reservation_passes_through_and_says_so() {
     use std::os::unix::process::CommandExt;
     let _g = serial();
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    let mut cmd = child::self_command();
     cmd.args([
         "--exact",
         "refused_reservation_child",

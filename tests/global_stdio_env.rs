@@ -4,9 +4,11 @@
 //! `harness = false`: libtest would touch stdout before any test runs. The parent re-runs this
 //! binary as a child for each scenario and checks the child's exact output and exit status.
 
+#[path = "child/mod.rs"]
+mod child;
+
 use engram_kernels::{GlobalArena, with_global_arena};
 use std::io::Write;
-use std::process::Command;
 use std::thread;
 
 #[global_allocator]
@@ -75,10 +77,7 @@ fn stdout_first_touched_on_a_thread_that_exits() {
 }
 
 fn run_child(name: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env(SCENARIO, name)
-        .output()
-        .unwrap();
+    let out = child::self_command().env(SCENARIO, name).output().unwrap();
     assert!(
         out.status.success(),
         "{name}: {:?}\n{}",

@@ -1,6 +1,9 @@
 //! Runtime dispatch: detection, forcing every level, and the `ENGRAM_SIMD` cap (checked in child
 //! processes, since the variable is read once per process).
 
+#[path = "child/mod.rs"]
+mod child;
+
 mod kernels_common;
 
 use engram_kernels::kernels::KernelError;
@@ -115,7 +118,7 @@ fn child_checks_active_level() {
 #[test]
 fn engram_simd_caps_the_level() {
     for value in ["scalar", "avx2", "AVX512", "neon", "bogus"] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let out = child::self_command()
             .args([
                 "--ignored",
                 "--exact",

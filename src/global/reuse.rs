@@ -7,8 +7,9 @@
 //! block's address. Bin `c` holds blocks of at least `2^c` bytes, so a request of `size` bytes
 //! is served from the first non-empty bin at or above `ceil(log2(size))`, with one bit-mask
 //! test. Only blocks of at least [`MIN_BLOCK`] bytes are kept: smaller ones are too cheap to bump
-//! to be worth the bookkeeping, and the request-side test (`size >= MIN_BLOCK` and a non-empty
-//! mask) keeps the common small allocation at two extra instructions.
+//! to be worth the bookkeeping, and the request-side test (`size >= MIN_BLOCK`, then a mask
+//! test) keeps the common small allocation at two extra instructions. A request that a bin can
+//! serve takes the allocator's slow path, so that the fast path stays a leaf function.
 //!
 //! Soundness rests on one rule, kept by the thread's view (`thread.rs`): the bins hold only dead
 //! blocks of the *current* chunk, and they are emptied whenever the current chunk changes or is
@@ -54,10 +55,15 @@ pub const fn worth_keeping(size: usize) -> bool {
     size >= MIN_BLOCK
 }
 
-/// Whether a request should look in the bins: large enough, and some bin is non-empty.
+/// Whether a request should look in the bins: large enough, and a bin that could serve it is
+/// non-empty. Two instructions for the common small request.
 #[inline(always)]
 pub fn worth_a_look(size: usize, bins: &Bins) -> bool {
-    size >= MIN_BLOCK && bins.mask.get() != 0
+    size >= MIN_BLOCK
+        && match serve_class(size) {
+            Some(c) => bins.mask.get() >> c != 0,
+            None => false,
+        }
 }
 
 /// The bins of one thread: list heads and a mask of the non-empty ones.

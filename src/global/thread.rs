@@ -162,11 +162,10 @@ impl Local {
         if crate::sync::routing_suspended() {
             return null_mut();
         }
+        // A kept block may serve this: leave it to the slow path, so that this one stays a leaf
+        // function without a stack frame (a call here would cost every allocation a prologue).
         if reuse::worth_a_look(size, &self.bins) {
-            let p = self.try_reuse(size, align);
-            if !p.is_null() {
-                return p;
-            }
+            return null_mut();
         }
         match self.try_bump(size, align) {
             Some(p) => {
@@ -198,6 +197,12 @@ impl Local {
     #[inline(always)]
     pub fn alloc_in_scope(&self, size: usize, align: usize) -> *mut u8 {
         if !crate::sync::routing_suspended() {
+            if reuse::worth_a_look(size, &self.bins) {
+                let p = self.try_reuse(size, align);
+                if !p.is_null() {
+                    return p;
+                }
+            }
             if let Some(p) = self.try_bump(size, align) {
                 self.counters.arena_alloc(size);
                 return p;
