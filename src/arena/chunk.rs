@@ -5,11 +5,14 @@
 //! followed by the usable bytes, which start [`CHUNK_ALIGN`]-aligned. An arena links its chunks
 //! through their headers, newest first, so it needs no memory of its own to track them.
 //!
-//! The pool keeps chunks that arenas gave back (a growable arena's extra chunks at reset, a
-//! scratch scope's extra chunks at its outermost exit, a batch scope's chunk) and hands them to
-//! the next arena that needs one of at least that size, on any thread. It is bounded
-//! ([`POOL_MAX_CHUNKS`], [`POOL_MAX_BYTES`]): beyond that the smallest chunks go back to the
-//! system. [`trim`] empties it. The pool's lock is held only to link or unlink a chunk.
+//! The pool keeps chunks that arenas gave back (a growable arena's extra chunks at reset, or
+//! the spares it gives up to stay within its limit; a scratch scope's extra chunks at its
+//! outermost exit; every chunk of an arena that is dropped, a batch scope's and a thread arena's
+//! included) and hands an arena that needs a chunk the smallest idle one that is large enough,
+//! on any thread. Chunks arrive as their arena's `RawArena::leave` made them: scrubbed if that
+//! arena zeroes, never otherwise. It is bounded ([`POOL_MAX_CHUNKS`], [`POOL_MAX_BYTES`]): beyond
+//! either bound the smallest idle chunks go back to the system. [`trim`] empties it. The pool's
+//! lock is held only to link or unlink a chunk.
 
 use crate::sync::Mutex;
 use core::ptr::NonNull;

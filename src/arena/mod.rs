@@ -66,7 +66,6 @@ use std::ptr::NonNull;
 /// ```
 pub struct Arena {
     raw: RawArena,
-    zero_on_reset: bool,
 }
 
 // SAFETY: an `Arena` owns its chunks outright; nothing in it refers to thread-local state, and
@@ -129,7 +128,6 @@ impl Arena {
     pub fn try_with_capacity(bytes: usize) -> Result<Arena, AllocError> {
         Ok(Arena {
             raw: RawArena::with_capacity(Refill::Fixed, bytes)?,
-            zero_on_reset: false,
         })
     }
 
@@ -160,14 +158,15 @@ impl Arena {
     pub fn growable() -> Arena {
         Arena {
             raw: RawArena::new(Refill::Grow),
-            zero_on_reset: false,
         }
     }
 
     /// Caps the bytes of chunks a growable arena may hold (`None`: no cap), like bumpalo's
     /// `set_allocation_limit`. Past it, requests fail with [`AllocError`] and collections'
-    /// `try_reserve` fails cleanly. A limit below the current capacity stops further growth and
-    /// takes nothing away. A fixed arena never grows, so the limit changes nothing for it.
+    /// `try_reserve` fails cleanly. The chunks a [`scope`](Self::scope) gave up and the arena
+    /// keeps for reuse count too: when a request needs their room, the arena gives them back to
+    /// the pool first. A limit below the current capacity stops further growth and takes nothing
+    /// away. A fixed arena never grows, so the limit changes nothing for it.
     ///
     /// # Example
     ///
@@ -325,7 +324,8 @@ impl Arena {
     /// start of the buffer. Clears [`overflow_count`](Self::overflow_count); keeps
     /// [`high_water_mark`](Self::high_water_mark).
     ///
-    /// A growable arena keeps its largest chunk and returns the others to the pool.
+    /// A growable arena keeps its largest chunk and returns the others to the shared pool
+    /// (scrubbed first when [zeroing](Self::set_zero_on_reset) is on).
     ///
     /// Cost: O(1) for a fixed arena, O(chunks) for a growable one; plus O(bytes used since the
     /// last reset) when zeroing is on.
@@ -342,11 +342,13 @@ impl Arena {
     /// assert_eq!(first, again);
     /// ```
     pub fn reset(&mut self) {
-        self.raw.reset(self.zero_on_reset);
+        self.raw.reset(self.raw.zeroes());
     }
 
     /// Whether [`reset`](Self::reset) zeroes the bytes used since the previous reset (off by
-    /// default). Only the used prefix is cleared, never the whole buffer.
+    /// default). Only the used prefix is cleared, never the whole buffer. Chunks the arena gives
+    /// back to the shared pool (a growable arena's extra chunks at reset, every chunk when it is
+    /// dropped) are scrubbed too, so that no other arena receives this one's bytes.
     ///
     /// # Example
     ///
@@ -362,7 +364,7 @@ impl Arena {
     /// assert_eq!(unsafe { byte[0].assume_init() }, 0);
     /// ```
     pub fn set_zero_on_reset(&mut self, on: bool) {
-        self.zero_on_reset = on;
+        self.raw.set_zero(on);
     }
 
     /// Opens a scope: everything allocated through the returned guard is released when it is

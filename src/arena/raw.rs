@@ -18,8 +18,15 @@
 //! * Only a handle of the innermost scope bumps; an outer handle's request takes the cold path
 //!   (spilled under [`OverflowPolicy::Fallback`], refused otherwise), because the memory above the
 //!   inner floor is released when the inner scope exits (GHSA-xhx6-q96x-pf9c).
-//! * Leaving a scope frees its spills, and rewinds the cursor and the chain to its checkpoint;
-//!   chunks taken since are kept as spares until the next reset, then go back to the pool.
+//! * Leaving a scope frees its spills, and rewinds the cursor, the floor and the chain to its
+//!   checkpoint; chunks taken since are kept as spares until the next reset, then go back to the
+//!   pool.
+//!
+//! # Chunks leaving the arena
+//! Every chunk the arena gives up goes through [`RawArena::leave`]: scrubbed when the arena
+//! zeroes (the setting of its last reset), poisoned, and handed to the process-wide pool, where
+//! any arena on any thread may receive it. While the arena holds a chunk, chain or spare, it
+//! counts against the allocation limit.
 
 use super::chunk::{self, CHUNK_ALIGN, Chunk};
 use super::poison::{poison, unpoison};
@@ -102,6 +109,11 @@ pub(crate) struct RawArena {
     current: Cell<Option<Chunk>>,
     /// Chunks given up by scope exits, reused before asking the pool; returned at reset.
     spare: Cell<Option<Chunk>>,
+    /// Visible bytes of the spares: held by the arena, so counted against the limit.
+    spare_bytes: Cell<usize>,
+    /// Whether chunks are scrubbed when they leave the arena: the zeroing setting of the last
+    /// reset (or set by the owner), so that a drop scrubs as the owner's resets do.
+    zero: Cell<bool>,
     /// The current chunk is the arena's only one (no older chunk, no spare, no peak folded in
     /// from chunks left earlier this cycle) and a reset keeps it as it is: the reset fast path,
     /// one load. Set when a chunk is linked; cleared whenever chunks change otherwise, so it is
@@ -140,6 +152,8 @@ impl RawArena {
             floor: Cell::new(align_of::<u8>()),
             current: Cell::new(None),
             spare: Cell::new(None),
+            spare_bytes: Cell::new(0),
+            zero: Cell::new(false),
             lone: Cell::new(false),
             spills: SpillList::new(),
             refill,
@@ -255,6 +269,30 @@ impl RawArena {
 
     pub(crate) fn set_limit(&self, bytes: Option<usize>) {
         self.limit.set(bytes);
+    }
+
+    /// Whether resets zero the used bytes and chunks leaving the arena are scrubbed.
+    pub(crate) fn zeroes(&self) -> bool {
+        self.zero.get()
+    }
+
+    /// Sets what [`zeroes`](Self::zeroes) reports; [`reset`](Self::reset) sets it too.
+    pub(crate) fn set_zero(&self, on: bool) {
+        self.zero.set(on);
+    }
+
+    /// Bytes of chunks the arena holds (its chain and its spares): what the limit caps.
+    fn held(&self) -> usize {
+        self.chain_capacity() + self.spare_bytes.get()
+    }
+
+    /// Visible bytes of the chain, whatever the refill (a scratch arena's `capacity` reports
+    /// its first chunk only).
+    fn chain_capacity(&self) -> usize {
+        match self.current.get() {
+            None => 0,
+            Some(c) => c.header().cap_below + (self.end.get() - c.start_addr()),
+        }
     }
 
     /// Records the cursor's height before it moves down.
@@ -399,30 +437,73 @@ impl RawArena {
             return false;
         };
         let scheduled = self.next_size.get();
+        let advance = || {
+            if need <= scheduled {
+                self.next_size.set((scheduled * 2).min(MAX_GROWTH));
+            }
+        };
+        // A spare is already held, so reusing it changes nothing the limit counts.
+        if let Some(c) = self.take_spare(need) {
+            advance();
+            self.push_chunk(c, c.header().visible, true);
+            return true;
+        }
         let mut size = scheduled.max(need);
+        let mut visible = usize::MAX;
         if let Some(limit) = self.limit.get() {
-            let room = limit.saturating_sub(self.capacity());
+            let mut room = limit.saturating_sub(self.held());
+            if need > room && self.spare.get().is_some() {
+                // Spares too small for this request only hold memory the limit could grant.
+                self.release_spares();
+                room = limit.saturating_sub(self.held());
+            }
             if need > room {
                 return false;
             }
             size = size.min(room);
+            visible = room;
         }
-        let chunk = match self.take_spare(need) {
-            Some(c) => c,
-            None => match chunk::take(size) {
-                Some(c) => c,
-                None => return false,
-            },
+        let Some(chunk) = chunk::take(size) else {
+            return false;
         };
-        if need <= scheduled {
-            self.next_size.set((scheduled * 2).min(MAX_GROWTH));
-        }
-        let usable = match self.limit.get() {
-            Some(limit) => chunk.usable().min(limit - self.capacity()),
-            None => chunk.usable(),
-        };
-        self.push_chunk(chunk, usable, true);
+        advance();
+        let visible = chunk.usable().min(visible);
+        self.push_chunk(chunk, visible, true);
         true
+    }
+
+    /// Gives every spare back to the pool.
+    fn release_spares(&self) {
+        let mut cur = self.spare.take();
+        self.spare_bytes.set(0);
+        while let Some(c) = cur {
+            cur = c.header().next;
+            // SAFETY: spares belong to this arena, and no block in them is in use (their scope
+            // ended).
+            unsafe { self.leave(c) };
+        }
+        self.lone.set(false);
+    }
+
+    /// The one way a chunk leaves the arena: scrubbed of everything it handed out when the
+    /// arena zeroes (the pool may give it to any arena, on any thread), poisoned, and given
+    /// back to the pool.
+    ///
+    /// # Safety
+    /// The arena must own `c`, `c` must no longer be linked in the chain or the spares, and no
+    /// block in it may be used afterwards.
+    unsafe fn leave(&self, c: Chunk) {
+        let visible = c.header().visible;
+        if self.zero.get() {
+            unpoison(c.start().as_ptr(), visible);
+            // SAFETY: the chunk's visible bytes are the arena's, and no block in them is in use.
+            // Which of them were used is not tracked once a chunk has left the chain's head, so
+            // all of them are zeroed.
+            unsafe { c.start().as_ptr().write_bytes(0, visible) };
+        }
+        poison(c.start().as_ptr(), c.usable());
+        // SAFETY: the caller's contract: the arena owned `c` and is done with it.
+        unsafe { chunk::give_back(c) };
     }
 
     /// Unlinks and returns the first spare chunk with at least `need` usable bytes.
@@ -431,9 +512,11 @@ impl RawArena {
         let mut cur = self.spare.get();
         while let Some(mut c) = cur {
             let next = c.header().next;
-            if c.usable() >= need {
+            if c.header().visible >= need {
                 // SAFETY: spare chunks belong to this arena, and nothing else refers to them.
                 unsafe { c.header_mut() }.next = None;
+                self.spare_bytes
+                    .set(self.spare_bytes.get() - c.header().visible);
                 match prev {
                     // SAFETY: as above.
                     Some(mut p) => unsafe { p.header_mut() }.next = next,
@@ -638,13 +721,14 @@ impl RawArena {
             Some(self.reset(zero()))
         } else {
             self.rewind(cp);
-            self.floor.set(cp.floor);
             None
         }
     }
 
-    /// Moves back to `cp`: chunks taken since become spares, and the cursor returns to where
-    /// it was. Never moves forward (a checkpoint from before a reset is ignored).
+    /// Moves back to `cp`: chunks taken since become spares, and the cursor and the floor
+    /// return to where they were, within the chunk or across chunks alike (a floor left at the
+    /// start of a chunk that became a spare would keep the last block from being freed or
+    /// resized in place). Never moves forward (a checkpoint from before a reset is ignored).
     #[inline(always)]
     pub(crate) fn rewind(&self, cp: &Checkpoint) {
         if self.current.get() != cp.chunk {
@@ -652,14 +736,19 @@ impl RawArena {
             return;
         }
         let cur = self.cursor.get();
-        if cp.chunk.is_some() && cp.cursor < cur.as_ptr().addr() {
-            self.fold_high();
-            poison(
-                cur.as_ptr().with_addr(cp.cursor),
-                cur.as_ptr().addr() - cp.cursor,
-            );
-            // SAFETY: a checkpoint's cursor lies inside its chunk, which is current.
-            self.cursor.set(unsafe { at(cur, cp.cursor) });
+        if cp.chunk.is_some() && cp.cursor <= cur.as_ptr().addr() {
+            if cp.cursor < cur.as_ptr().addr() {
+                self.fold_high();
+                poison(
+                    cur.as_ptr().with_addr(cp.cursor),
+                    cur.as_ptr().addr() - cp.cursor,
+                );
+                // SAFETY: a checkpoint's cursor lies inside its chunk, which is current.
+                self.cursor.set(unsafe { at(cur, cp.cursor) });
+            }
+            self.floor.set(cp.floor);
+        } else if cp.chunk.is_none() {
+            self.floor.set(cp.floor);
         }
     }
 
@@ -682,6 +771,8 @@ impl RawArena {
             // SAFETY: `c` belongs to this arena; no block in it outlives the scope being left.
             unsafe { c.header_mut() }.next = self.spare.get();
             self.spare.set(Some(c));
+            self.spare_bytes
+                .set(self.spare_bytes.get() + c.header().visible);
             self.current.set(older);
             self.lone.set(false);
         }
@@ -699,15 +790,18 @@ impl RawArena {
                 self.high.set(align_of::<u8>());
             }
         }
+        self.floor.set(cp.floor);
     }
 
     /// Empties the arena: frees the spills, keeps one chunk (the largest of a growable arena,
-    /// the first of any other) and gives every other chunk back to the pool. Zeroes the kept
-    /// chunk's used bytes when `zero`. Returns the finished cycle.
+    /// the first of any other) and gives every other chunk back to the pool. When `zero`, zeroes
+    /// the kept chunk's used bytes and scrubs the chunks given back (and remembers the setting
+    /// for the chunks a drop gives back). Returns the finished cycle.
     ///
     /// The common case, one chunk and nothing spilled, is a few stores.
     #[inline]
     pub(crate) fn reset(&self, zero: bool) -> Cycle {
+        self.zero.set(zero);
         match self.current.get() {
             Some(c) if self.lone.get() && self.spills.is_empty() => {
                 let start = c.start();
@@ -748,6 +842,7 @@ impl RawArena {
         }
         let keep = self.choose_kept();
         let mut kept_visible = 0;
+        self.spare_bytes.set(0);
         // Walk the chain, then the spares: everything but `keep` goes back.
         for head in [self.current.take(), self.spare.take()] {
             let mut cur = head;
@@ -757,9 +852,9 @@ impl RawArena {
                     kept_visible = c.header().visible;
                     continue;
                 }
-                poison(c.start().as_ptr(), c.usable());
-                // SAFETY: the arena owned `c`, and a reset means no block in it is in use.
-                unsafe { chunk::give_back(c) };
+                // SAFETY: the arena owned `c` (now unlinked), and a reset means no block in it
+                // is in use.
+                unsafe { self.leave(c) };
             }
         }
         self.cursor.set(NonNull::dangling());
@@ -817,14 +912,13 @@ impl RawArena {
 
 impl Drop for RawArena {
     fn drop(&mut self) {
-        self.spills.free_from_depth(0);
-        for head in [self.current.take(), self.spare.take()] {
-            let mut cur = head;
-            while let Some(c) = cur {
-                cur = c.header().next;
-                // SAFETY: the arena owned `c`; dropping it means no block is in use.
-                unsafe { chunk::give_back(c) };
-            }
+        // A reset with the arena's zeroing setting frees the spills, scrubs and gives back every
+        // chunk but one, and zeroes what that one handed out: it leaves as the others did.
+        self.reset(self.zero.get());
+        if let Some(c) = self.current.take() {
+            // SAFETY: the arena owned `c`; dropping it means no block is in use, and the reset
+            // above already scrubbed it if the arena zeroes.
+            unsafe { chunk::give_back(c) };
         }
     }
 }
