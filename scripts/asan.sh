@@ -13,14 +13,14 @@ export RUSTDOCFLAGS="$RUSTFLAGS"
 export CARGO_TARGET_DIR=target/asan
 asan_test() { cargo +nightly test --target "$target" "$@"; }
 
-asan_test --lib -- arena:: scratch:: bump::
+asan_test --lib -- raw:: arena:: scratch:: bump::
 asan_test --test arena --test arena_chunks --test arena_pool --test scratch --test scratch_policy \
     --test prop_arena
 # The stress suite at CI scale: cross-thread frees, pool traffic, GlobalArena scopes.
 asan_test --test stress --test stress_global
 
 echo "--- a deliberately bad rewind must be reported by ASan ---"
-if out=$(asan_test --lib -- --ignored --exact arena::raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
+if out=$(asan_test --lib -- --ignored --exact raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
     echo "$out" | tail -20
     echo "FAIL: the bad rewind was not caught" >&2
     exit 1

@@ -92,12 +92,14 @@
 //! ```
 //!
 //! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
-//! arithmetic), [`arena`] (chunks, the one raw arena and the [`Arena`] handle), [`scratch`],
-//! [`global`], [`collections`] (on any allocator), then the kernels and the C exports.
+//! arithmetic), `raw` (chunks and their pool, the one raw arena), then [`arena`] (the [`Arena`]
+//! handle) and [`scratch`] side by side, [`global`], [`collections`] (on any allocator), then
+//! the kernels and the C exports.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod bump;
+pub(crate) mod raw;
 
 pub mod arena;
 pub mod config;

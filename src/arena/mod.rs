@@ -1,23 +1,18 @@
 //! [`Arena`]: a bump arena you own, fixed-capacity by default or growable.
 //!
-//! Every arena in the crate is a handle on one raw arena (`raw::RawArena`), which owns a chain
-//! of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does not fit;
-//! a growable one takes another chunk when the current one is full.
+//! Every arena in the crate is a handle on one raw arena (`crate::raw::RawArena`), which owns a
+//! chain of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does
+//! not fit; a growable one takes another chunk when the current one is full.
 //!
-//! Layers inside this module, bottom to top: `chunk` (the memory and its pool), `spill` (heap
-//! blocks of scratch scopes), `poison` (ASan), `raw` (the allocator logic, once), `helpers`
-//! (the typed helpers, once: [`ArenaAlloc`](crate::ArenaAlloc)), and the [`Arena`] handle.
+//! This module is the [`Arena`] handle, beside `helpers` (the typed helpers, once:
+//! [`ArenaAlloc`](crate::ArenaAlloc)).
 
-pub(crate) mod chunk;
 pub(crate) mod helpers;
-mod poison;
-pub(crate) mod raw;
-pub(crate) mod spill;
 mod stats;
 
 pub use stats::ArenaStats;
 
-use self::raw::{Checkpoint, RawArena, Refill};
+use crate::raw::{Checkpoint, RawArena, Refill};
 use allocator_api2::alloc::{AllocError, Allocator, Layout};
 use std::fmt;
 use std::ops::Deref;

@@ -2,13 +2,13 @@
 //! (the Zig implementation's "larger arena allocator for batch operations").
 //!
 //! A batch arena is a scratch arena on the stack whose first chunk comes from the process-wide
-//! chunk pool (see `crate::arena::chunk`), so that a batch size used over and over, on any
+//! chunk pool (see `crate::raw::chunk`), so that a batch size used over and over, on any
 //! thread, reuses a chunk instead of mapping a new one each call. Its chunks go back to the pool
 //! when the scope ends.
 
 use super::{OnThisThread, Scratch, run_scope, scratch_refill};
-use crate::arena::chunk;
-use crate::arena::raw::RawArena;
+use crate::raw::RawArena;
+use crate::raw::chunk;
 use allocator_api2::alloc::AllocError;
 
 /// Smallest chunk a batch scope takes: below this, the thread arena is the better tool.

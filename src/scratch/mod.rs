@@ -54,9 +54,9 @@ pub use batch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
 pub use stats::ScratchStats;
 
 use crate::arena::helpers::sealed;
-use crate::arena::raw::{Checkpoint, Cycle, RawArena, Refill};
 use crate::config::{self, OverflowPolicy};
 use crate::metrics::ThreadMetrics;
+use crate::raw::{Checkpoint, Cycle, RawArena, Refill};
 use allocator_api2::alloc::{AllocError, Allocator, Layout, System};
 use allocator_api2::boxed::Box;
 use core::cell::Cell;

@@ -1,10 +1,19 @@
-//! [`RawArena`]: the one bump allocator under every arena handle in the crate.
+//! The raw core: [`RawArena`], the one bump allocator under every arena handle in the crate,
+//! with the memory under it. The lowest floor above the address arithmetic ([`crate::bump`]):
+//! the [`Arena`](crate::arena::Arena) handle and the scratch arenas ([`crate::scratch`]) are
+//! built side by side on it, and it imports neither.
 //!
-//! It owns a chain of [chunks](super::chunk), newest first, and bumps a cursor up through the
+//! * [`chunk`]: chunks, the process-wide pool that recycles them, and the chain iterator;
+//! * `spill`: heap blocks of scratch scopes that the chunks cannot serve;
+//! * `poison`: makes logical reuse visible to ASan and valgrind;
+//! * `tally`: what the arena counts (peaks, overflows), apart from its allocation state;
+//! * this file: the allocator logic, once.
+//!
+//! A raw arena owns a chain of [chunks](chunk), newest first, and bumps a cursor up through the
 //! newest. Everything an arena does is here, once: allocate (a fast path of about six integer
 //! instructions, then a cold path that grows, spills or refuses), free and resize the most recent
 //! block in place, scopes with checkpoints, reset, statistics and poisoning. The handles on top
-//! ([`Arena`](super::Arena), the scratch handle) only choose the [`Refill`] and forward.
+//! ([`Arena`](crate::arena::Arena), the scratch handle) only choose the [`Refill`] and forward.
 //!
 //! Placement decisions come from [`crate::bump`] (safe, fuzzed arithmetic); this module turns the
 //! chosen addresses into pointers that carry their chunk's provenance (`with_addr`, never an
@@ -28,9 +37,13 @@
 //! any arena on any thread may receive it. While the arena holds a chunk, chain or spare, it
 //! counts against the allocation limit.
 
-use super::chunk::{self, CHUNK_ALIGN, Chunk};
-use super::poison::{poison, unpoison};
-use super::spill::SpillList;
+pub(crate) mod chunk;
+mod poison;
+mod spill;
+
+use self::chunk::{CHUNK_ALIGN, Chunk};
+use self::poison::{poison, unpoison};
+use self::spill::SpillList;
 use crate::bump;
 use crate::config::OverflowPolicy;
 use allocator_api2::alloc::{AllocError, Layout};
@@ -40,9 +53,9 @@ use core::ptr::{self, NonNull};
 /// What the cold path does when the current chunk is full.
 #[derive(Clone, Copy)]
 pub(crate) enum Refill {
-    /// Refuse (a fixed [`Arena`](super::Arena)).
+    /// Refuse (a fixed [`Arena`](crate::arena::Arena)).
     Fixed,
-    /// Take another chunk, up to the allocation limit (a growable [`Arena`](super::Arena)).
+    /// Take another chunk, up to the allocation limit (a growable [`Arena`](crate::arena::Arena)).
     Grow,
     /// Ask the overflow policy, read at every overflow (scratch arenas). `Fallback` takes another
     /// chunk, or spills a request larger than [`MAX_SCRATCH_CHUNK`].
