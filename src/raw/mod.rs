@@ -41,7 +41,7 @@ pub(crate) mod chunk;
 mod poison;
 mod spill;
 
-use self::chunk::{CHUNK_ALIGN, Chunk};
+use self::chunk::{CHUNK_ALIGN, Chunk, chain};
 use self::poison::{poison, unpoison};
 use self::spill::SpillList;
 use crate::bump;
@@ -487,12 +487,10 @@ impl RawArena {
 
     /// Gives every spare back to the pool.
     fn release_spares(&self) {
-        let mut cur = self.spare.take();
         self.spare_bytes.set(0);
-        while let Some(c) = cur {
-            cur = c.header().next;
-            // SAFETY: spares belong to this arena, and no block in them is in use (their scope
-            // ended).
+        for c in chain(self.spare.take()) {
+            // SAFETY: spares belong to this arena (now unlinked), and no block in them is in use
+            // (their scope ended).
             unsafe { self.leave(c) };
         }
         self.lone.set(false);
@@ -521,26 +519,14 @@ impl RawArena {
 
     /// Unlinks and returns the first spare chunk with at least `need` usable bytes.
     fn take_spare(&self, need: usize) -> Option<Chunk> {
-        let mut prev: Option<Chunk> = None;
-        let mut cur = self.spare.get();
-        while let Some(mut c) = cur {
-            let next = c.header().next;
-            if c.header().visible >= need {
-                // SAFETY: spare chunks belong to this arena, and nothing else refers to them.
-                unsafe { c.header_mut() }.next = None;
-                self.spare_bytes
-                    .set(self.spare_bytes.get() - c.header().visible);
-                match prev {
-                    // SAFETY: as above.
-                    Some(mut p) => unsafe { p.header_mut() }.next = next,
-                    None => self.spare.set(next),
-                }
-                return Some(c);
-            }
-            prev = cur;
-            cur = next;
-        }
-        None
+        let c = chain(self.spare.get()).find(|c| c.header().visible >= need)?;
+        let mut spares = self.spare.get();
+        // SAFETY: spare chunks belong to this arena, and nothing else refers to them.
+        unsafe { chunk::unlink(&mut spares, c) };
+        self.spare.set(spares);
+        self.spare_bytes
+            .set(self.spare_bytes.get() - c.header().visible);
+        Some(c)
     }
 
     /// Links `c` as the newest chunk, handing out its first `visible` bytes.
@@ -610,14 +596,7 @@ impl RawArena {
     /// Whether `addr` lies in one of the chunks of the chain: the current one first (one
     /// compare), then the older ones (short: growth doubles their size).
     fn in_chunks(&self, addr: usize) -> bool {
-        let mut cur = self.current.get();
-        while let Some(c) = cur {
-            if c.contains(addr) {
-                return true;
-            }
-            cur = c.header().next;
-        }
-        false
+        chain(self.current.get()).any(|c| c.contains(addr))
     }
 
     /// Grows or shrinks a block for the scope at `depth`: in place for the most recent block,
@@ -769,26 +748,24 @@ impl RawArena {
     fn pop_chunks_to(&self, cp: &Checkpoint) {
         // The checkpoint's chunk must still be in the chain (it is, unless the arena was reset
         // under a forgotten scope guard, and then there is nothing to rewind).
-        let mut probe = self.current.get();
-        while probe != cp.chunk {
-            match probe {
-                Some(c) => probe = c.header().next,
-                None => return,
-            }
+        if cp
+            .chunk
+            .is_some_and(|target| !chain(self.current.get()).any(|c| c == target))
+        {
+            return;
         }
         self.fold_peak();
-        while self.current.get() != cp.chunk {
-            let mut c = self.current.get().expect("the checkpoint's chunk is below");
-            let older = c.header().next;
+        for mut c in chain(self.current.get()).take_while(|&c| Some(c) != cp.chunk) {
             poison(c.start().as_ptr(), c.usable());
             // SAFETY: `c` belongs to this arena; no block in it outlives the scope being left.
+            // The walk has read its old link already.
             unsafe { c.header_mut() }.next = self.spare.get();
             self.spare.set(Some(c));
             self.spare_bytes
                 .set(self.spare_bytes.get() + c.header().visible);
-            self.current.set(older);
             self.lone.set(false);
         }
+        self.current.set(cp.chunk);
         match cp.chunk {
             Some(c) => {
                 let start = c.start();
@@ -857,18 +834,14 @@ impl RawArena {
         let mut kept_visible = 0;
         self.spare_bytes.set(0);
         // Walk the chain, then the spares: everything but `keep` goes back.
-        for head in [self.current.take(), self.spare.take()] {
-            let mut cur = head;
-            while let Some(c) = cur {
-                cur = c.header().next;
-                if Some(c) == keep {
-                    kept_visible = c.header().visible;
-                    continue;
-                }
-                // SAFETY: the arena owned `c` (now unlinked), and a reset means no block in it
-                // is in use.
-                unsafe { self.leave(c) };
+        for c in chain(self.current.take()).chain(chain(self.spare.take())) {
+            if Some(c) == keep {
+                kept_visible = c.header().visible;
+                continue;
             }
+            // SAFETY: the arena owned `c` (now unlinked: the walk read its link already), and a
+            // reset means no block in it is in use.
+            unsafe { self.leave(c) };
         }
         self.cursor.set(NonNull::dangling());
         self.end.set(align_of::<u8>());
@@ -902,23 +875,12 @@ impl RawArena {
     }
 
     fn choose_kept(&self) -> Option<Chunk> {
-        let mut oldest = None;
-        let mut largest: Option<Chunk> = None;
-        for head in [self.current.get(), self.spare.get()] {
-            let mut cur = head;
-            while let Some(c) = cur {
-                if !c.header().growth {
-                    oldest = Some(c);
-                }
-                if largest.is_none_or(|l| c.usable() > l.usable()) {
-                    largest = Some(c);
-                }
-                cur = c.header().next;
-            }
-        }
+        let held = || chain(self.current.get()).chain(chain(self.spare.get()));
         match self.refill {
-            Refill::Grow => largest,
-            _ => oldest,
+            // The first of the largest.
+            Refill::Grow => held().reduce(|l, c| if c.usable() > l.usable() { c } else { l }),
+            // The arena's first chunk: the one not taken by growth.
+            _ => held().filter(|c| !c.header().growth).last(),
         }
     }
 }
