@@ -130,7 +130,7 @@ pub use arena::helpers::ArenaAlloc;
 pub use arena::{Arena, ArenaScope, ArenaStats};
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
-pub use scratch::{Scratch, ScratchStats, thread_arena_stats, with_arena, with_arena_sized};
+pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
 
 /// The README's examples, compiled and run as doc tests (they use the default features).
 #[cfg(all(doctest, feature = "kernels", feature = "hashbrown"))]

@@ -8,9 +8,7 @@
 //! [`ArenaAlloc`](crate::ArenaAlloc)).
 
 pub(crate) mod helpers;
-mod stats;
-
-pub use stats::ArenaStats;
+pub use crate::raw::stats::ArenaStats;
 
 use crate::raw::{Checkpoint, RawArena, Refill};
 use allocator_api2::alloc::{AllocError, Allocator, Layout};
@@ -289,7 +287,7 @@ impl Arena {
     /// assert!(arena.try_alloc([0u8; 9]).is_err());
     /// assert_eq!(arena.overflow_count(), 1);
     /// ```
-    pub fn overflow_count(&self) -> usize {
+    pub fn overflow_count(&self) -> u64 {
         self.raw.overflow_count()
     }
 
@@ -305,14 +303,7 @@ impl Arena {
     /// assert_eq!(arena.stats().used, 8);
     /// ```
     pub fn stats(&self) -> ArenaStats {
-        ArenaStats {
-            capacity: self.capacity(),
-            used: self.used(),
-            high_water_mark: self.high_water_mark(),
-            overflow_count: self.overflow_count(),
-            total_overflows: self.raw.total_overflows().0,
-            overflow_bytes: self.raw.total_overflows().1,
-        }
+        self.raw.stats()
     }
 
     /// Empties the arena: every block is released at once and the next allocation reuses the

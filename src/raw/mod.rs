@@ -40,12 +40,18 @@
 pub(crate) mod chunk;
 mod poison;
 mod spill;
+pub(crate) mod stats;
+mod tally;
+
+pub(crate) use self::tally::Cycle;
 
 use self::chunk::{CHUNK_ALIGN, Chunk, chain};
 use self::poison::{poison, unpoison};
 use self::spill::SpillList;
+use self::tally::Tally;
 use crate::bump;
 use crate::config::OverflowPolicy;
+use crate::raw::stats::ArenaStats;
 use allocator_api2::alloc::{AllocError, Layout};
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
@@ -69,15 +75,6 @@ pub(crate) const MAX_GROWTH: usize = 8 << 20;
 /// A scratch request larger than this is spilled to the heap on its own rather than getting a
 /// chunk.
 pub(crate) const MAX_SCRATCH_CHUNK: usize = 64 << 20;
-
-/// What a reset reports about the cycle it ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cycle {
-    /// Requests refused or served beyond the arena's first chunk during the cycle.
-    pub(crate) overflows: usize,
-    /// Peak `used` during the cycle, in bytes.
-    pub(crate) peak: usize,
-}
 
 /// Where a scope began: restored when it ends.
 #[derive(Clone, Copy)]
@@ -138,20 +135,8 @@ pub(crate) struct RawArena {
     limit: Cell<Option<usize>>,
     /// Usable size of the next growth chunk.
     next_size: Cell<usize>,
-    /// Highest cursor seen in the current chunk: folded in when the cursor moves down, a
-    /// compare and a store, so that tracking the peak costs the allocation path nothing.
-    high: Cell<usize>,
-    /// Peak `used` this cycle in the chunks left behind; folded in when the chunk changes.
-    peak: Cell<usize>,
-    high_water: Cell<usize>,
-    /// Overflows this cycle.
-    overflows: Cell<usize>,
-    total_overflows: Cell<u64>,
-    overflow_bytes: Cell<u64>,
-    /// What the first chunk held when growth left it (scratch arenas report only their first
-    /// chunk: their growth is overflow, counted apart).
-    base_used: Cell<usize>,
-    base_cap: Cell<usize>,
+    /// Peaks, overflows and the first chunk's figures.
+    tally: Tally,
 }
 
 impl RawArena {
@@ -172,14 +157,7 @@ impl RawArena {
             refill,
             limit: Cell::new(None),
             next_size: Cell::new(FIRST_GROWTH),
-            high: Cell::new(align_of::<u8>()),
-            peak: Cell::new(0),
-            high_water: Cell::new(0),
-            overflows: Cell::new(0),
-            total_overflows: Cell::new(0),
-            overflow_bytes: Cell::new(0),
-            base_used: Cell::new(0),
-            base_cap: Cell::new(0),
+            tally: Tally::new(align_of::<u8>()),
         }
     }
 
@@ -226,7 +204,7 @@ impl RawArena {
                 if self.counts_growth() {
                     c.header().used_below + here
                 } else if c.header().growth {
-                    self.base_used.get()
+                    self.tally.base().0
                 } else {
                     here
                 }
@@ -244,7 +222,7 @@ impl RawArena {
                 if self.counts_growth() {
                     c.header().cap_below + here
                 } else if c.header().growth {
-                    self.base_cap.get()
+                    self.tally.base().1
                 } else {
                     here
                 }
@@ -258,22 +236,30 @@ impl RawArena {
     }
 
     pub(crate) fn high_water_mark(&self) -> usize {
-        self.high_water.get().max(self.cycle_peak())
+        self.tally.high_water_mark(self.cycle_peak())
     }
 
     fn cycle_peak(&self) -> usize {
-        let top = self.high.get().max(self.cursor.get().as_ptr().addr());
-        self.peak.get().max(self.used_at(top))
+        let top = self.tally.top(self.cursor.get().as_ptr().addr());
+        self.tally.cycle_peak(self.used_at(top))
     }
 
     /// Overflows since the last reset.
-    pub(crate) fn overflow_count(&self) -> usize {
-        self.overflows.get()
+    pub(crate) fn overflow_count(&self) -> u64 {
+        self.tally.overflow_count()
     }
 
-    /// Overflows and their bytes since the arena was created.
-    pub(crate) fn total_overflows(&self) -> (u64, u64) {
-        (self.total_overflows.get(), self.overflow_bytes.get())
+    /// A snapshot of the counters, for every handle.
+    pub(crate) fn stats(&self) -> ArenaStats {
+        let (total_overflows, overflow_bytes) = self.tally.total_overflows();
+        ArenaStats {
+            capacity: self.capacity(),
+            used: self.used(),
+            high_water_mark: self.high_water_mark(),
+            overflow_count: self.overflow_count(),
+            total_overflows,
+            overflow_bytes,
+        }
     }
 
     pub(crate) fn limit(&self) -> Option<usize> {
@@ -311,26 +297,13 @@ impl RawArena {
     /// Records the cursor's height before it moves down.
     #[inline(always)]
     fn fold_high(&self) {
-        let c = self.cursor.get().as_ptr().addr();
-        if c > self.high.get() {
-            self.high.set(c);
-        }
+        self.tally.raise_high(self.cursor.get().as_ptr().addr());
     }
 
     /// Folds the current chunk's height into the cycle's peak, before the chunk changes.
     fn fold_peak(&self) {
-        self.peak.set(self.cycle_peak());
-    }
-
-    #[cold]
-    fn note_overflow(&self, layout: Layout) {
-        self.overflows.set(self.overflows.get() + 1);
-        self.total_overflows.set(self.total_overflows.get() + 1);
-        self.overflow_bytes.set(
-            self.overflow_bytes
-                .get()
-                .saturating_add(layout.size() as u64),
-        );
+        let top = self.tally.top(self.cursor.get().as_ptr().addr());
+        self.tally.fold_peak(self.used_at(top));
     }
 
     // ---- allocation -------------------------------------------------------------------------
@@ -379,7 +352,7 @@ impl RawArena {
                 }
             }
             Refill::Policy(policy) => {
-                self.note_overflow(layout);
+                self.tally.note_overflow(layout.size());
                 return match policy() {
                     OverflowPolicy::Fallback => {
                         if innermost && layout.size() <= MAX_SCRATCH_CHUNK && self.grow(layout) {
@@ -393,7 +366,7 @@ impl RawArena {
                 };
             }
         }
-        self.note_overflow(layout);
+        self.tally.note_overflow(layout.size());
         Err(AllocError)
     }
 
@@ -534,8 +507,7 @@ impl RawArena {
         self.fold_peak();
         let (used, cap) = (self.used(), self.capacity());
         if self.current.get().is_some_and(|c| !c.header().growth) {
-            self.base_used.set(used);
-            self.base_cap.set(cap);
+            self.tally.set_base(used, cap);
         }
         // SAFETY: `c` was just taken by this arena; nothing else refers to it.
         let h = unsafe { c.header_mut() };
@@ -549,13 +521,13 @@ impl RawArena {
         self.lone.set(
             h.next.is_none()
                 && self.spare.get().is_none()
-                && self.peak.get() == 0
+                && !self.tally.has_folded_peak()
                 && (!growth || matches!(self.refill, Refill::Grow)),
         );
         let start = c.start();
         self.current.set(Some(c));
         self.cursor.set(start);
-        self.high.set(start.as_ptr().addr());
+        self.tally.restart_high(start.as_ptr().addr());
         self.end.set(start.as_ptr().addr() + visible);
         // Every block in a new chunk is younger than any live scope's checkpoint.
         self.floor.set(start.as_ptr().addr());
@@ -772,12 +744,12 @@ impl RawArena {
                 self.end.set(start.as_ptr().addr() + c.header().visible);
                 // SAFETY: the checkpoint's cursor lies inside `c`.
                 self.cursor.set(unsafe { at(start, cp.cursor) });
-                self.high.set(cp.cursor);
+                self.tally.restart_high(cp.cursor);
             }
             None => {
                 self.cursor.set(NonNull::dangling());
                 self.end.set(align_of::<u8>());
-                self.high.set(align_of::<u8>());
+                self.tally.restart_high(align_of::<u8>());
             }
         }
         self.floor.set(cp.floor);
@@ -795,10 +767,10 @@ impl RawArena {
         match self.current.get() {
             Some(c) if self.lone.get() && self.spills.is_empty() => {
                 let start = c.start();
-                let top = self.high.get().max(self.cursor.get().as_ptr().addr());
+                let top = self.tally.top(self.cursor.get().as_ptr().addr());
                 let dirty = top - start.as_ptr().addr();
                 // A lone chunk leaves no chunk behind and has no folded-in peak (see `lone`).
-                debug_assert_eq!(self.peak.get(), 0, "lone with a folded-in peak");
+                debug_assert!(!self.tally.has_folded_peak(), "lone with a folded-in peak");
                 let peak = dirty;
                 if zero {
                     unpoison(start.as_ptr(), dirty);
@@ -808,15 +780,9 @@ impl RawArena {
                 }
                 poison(start.as_ptr(), dirty);
                 self.cursor.set(start);
-                self.high.set(start.as_ptr().addr());
+                self.tally.restart_high(start.as_ptr().addr());
                 self.floor.set(start.as_ptr().addr());
-                if peak > self.high_water.get() {
-                    self.high_water.set(peak);
-                }
-                Cycle {
-                    overflows: self.overflows.replace(0),
-                    peak,
-                }
+                self.tally.end_cycle(peak)
             }
             _ => self.reset_slow(zero),
         }
@@ -825,8 +791,7 @@ impl RawArena {
     #[cold]
     fn reset_slow(&self, zero: bool) -> Cycle {
         self.lone.set(false);
-        self.fold_peak();
-        let peak = self.peak.get();
+        let peak = self.cycle_peak();
         if !self.spills.is_empty() {
             self.spills.free_from_depth(0);
         }
@@ -846,11 +811,8 @@ impl RawArena {
         self.cursor.set(NonNull::dangling());
         self.end.set(align_of::<u8>());
         self.floor.set(align_of::<u8>());
-        self.high.set(align_of::<u8>());
-        self.peak.set(0);
-        if peak > self.high_water.get() {
-            self.high_water.set(peak);
-        }
+        self.tally.restart_high(align_of::<u8>());
+        self.tally.clear_peak();
         if let Some(mut c) = keep {
             // SAFETY: the kept chunk is ours; it is relinked alone.
             let h = unsafe { c.header_mut() };
@@ -866,12 +828,11 @@ impl RawArena {
             }
             let growth = c.header().growth;
             self.push_chunk(c, kept_visible, growth);
-            self.peak.set(0);
+            // The kept chunk starts the next cycle: what `push_chunk` folded in belongs to this
+            // one.
+            self.tally.clear_peak();
         }
-        Cycle {
-            overflows: self.overflows.replace(0),
-            peak,
-        }
+        self.tally.end_cycle(peak)
     }
 
     fn choose_kept(&self) -> Option<Chunk> {
