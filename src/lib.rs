@@ -93,7 +93,7 @@
 //!
 //! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
 //! arithmetic), `raw` (chunks and their pool, the one raw arena), then [`arena`] (the [`Arena`]
-//! handle) and [`scratch`] side by side, [`global`], [`collections`] (on any allocator), then
+//! handle) and [`scratch`] side by side, with the typed helpers they share ([`ArenaAlloc`]), [`global`], [`collections`] (on any allocator), then
 //! the kernels and the C exports.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -102,6 +102,7 @@ pub(crate) mod bump;
 pub(crate) mod raw;
 
 pub mod arena;
+mod arena_alloc;
 pub mod config;
 pub mod metrics;
 pub mod scratch;
@@ -126,8 +127,8 @@ pub use allocator_api2;
 pub use hashbrown;
 
 pub use allocator_api2::alloc::AllocError;
-pub use arena::helpers::ArenaAlloc;
 pub use arena::{Arena, ArenaScope, ArenaStats};
+pub use arena_alloc::ArenaAlloc;
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};

@@ -51,7 +51,7 @@ mod batch;
 
 pub use batch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
 
-use crate::arena::helpers::sealed;
+use crate::arena_alloc::sealed;
 use crate::config::{self, OverflowPolicy};
 use crate::metrics::ThreadMetrics;
 use crate::raw::stats::ArenaStats;
