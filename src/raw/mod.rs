@@ -7,7 +7,8 @@
 //! * `spill`: heap blocks of scratch scopes that the chunks cannot serve;
 //! * `poison`: makes logical reuse visible to ASan and valgrind;
 //! * `tally`: what the arena counts (peaks, overflows), apart from its allocation state;
-//! * this file: the allocator logic, once.
+//! * this file: the arena's state, allocation, free and resize; `growth`: how its chain grows and
+//!   how chunks leave it; `scope`: checkpoints, rewinds and reset.
 //!
 //! A raw arena owns a chain of [chunks](chunk), newest first, and bumps a cursor up through the
 //! newest. Everything an arena does is here, once: allocate (a fast path of about six integer
@@ -32,20 +33,22 @@
 //!   pool.
 //!
 //! # Chunks leaving the arena
-//! Every chunk the arena gives up goes through [`RawArena::leave`]: scrubbed when the arena
+//! Every chunk the arena gives up goes through `RawArena::leave` (in `growth`): scrubbed when the arena
 //! zeroes (the setting of its last reset), poisoned, and handed to the process-wide pool, where
 //! any arena on any thread may receive it. While the arena holds a chunk, chain or spare, it
 //! counts against the allocation limit.
 
 pub(crate) mod chunk;
+mod growth;
 mod poison;
+mod scope;
 mod spill;
 pub(crate) mod stats;
 mod tally;
 
 pub(crate) use self::tally::Cycle;
 
-use self::chunk::{CHUNK_ALIGN, Chunk, chain};
+use self::chunk::{Chunk, chain};
 use self::poison::{poison, unpoison};
 use self::spill::SpillList;
 use self::tally::Tally;
@@ -411,129 +414,6 @@ impl RawArena {
         }
     }
 
-    /// Makes a chunk with room for `layout` current: a spare one, or one from the pool sized by
-    /// the growth schedule. `false` if the limit or the system says no.
-    #[cold]
-    fn grow(&self, layout: Layout) -> bool {
-        // Chunks start `CHUNK_ALIGN`-aligned; a larger alignment may need that much padding.
-        let Some(need) = layout
-            .size()
-            .checked_add(layout.align().saturating_sub(CHUNK_ALIGN))
-        else {
-            return false;
-        };
-        let scheduled = self.next_size.get();
-        let advance = || {
-            if need <= scheduled {
-                self.next_size.set((scheduled * 2).min(MAX_GROWTH));
-            }
-        };
-        // A spare is already held, so reusing it changes nothing the limit counts.
-        if let Some(c) = self.take_spare(need) {
-            advance();
-            self.push_chunk(c, c.header().visible, true);
-            return true;
-        }
-        let mut size = scheduled.max(need);
-        let mut visible = usize::MAX;
-        if let Some(limit) = self.limit.get() {
-            let mut room = limit.saturating_sub(self.held());
-            if need > room && self.spare.get().is_some() {
-                // Spares too small for this request only hold memory the limit could grant.
-                self.release_spares();
-                room = limit.saturating_sub(self.held());
-            }
-            if need > room {
-                return false;
-            }
-            size = size.min(room);
-            visible = room;
-        }
-        let Some(chunk) = chunk::take(size) else {
-            return false;
-        };
-        advance();
-        let visible = chunk.usable().min(visible);
-        self.push_chunk(chunk, visible, true);
-        true
-    }
-
-    /// Gives every spare back to the pool.
-    fn release_spares(&self) {
-        self.spare_bytes.set(0);
-        for c in chain(self.spare.take()) {
-            // SAFETY: spares belong to this arena (now unlinked), and no block in them is in use
-            // (their scope ended).
-            unsafe { self.leave(c) };
-        }
-        self.lone.set(false);
-    }
-
-    /// The one way a chunk leaves the arena: scrubbed of everything it handed out when the
-    /// arena zeroes (the pool may give it to any arena, on any thread), poisoned, and given
-    /// back to the pool.
-    ///
-    /// # Safety
-    /// The arena must own `c`, `c` must no longer be linked in the chain or the spares, and no
-    /// block in it may be used afterwards.
-    unsafe fn leave(&self, c: Chunk) {
-        let visible = c.header().visible;
-        if self.zero.get() {
-            unpoison(c.start().as_ptr(), visible);
-            // SAFETY: the chunk's visible bytes are the arena's, and no block in them is in use.
-            // Which of them were used is not tracked once a chunk has left the chain's head, so
-            // all of them are zeroed.
-            unsafe { c.start().as_ptr().write_bytes(0, visible) };
-        }
-        poison(c.start().as_ptr(), c.usable());
-        // SAFETY: the caller's contract: the arena owned `c` and is done with it.
-        unsafe { chunk::give_back(c) };
-    }
-
-    /// Unlinks and returns the first spare chunk with at least `need` usable bytes.
-    fn take_spare(&self, need: usize) -> Option<Chunk> {
-        let c = chain(self.spare.get()).find(|c| c.header().visible >= need)?;
-        let mut spares = self.spare.get();
-        // SAFETY: spare chunks belong to this arena, and nothing else refers to them.
-        unsafe { chunk::unlink(&mut spares, c) };
-        self.spare.set(spares);
-        self.spare_bytes
-            .set(self.spare_bytes.get() - c.header().visible);
-        Some(c)
-    }
-
-    /// Links `c` as the newest chunk, handing out its first `visible` bytes.
-    fn push_chunk(&self, mut c: Chunk, visible: usize, growth: bool) {
-        self.fold_peak();
-        let (used, cap) = (self.used(), self.capacity());
-        if self.current.get().is_some_and(|c| !c.header().growth) {
-            self.tally.set_base(used, cap);
-        }
-        // SAFETY: `c` was just taken by this arena; nothing else refers to it.
-        let h = unsafe { c.header_mut() };
-        h.next = self.current.get();
-        h.used_below = used;
-        h.cap_below = cap;
-        h.visible = visible;
-        h.growth = growth;
-        // Not lone while the cycle has a folded-in peak (a scope rewound to before the first
-        // chunk and this chunk came back from the spares): the fast reset assumes `peak == 0`.
-        self.lone.set(
-            h.next.is_none()
-                && self.spare.get().is_none()
-                && !self.tally.has_folded_peak()
-                && (!growth || matches!(self.refill, Refill::Grow)),
-        );
-        let start = c.start();
-        self.current.set(Some(c));
-        self.cursor.set(start);
-        self.tally.restart_high(start.as_ptr().addr());
-        self.end.set(start.as_ptr().addr() + visible);
-        // Every block in a new chunk is younger than any live scope's checkpoint.
-        self.floor.set(start.as_ptr().addr());
-        poison(start.as_ptr(), visible);
-    }
-
     // ---- free and resize --------------------------------------------------------------------
 
     /// Frees a block: gives its space back if it is the most recent one at or above the floor,
@@ -642,207 +522,6 @@ impl RawArena {
         // SAFETY: the caller gave up `ptr`; the copy is done.
         unsafe { self.dealloc(ptr, old) };
         Ok(NonNull::slice_from_raw_parts(fresh, new.size()))
-    }
-
-    // ---- scopes and reset -------------------------------------------------------------------
-
-    /// Where the arena is now, for [`rewind`](Self::rewind).
-    #[inline(always)]
-    pub(crate) fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            chunk: self.current.get(),
-            cursor: self.cursor.get().as_ptr().addr(),
-            floor: self.floor.get(),
-        }
-    }
-
-    /// Opens a scope: the next depth, with its floor at the cursor. Returns the depth and what
-    /// [`exit`](Self::exit) restores.
-    #[inline(always)]
-    pub(crate) fn enter(&self) -> (u32, Checkpoint) {
-        let cp = self.checkpoint();
-        let depth = self.depth.get() + 1;
-        self.depth.set(depth);
-        self.floor.set(cp.cursor);
-        (depth, cp)
-    }
-
-    /// Closes the scope at `depth` opened by [`enter`](Self::enter): frees its spills and
-    /// restores its checkpoint. At the outermost depth it resets the arena instead and returns
-    /// the finished cycle, for the owner to record.
-    #[inline(always)]
-    pub(crate) fn exit(
-        &self,
-        depth: u32,
-        cp: &Checkpoint,
-        zero: impl FnOnce() -> bool,
-    ) -> Option<Cycle> {
-        if !self.spills.is_empty() {
-            self.spills.free_from_depth(depth);
-        }
-        self.depth.set(depth - 1);
-        if depth == 1 {
-            Some(self.reset(zero()))
-        } else {
-            self.rewind(cp);
-            None
-        }
-    }
-
-    /// Moves back to `cp`: chunks taken since become spares, and the cursor and the floor
-    /// return to where they were, within the chunk or across chunks alike (a floor left at the
-    /// start of a chunk that became a spare would keep the last block from being freed or
-    /// resized in place). Never moves forward (a checkpoint from before a reset is ignored).
-    #[inline(always)]
-    pub(crate) fn rewind(&self, cp: &Checkpoint) {
-        if self.current.get() != cp.chunk {
-            self.pop_chunks_to(cp);
-            return;
-        }
-        let cur = self.cursor.get();
-        if cp.chunk.is_some() && cp.cursor <= cur.as_ptr().addr() {
-            if cp.cursor < cur.as_ptr().addr() {
-                self.fold_high();
-                poison(
-                    cur.as_ptr().with_addr(cp.cursor),
-                    cur.as_ptr().addr() - cp.cursor,
-                );
-                // SAFETY: a checkpoint's cursor lies inside its chunk, which is current.
-                self.cursor.set(unsafe { at(cur, cp.cursor) });
-            }
-            self.floor.set(cp.floor);
-        } else if cp.chunk.is_none() {
-            self.floor.set(cp.floor);
-        }
-    }
-
-    #[cold]
-    fn pop_chunks_to(&self, cp: &Checkpoint) {
-        // The checkpoint's chunk must still be in the chain (it is, unless the arena was reset
-        // under a forgotten scope guard, and then there is nothing to rewind).
-        if cp
-            .chunk
-            .is_some_and(|target| !chain(self.current.get()).any(|c| c == target))
-        {
-            return;
-        }
-        self.fold_peak();
-        for mut c in chain(self.current.get()).take_while(|&c| Some(c) != cp.chunk) {
-            poison(c.start().as_ptr(), c.usable());
-            // SAFETY: `c` belongs to this arena; no block in it outlives the scope being left.
-            // The walk has read its old link already.
-            unsafe { c.header_mut() }.next = self.spare.get();
-            self.spare.set(Some(c));
-            self.spare_bytes
-                .set(self.spare_bytes.get() + c.header().visible);
-            self.lone.set(false);
-        }
-        self.current.set(cp.chunk);
-        match cp.chunk {
-            Some(c) => {
-                let start = c.start();
-                self.end.set(start.as_ptr().addr() + c.header().visible);
-                // SAFETY: the checkpoint's cursor lies inside `c`.
-                self.cursor.set(unsafe { at(start, cp.cursor) });
-                self.tally.restart_high(cp.cursor);
-            }
-            None => {
-                self.cursor.set(NonNull::dangling());
-                self.end.set(align_of::<u8>());
-                self.tally.restart_high(align_of::<u8>());
-            }
-        }
-        self.floor.set(cp.floor);
-    }
-
-    /// Empties the arena: frees the spills, keeps one chunk (the largest of a growable arena,
-    /// the first of any other) and gives every other chunk back to the pool. When `zero`, zeroes
-    /// the kept chunk's used bytes and scrubs the chunks given back (and remembers the setting
-    /// for the chunks a drop gives back). Returns the finished cycle.
-    ///
-    /// The common case, one chunk and nothing spilled, is a few stores.
-    #[inline]
-    pub(crate) fn reset(&self, zero: bool) -> Cycle {
-        self.zero.set(zero);
-        match self.current.get() {
-            Some(c) if self.lone.get() && self.spills.is_empty() => {
-                let start = c.start();
-                let top = self.tally.top(self.cursor.get().as_ptr().addr());
-                let dirty = top - start.as_ptr().addr();
-                // A lone chunk leaves no chunk behind and has no folded-in peak (see `lone`).
-                debug_assert!(!self.tally.has_folded_peak(), "lone with a folded-in peak");
-                let peak = dirty;
-                if zero {
-                    unpoison(start.as_ptr(), dirty);
-                    // SAFETY: `[start, top)` lies in the chunk, and a reset means no block in it
-                    // is in use.
-                    unsafe { start.as_ptr().write_bytes(0, dirty) };
-                }
-                poison(start.as_ptr(), dirty);
-                self.cursor.set(start);
-                self.tally.restart_high(start.as_ptr().addr());
-                self.floor.set(start.as_ptr().addr());
-                self.tally.end_cycle(peak)
-            }
-            _ => self.reset_slow(zero),
-        }
-    }
-
-    #[cold]
-    fn reset_slow(&self, zero: bool) -> Cycle {
-        self.lone.set(false);
-        let peak = self.cycle_peak();
-        if !self.spills.is_empty() {
-            self.spills.free_from_depth(0);
-        }
-        let keep = self.choose_kept();
-        let mut kept_visible = 0;
-        self.spare_bytes.set(0);
-        // Walk the chain, then the spares: everything but `keep` goes back.
-        for c in chain(self.current.take()).chain(chain(self.spare.take())) {
-            if Some(c) == keep {
-                kept_visible = c.header().visible;
-                continue;
-            }
-            // SAFETY: the arena owned `c` (now unlinked: the walk read its link already), and a
-            // reset means no block in it is in use.
-            unsafe { self.leave(c) };
-        }
-        self.cursor.set(NonNull::dangling());
-        self.end.set(align_of::<u8>());
-        self.floor.set(align_of::<u8>());
-        self.tally.restart_high(align_of::<u8>());
-        self.tally.clear_peak();
-        if let Some(mut c) = keep {
-            // SAFETY: the kept chunk is ours; it is relinked alone.
-            let h = unsafe { c.header_mut() };
-            h.next = None;
-            h.used_below = 0;
-            h.cap_below = 0;
-            if zero {
-                // Which part of the kept chunk was used is not tracked once the arena has
-                // grown; zero all of it.
-                unpoison(c.start().as_ptr(), kept_visible);
-                // SAFETY: the chunk's visible bytes are ours, and no block in them is in use.
-                unsafe { c.start().as_ptr().write_bytes(0, kept_visible) };
-            }
-            let growth = c.header().growth;
-            self.push_chunk(c, kept_visible, growth);
-            // The kept chunk starts the next cycle: what `push_chunk` folded in belongs to this
-            // one.
-            self.tally.clear_peak();
-        }
-        self.tally.end_cycle(peak)
-    }
-
-    fn choose_kept(&self) -> Option<Chunk> {
-        let held = || chain(self.current.get()).chain(chain(self.spare.get()));
-        match self.refill {
-            // The first of the largest.
-            Refill::Grow => held().reduce(|l, c| if c.usable() > l.usable() { c } else { l }),
-            // The arena's first chunk: the one not taken by growth.
-            _ => held().filter(|c| !c.header().growth).last(),
-        }
     }
 }
 
