@@ -30,16 +30,26 @@ fn next_arena_sees(len: usize, poison: u8) -> (usize, bool) {
     (p.as_ptr().addr(), bytes.contains(&poison))
 }
 
-const BIG: usize = if cfg!(miri) { 64 << 10 } else { 3 << 20 };
+/// Miri interprets every byte written: the same tests on smaller chunks.
+const BIG: usize = if cfg!(miri) { 16 << 10 } else { 3 << 20 };
+
+/// `len` bytes from `arena`, all set to `byte`; returns the block's address.
+fn fill(arena: &Arena, len: usize, byte: u8) -> usize {
+    let block = arena.alloc_uninit_slice::<u8>(len);
+    let p = block.as_mut_ptr().cast::<u8>();
+    // SAFETY: `p` is valid for `len` bytes (the block just handed out).
+    unsafe { p.write_bytes(byte, len) };
+    p.addr()
+}
 
 #[test]
 fn a_zeroing_arena_scrubs_the_chunks_its_reset_gives_back() {
     let _pool = empty_pool();
     let mut arena = Arena::growable();
     arena.set_zero_on_reset(true);
-    let dirty = arena.alloc_slice_fill_copy(BIG, 0x5Cu8).as_ptr().addr();
+    let dirty = fill(&arena, BIG, 0x5C);
     // A larger chunk: the one the reset keeps. The first goes back to the pool.
-    arena.alloc_slice_fill_copy(2 * BIG, 0x5Du8);
+    fill(&arena, 2 * BIG, 0x5D);
     arena.reset();
     assert!(batch_pool_bytes() >= BIG);
     let (at, seen) = next_arena_sees(BIG, 0x5C);
@@ -58,7 +68,7 @@ fn a_zeroing_arena_scrubs_its_chunks_when_dropped() {
     let _pool = empty_pool();
     let mut arena = Arena::growable();
     arena.set_zero_on_reset(true);
-    let dirty = arena.alloc_slice_fill_copy(BIG, 0x6Cu8).as_ptr().addr();
+    let dirty = fill(&arena, BIG, 0x6C);
     drop(arena);
     let (at, seen) = next_arena_sees(BIG, 0x6C);
     assert_eq!(at, dirty);
@@ -71,18 +81,19 @@ fn a_zeroing_arena_scrubs_its_chunks_when_dropped() {
 #[test]
 fn the_allocation_limit_counts_the_spare_chunks_an_arena_holds() {
     let _pool = empty_pool();
-    let limit = 256 << 10;
+    let limit = if cfg!(miri) { 32 << 10 } else { 256 << 10 };
     let mut arena = Arena::growable();
     arena.set_allocation_limit(Some(limit));
     arena.alloc(0u8);
     {
         // Grow up to the limit inside a scope: its chunks become spares when it ends.
         let scope = arena.scope();
-        while scope.try_alloc_slice_fill_copy(1024, 1u8).is_ok() {}
+        while scope.try_alloc_uninit_slice::<u8>(1024).is_ok() {}
         assert!(scope.capacity() > limit / 2);
     }
-    // Larger than any spare: served only if the arena gives spares up to stay within the limit.
-    let wide = arena.try_alloc_slice_fill_copy(200 << 10, 2u8);
+    // Larger than any spare (the largest is half the limit): served only if the arena gives
+    // spares up to stay within the limit.
+    let wide = arena.try_alloc_uninit_slice::<u8>(limit / 32 * 25);
     assert!(
         wide.is_ok(),
         "the limit leaves room once the spares are given up"
