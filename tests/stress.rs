@@ -8,7 +8,8 @@
 //! nor `Sync`), while the chunks under them come from and return to the process-wide pool that
 //! every thread shares. Both tests run at once, so the pool sees both kinds of traffic.
 //!
-//! `ENGRAM_STRESS_SECS=600 cargo test --release --test stress` is the long run (README).
+//! The long run (README), about 10 minutes:
+//! `ENGRAM_STRESS_SECS=300 cargo test --release --test stress --test stress_global`.
 
 #[path = "stress_support/mod.rs"]
 mod support;

@@ -5,7 +5,8 @@
 //! other threads: after the scope that allocated them, and after the thread that allocated them
 //! has exited. Every block is cookie-checked when it is freed or resized.
 //!
-//! `ENGRAM_STRESS_SECS=600 cargo test --release --test stress_global` is the long run (README).
+//! The long run (README), about 10 minutes:
+//! `ENGRAM_STRESS_SECS=300 cargo test --release --test stress --test stress_global`.
 
 #[path = "stress_support/mod.rs"]
 mod support;
