@@ -33,10 +33,10 @@
 //!   pool.
 //!
 //! # Chunks leaving the arena
-//! Every chunk the arena gives up goes through `RawArena::leave` (in `growth`): scrubbed when the arena
-//! zeroes (the setting of its last reset), poisoned, and handed to the process-wide pool, where
-//! any arena on any thread may receive it. While the arena holds a chunk, chain or spare, it
-//! counts against the allocation limit.
+//! Every chunk the arena gives up goes through `RawArena::leave` (in `growth`): scrubbed when
+//! the arena zeroes (the setting of its last reset), poisoned, and handed to the process-wide
+//! pool, where any arena on any thread may receive it. While the arena holds a chunk, chain or
+//! spare, it counts against the allocation limit.
 
 pub(crate) mod chunk;
 mod growth;
