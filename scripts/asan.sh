@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the arena soundness tests under AddressSanitizer with arena poisoning on
 # (`--cfg engram_asan`: free arena memory is poisoned, allocation unpoisons exactly the block),
-# then shows that a deliberately bad rewind is caught.
+# and the stress suite (tests/stress*.rs) at CI scale, then shows that a deliberately bad rewind
+# is caught.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,11 +13,14 @@ export RUSTDOCFLAGS="$RUSTFLAGS"
 export CARGO_TARGET_DIR=target/asan
 asan_test() { cargo +nightly test --target "$target" "$@"; }
 
-asan_test --lib -- arena:: scratch:: bump::
-asan_test --test arena --test arena_chunks --test scratch --test scratch_policy --test prop_arena
+asan_test --lib -- raw:: arena:: scratch:: bump::
+asan_test --test arena --test arena_chunks --test arena_pool --test scratch --test scratch_policy \
+    --test prop_arena
+# The stress suite at CI scale: cross-thread frees, pool traffic, GlobalArena scopes.
+asan_test --test stress --test stress_global
 
 echo "--- a deliberately bad rewind must be reported by ASan ---"
-if out=$(asan_test --lib -- --ignored --exact arena::raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
+if out=$(asan_test --lib -- --ignored --exact raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
     echo "$out" | tail -20
     echo "FAIL: the bad rewind was not caught" >&2
     exit 1

@@ -22,7 +22,7 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 export PROPTEST_CASES="${PROPTEST_CASES:-4}"
 
 # Unit tests of the pure arithmetic, chunks, spills, metrics, config and the global allocator.
-cargo +nightly miri test --lib -- bump:: scratch:: metrics:: config:: arena:: global:: ffi:: kernels::
+cargo +nightly miri test --lib -- bump:: raw:: scratch:: metrics:: config:: arena:: global:: ffi:: kernels::
 
 skip='^(kernels_.*|ffi_header|global_stdio_env|global_tokio|config_env.*)$'
 tests=()

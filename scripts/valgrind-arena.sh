@@ -23,10 +23,10 @@ for b in $(bins --test arena --test arena_chunks --test scratch); do
     vg "$b" --test-threads=2 -q
 done
 lib=$(bins --lib)
-vg "$lib" -q arena::
+vg "$lib" -q raw:: arena::
 
 echo "--- a deliberately bad rewind must be reported by valgrind ---"
-if out=$(vg "$lib" --ignored --exact arena::raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
+if out=$(vg "$lib" --ignored --exact raw::tests::poisoning_catches_a_bad_rewind 2>&1); then
     echo "$out" | tail -20
     echo "FAIL: the bad rewind was not reported" >&2
     exit 1

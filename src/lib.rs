@@ -92,14 +92,17 @@
 //! ```
 //!
 //! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
-//! arithmetic), [`arena`] (chunks, the one raw arena and the [`Arena`] handle), [`scratch`],
-//! [`global`], [`collections`] (on any allocator), then the kernels and the C exports.
+//! arithmetic), `raw` (chunks and their pool, the one raw arena), then [`arena`] (the [`Arena`]
+//! handle) and [`scratch`] side by side, with the typed helpers they share ([`ArenaAlloc`]), [`global`], [`collections`] (on any allocator), then
+//! the kernels and the C exports.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod bump;
+pub(crate) mod raw;
 
 pub mod arena;
+mod arena_alloc;
 pub mod config;
 pub mod metrics;
 pub mod scratch;
@@ -124,11 +127,11 @@ pub use allocator_api2;
 pub use hashbrown;
 
 pub use allocator_api2::alloc::AllocError;
-pub use arena::helpers::ArenaAlloc;
 pub use arena::{Arena, ArenaScope, ArenaStats};
+pub use arena_alloc::ArenaAlloc;
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
-pub use scratch::{Scratch, ScratchStats, thread_arena_stats, with_arena, with_arena_sized};
+pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
 
 /// The README's examples, compiled and run as doc tests (they use the default features).
 #[cfg(all(doctest, feature = "kernels", feature = "hashbrown"))]

@@ -81,13 +81,6 @@ impl ScratchMetrics {
     }
 }
 
-/// The former name of [`ScratchMetrics`].
-#[deprecated(
-    since = "0.2.0",
-    note = "renamed to `ScratchMetrics`: the totals cover scratch scopes only"
-)]
-pub type ArenaMetrics = ScratchMetrics;
-
 /// One thread's counters. Only the owning thread writes `resets` and `overflows`; `peak` is
 /// raised by the owner and zeroed by readers; the baselines are read and written only under the
 /// registry lock.
@@ -110,8 +103,9 @@ fn add(counter: &AtomicUsize, n: usize) {
 
 impl Counters {
     #[inline]
-    fn record(&self, overflows: usize, peak: usize) {
+    fn record(&self, overflows: u64, peak: usize) {
         add(&self.resets, 1);
+        let overflows = usize::try_from(overflows).unwrap_or(usize::MAX);
         add(&self.overflows, overflows);
         // Only this cycle's peak is ever stored, so a reader's zero can be overwritten by a cycle
         // concurrent with the reset, never by one before it.
@@ -219,7 +213,8 @@ pub fn reset() {
 /// example during thread-local teardown), or for an explicit reset through the C ABI
 /// (`engram_reset_arenas` counts one reset per call). Takes the registry lock: only for cold
 /// paths.
-pub(crate) fn record_detached(overflows: usize, peak: usize) {
+pub(crate) fn record_detached(overflows: u64, peak: usize) {
+    let overflows = usize::try_from(overflows).unwrap_or(usize::MAX);
     let mut reg = REGISTRY.lock();
     reg.retired = reg.retired.merge(ScratchMetrics {
         total_resets: 1,
@@ -244,7 +239,7 @@ impl ThreadMetrics {
 
     /// Records one outermost-scope cycle: one reset, `overflows`, and a peak of `peak` bytes.
     #[inline]
-    pub(crate) fn record(&self, overflows: usize, peak: usize) {
+    pub(crate) fn record(&self, overflows: u64, peak: usize) {
         let block = match self.block.get() {
             Some(b) => b,
             None => self.register(),

@@ -286,3 +286,98 @@ fn a_spilled_block_shrunk_to_a_smaller_alignment_is_freed_correctly() {
         });
     });
 }
+
+/// Issue 15: an `Arena::scope()` that grew into a new chunk must leave the floor where it was, so
+/// that the last block after it can still be freed and resized in place.
+#[test]
+fn after_a_scope_that_grew_the_last_block_is_freed_and_resized_in_place() {
+    let mut arena = Arena::growable();
+    arena.alloc_slice_fill_copy(64, 1u8);
+    {
+        let scope = arena.scope();
+        scope.alloc_slice_fill_copy(8 << 10, 2u8);
+        assert!(
+            scope.capacity() > 8 << 10,
+            "the scope grew into a new chunk"
+        );
+    }
+    assert_eq!(arena.used(), 64);
+    let handle = &arena;
+    let l64 = Layout::from_size_align(64, 8).unwrap();
+    let p = handle.allocate(l64).unwrap().cast::<u8>();
+    assert_eq!(arena.used(), 128);
+    // SAFETY: `p` is the arena's last block, allocated for `l64`.
+    unsafe { handle.deallocate(p, l64) };
+    assert_eq!(arena.used(), 64, "the last block was freed in place");
+
+    let p = handle.allocate(l64).unwrap().cast::<u8>();
+    // SAFETY: `p` is fresh and valid for 64 bytes.
+    unsafe { p.as_ptr().write_bytes(3, 64) };
+    let l256 = Layout::from_size_align(256, 8).unwrap();
+    // SAFETY: `p` is live with layout `l64`, and `l256` is larger.
+    let q = unsafe { handle.grow(p, l64, l256) }.unwrap().cast::<u8>();
+    assert_eq!(q, p, "the last block grew in place");
+    assert_eq!(arena.used(), 64 + 256);
+    // SAFETY: the first 64 bytes were copied (here: kept) from `p`.
+    assert!(
+        unsafe { std::slice::from_raw_parts(q.as_ptr(), 64) }
+            .iter()
+            .all(|&b| b == 3)
+    );
+    // SAFETY: `q` is live with layout `l256`; `l64` is smaller.
+    let r = unsafe { handle.shrink(q, l256, l64) }.unwrap().cast::<u8>();
+    assert_eq!((r, arena.used()), (p, 128), "and shrank in place");
+}
+
+/// An inner scope that frees and resizes its own blocks, directly after an outer block, works
+/// in place and never touches the outer block; the outer handle's own free and resize of that
+/// block while the inner scope is live leave it intact too.
+#[test]
+fn an_inner_scope_frees_and_resizes_after_an_outer_block_without_touching_it() {
+    on_fresh_thread(|| {
+        with_arena(|outer| {
+            let mut keep = AVec::with_capacity_in(8, outer);
+            keep.extend((0u64..8).map(|i| i * 0x0101_0101_0101_0101));
+            let mut last = AVec::with_capacity_in(4, outer);
+            last.extend([0xC0FFEEu64; 4]);
+            let outer_used = outer.stats().used;
+            outer.scope(|inner| {
+                let at_floor = inner.stats().used;
+                assert_eq!(at_floor, outer_used);
+                // The outer handle cannot give back or grow in place what the inner scope is
+                // about to hand out: its last block stays, or moves.
+                last.shrink_to(2);
+                last.truncate(2);
+                last.extend([0xBEEFu64; 30]);
+                drop(last);
+                let l = Layout::from_size_align(48, 8).unwrap();
+                for round in 0..4u8 {
+                    let p = inner.allocate(l).unwrap().cast::<u8>();
+                    // SAFETY: fresh block of 48 bytes.
+                    unsafe { p.as_ptr().write_bytes(round, 48) };
+                    let big = Layout::from_size_align(480, 8).unwrap();
+                    // SAFETY: `p` is live with layout `l`, the inner scope's last block.
+                    let q = unsafe { inner.grow(p, l, big) }.unwrap().cast::<u8>();
+                    assert_eq!(q, p, "the inner scope's last block grows in place");
+                    // SAFETY: `q` is valid for 480 bytes.
+                    unsafe { q.as_ptr().add(48).write_bytes(!round, 432) };
+                    // SAFETY: `q` is live with layout `big`; `l` is smaller.
+                    let r = unsafe { inner.shrink(q, big, l) }.unwrap().cast::<u8>();
+                    // SAFETY: `r` kept the first 48 bytes.
+                    let kept = unsafe { std::slice::from_raw_parts(r.as_ptr(), 48) };
+                    assert!(kept.iter().all(|&b| b == round));
+                    // SAFETY: `r` is live with layout `l`.
+                    unsafe { inner.deallocate(r, l) };
+                    assert!(inner.stats().used <= at_floor + 48 * 4);
+                }
+                let expected: Vec<u64> = (0u64..8).map(|i| i * 0x0101_0101_0101_0101).collect();
+                assert_eq!(keep.as_slice(), expected.as_slice());
+            });
+            // Whatever the outer scope allocates next lands beyond its live block.
+            let after = outer.alloc_slice_fill_copy(64, u64::MAX);
+            assert!(after.iter().all(|&x| x == u64::MAX));
+            let expected: Vec<u64> = (0u64..8).map(|i| i * 0x0101_0101_0101_0101).collect();
+            assert_eq!(keep.as_slice(), expected.as_slice());
+        });
+    });
+}

@@ -68,10 +68,3 @@ fn outermost_exits_record_resets_overflows_and_peaks() {
         }
     );
 }
-
-#[test]
-#[allow(deprecated)]
-fn the_former_name_still_names_the_totals() {
-    let totals: metrics::ArenaMetrics = metrics::ScratchMetrics::default();
-    assert_eq!(totals.merge(totals), ScratchMetrics::default());
-}

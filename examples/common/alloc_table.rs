@@ -199,7 +199,7 @@ static SPILL_BYTES: AtomicU64 = AtomicU64::new(0);
 struct Counted<'s>(Scratch<'s>);
 
 impl Counted<'_> {
-    fn note(&self, before: usize, moved: bool, r: &Result<NonNull<[u8]>, AllocError>) {
+    fn note(&self, before: u64, moved: bool, r: &Result<NonNull<[u8]>, AllocError>) {
         if let Ok(block) = r {
             let bytes = block.len() as u64;
             if self.0.stats().overflow_count > before {

@@ -1,23 +1,22 @@
 //! [`Arena`]: a bump arena you own, fixed-capacity by default or growable.
 //!
-//! Every arena in the crate is a handle on one raw arena (`raw::RawArena`), which owns a chain
-//! of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does not fit;
-//! a growable one takes another chunk when the current one is full.
+//! Every arena in the crate is a handle on one raw arena (`crate::raw::RawArena`), which owns a
+//! chain of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does
+//! not fit; a growable one takes another chunk when the current one is full.
 //!
-//! Layers inside this module, bottom to top: `chunk` (the memory and its pool), `spill` (heap
-//! blocks of scratch scopes), `poison` (ASan), `raw` (the allocator logic, once), `helpers`
-//! (the typed helpers, once: [`ArenaAlloc`](crate::ArenaAlloc)), and the [`Arena`] handle.
+//! This module is the [`Arena`] handle only; the typed helpers it shares with the scratch
+//! handle are [`ArenaAlloc`](crate::ArenaAlloc), at the crate level (`crate::arena_alloc`).
 
-pub(crate) mod chunk;
-pub(crate) mod helpers;
-mod poison;
-pub(crate) mod raw;
-pub(crate) mod spill;
-mod stats;
+/// The path the kernels and the C layer still import `ArenaAlloc` by, until they move to
+/// `crate::arena_alloc` (their files belong to the issue-14 work on those layers); then this
+/// goes.
+#[cfg(any(feature = "kernels", feature = "ffi"))]
+pub(crate) mod helpers {
+    pub(crate) use crate::arena_alloc::ArenaAlloc;
+}
+pub use crate::raw::stats::ArenaStats;
 
-pub use stats::ArenaStats;
-
-use self::raw::{Checkpoint, RawArena, Refill};
+use crate::raw::{Checkpoint, RawArena, Refill};
 use allocator_api2::alloc::{AllocError, Allocator, Layout};
 use std::fmt;
 use std::ops::Deref;
@@ -66,7 +65,6 @@ use std::ptr::NonNull;
 /// ```
 pub struct Arena {
     raw: RawArena,
-    zero_on_reset: bool,
 }
 
 // SAFETY: an `Arena` owns its chunks outright; nothing in it refers to thread-local state, and
@@ -129,7 +127,6 @@ impl Arena {
     pub fn try_with_capacity(bytes: usize) -> Result<Arena, AllocError> {
         Ok(Arena {
             raw: RawArena::with_capacity(Refill::Fixed, bytes)?,
-            zero_on_reset: false,
         })
     }
 
@@ -160,14 +157,15 @@ impl Arena {
     pub fn growable() -> Arena {
         Arena {
             raw: RawArena::new(Refill::Grow),
-            zero_on_reset: false,
         }
     }
 
     /// Caps the bytes of chunks a growable arena may hold (`None`: no cap), like bumpalo's
     /// `set_allocation_limit`. Past it, requests fail with [`AllocError`] and collections'
-    /// `try_reserve` fails cleanly. A limit below the current capacity stops further growth and
-    /// takes nothing away. A fixed arena never grows, so the limit changes nothing for it.
+    /// `try_reserve` fails cleanly. The chunks a [`scope`](Self::scope) gave up and the arena
+    /// keeps for reuse count too: when a request needs their room, the arena gives them back to
+    /// the pool first. A limit below the current capacity stops further growth and takes nothing
+    /// away. A fixed arena never grows, so the limit changes nothing for it.
     ///
     /// # Example
     ///
@@ -295,7 +293,7 @@ impl Arena {
     /// assert!(arena.try_alloc([0u8; 9]).is_err());
     /// assert_eq!(arena.overflow_count(), 1);
     /// ```
-    pub fn overflow_count(&self) -> usize {
+    pub fn overflow_count(&self) -> u64 {
         self.raw.overflow_count()
     }
 
@@ -311,21 +309,15 @@ impl Arena {
     /// assert_eq!(arena.stats().used, 8);
     /// ```
     pub fn stats(&self) -> ArenaStats {
-        ArenaStats {
-            capacity: self.capacity(),
-            used: self.used(),
-            high_water_mark: self.high_water_mark(),
-            overflow_count: self.overflow_count(),
-            total_overflows: self.raw.total_overflows().0,
-            overflow_bytes: self.raw.total_overflows().1,
-        }
+        self.raw.stats()
     }
 
     /// Empties the arena: every block is released at once and the next allocation reuses the
     /// start of the buffer. Clears [`overflow_count`](Self::overflow_count); keeps
     /// [`high_water_mark`](Self::high_water_mark).
     ///
-    /// A growable arena keeps its largest chunk and returns the others to the pool.
+    /// A growable arena keeps its largest chunk and returns the others to the shared pool
+    /// (scrubbed first when [zeroing](Self::set_zero_on_reset) is on).
     ///
     /// Cost: O(1) for a fixed arena, O(chunks) for a growable one; plus O(bytes used since the
     /// last reset) when zeroing is on.
@@ -342,11 +334,13 @@ impl Arena {
     /// assert_eq!(first, again);
     /// ```
     pub fn reset(&mut self) {
-        self.raw.reset(self.zero_on_reset);
+        self.raw.reset(self.raw.zeroes());
     }
 
     /// Whether [`reset`](Self::reset) zeroes the bytes used since the previous reset (off by
-    /// default). Only the used prefix is cleared, never the whole buffer.
+    /// default). Only the used prefix is cleared, never the whole buffer. Chunks the arena gives
+    /// back to the shared pool (a growable arena's extra chunks at reset, every chunk when it is
+    /// dropped) are scrubbed too, so that no other arena receives this one's bytes.
     ///
     /// # Example
     ///
@@ -362,7 +356,7 @@ impl Arena {
     /// assert_eq!(unsafe { byte[0].assume_init() }, 0);
     /// ```
     pub fn set_zero_on_reset(&mut self, on: bool) {
-        self.zero_on_reset = on;
+        self.raw.set_zero(on);
     }
 
     /// Opens a scope: everything allocated through the returned guard is released when it is
@@ -413,7 +407,7 @@ impl fmt::Debug for Arena {
 // SAFETY: blocks come from `RawArena::alloc`, disjoint ranges of the arena's chunks; they stay
 // valid until `reset` or drop, both of which need `&mut Arena` and so cannot happen while
 // `&'a Arena` (and with it any block) is borrowed.
-unsafe impl<'a> helpers::sealed::Handle<'a> for &'a Arena {
+unsafe impl<'a> crate::arena_alloc::sealed::Handle<'a> for &'a Arena {
     #[cold]
     fn refused(self, layout: Layout) -> ! {
         self.raw.refuse_loudly(layout, self.raw.depth())

@@ -2,13 +2,13 @@
 //! (the Zig implementation's "larger arena allocator for batch operations").
 //!
 //! A batch arena is a scratch arena on the stack whose first chunk comes from the process-wide
-//! chunk pool (see `crate::arena::chunk`), so that a batch size used over and over, on any
+//! chunk pool (see `crate::raw::chunk`), so that a batch size used over and over, on any
 //! thread, reuses a chunk instead of mapping a new one each call. Its chunks go back to the pool
 //! when the scope ends.
 
 use super::{OnThisThread, Scratch, run_scope, scratch_refill};
-use crate::arena::chunk;
-use crate::arena::raw::RawArena;
+use crate::raw::RawArena;
+use crate::raw::chunk;
 use allocator_api2::alloc::AllocError;
 
 /// Smallest chunk a batch scope takes: below this, the thread arena is the better tool.
@@ -32,7 +32,9 @@ fn rounded_capacity(bytes: usize) -> usize {
 ///
 /// Cost: a short lock to pick a buffer and one to give it back; a system allocation only when
 /// no pooled buffer is large enough. Capacities are rounded up to a power of two of at least
-/// 1 MiB so that buffers are shared across similar sizes; at most four are kept.
+/// 1 MiB so that buffers are shared across similar sizes. The pool is the one every arena shares
+/// (see [`batch_pool_bytes`]): it keeps at most 32 idle chunks and 256 MiB, and beyond either
+/// bound gives its smallest idle chunks back to the system.
 ///
 /// # Example
 ///
@@ -60,6 +62,13 @@ pub fn with_arena_sized<R>(bytes: usize, f: impl for<'s> FnOnce(Scratch<'s>) -> 
 
 /// Bytes currently held idle by the chunk pool that batch scopes, growable arenas and scratch
 /// growth share.
+///
+/// The pool takes the chunks arenas give up (a growable arena's extra chunks at reset and every
+/// chunk when it is dropped, a scratch scope's extra chunks at its outermost exit, a batch
+/// scope's chunks, a thread arena's chunk when its thread exits) and hands each to the next
+/// arena, on any thread, that needs one of at most its size (the smallest that fits). It keeps at
+/// most 32 idle chunks and 256 MiB; beyond either bound its smallest idle chunks go back to the
+/// system. An arena that zeroes on reset scrubs its chunks before they reach the pool.
 ///
 /// # Example
 ///

@@ -48,15 +48,14 @@
 //! ```
 
 mod batch;
-mod stats;
 
 pub use batch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
-pub use stats::ScratchStats;
 
-use crate::arena::helpers::sealed;
-use crate::arena::raw::{Checkpoint, Cycle, RawArena, Refill};
+use crate::arena_alloc::sealed;
 use crate::config::{self, OverflowPolicy};
 use crate::metrics::ThreadMetrics;
+use crate::raw::stats::ArenaStats;
+use crate::raw::{Checkpoint, Cycle, RawArena, Refill};
 use allocator_api2::alloc::{AllocError, Allocator, Layout, System};
 use allocator_api2::boxed::Box;
 use core::cell::Cell;
@@ -106,8 +105,8 @@ impl<'s> Scratch<'s> {
     ///     assert!(s.stats().used >= 64);
     /// });
     /// ```
-    pub fn stats(&self) -> ScratchStats {
-        stats_of(self.raw)
+    pub fn stats(&self) -> ArenaStats {
+        self.raw.stats()
     }
 
     /// Opens a nested scope on the same arena: what `f` allocates is released when it returns,
@@ -139,17 +138,6 @@ impl fmt::Debug for Scratch<'_> {
             .field("depth", &self.depth)
             .field("stats", &self.stats())
             .finish()
-    }
-}
-
-fn stats_of(raw: &RawArena) -> ScratchStats {
-    ScratchStats {
-        capacity: raw.capacity(),
-        used: raw.used(),
-        high_water_mark: raw.high_water_mark(),
-        overflow_count: raw.overflow_count(),
-        total_overflows: raw.total_overflows().0,
-        overflow_bytes: raw.total_overflows().1,
     }
 }
 
@@ -415,7 +403,7 @@ fn record_on_this_thread(cycle: Cycle) {
 ///
 /// Inside a scope this shows the live use; between scopes `used` is 0 and the high-water mark
 /// tells the peak so far, and `total_overflows` / `overflow_bytes` what was served beyond the
-/// pool. [`ScratchStats::utilization`] is the Zig implementation's `getThreadArenaUtilization`.
+/// pool. [`ArenaStats::utilization`] is the Zig implementation's `getThreadArenaUtilization`.
 ///
 /// # Example
 ///
@@ -434,12 +422,12 @@ fn record_on_this_thread(cycle: Cycle) {
 /// .join()
 /// .unwrap();
 /// ```
-pub fn thread_arena_stats() -> Option<ScratchStats> {
+pub fn thread_arena_stats() -> Option<ArenaStats> {
     THREAD
         .try_with(|t| {
             t.arena.get().map(|p| {
                 // SAFETY: the box is live while linked (see `ThreadScratch::arena`).
-                stats_of(unsafe { p.as_ref() })
+                unsafe { p.as_ref() }.stats()
             })
         })
         .ok()

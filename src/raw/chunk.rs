@@ -5,11 +5,14 @@
 //! followed by the usable bytes, which start [`CHUNK_ALIGN`]-aligned. An arena links its chunks
 //! through their headers, newest first, so it needs no memory of its own to track them.
 //!
-//! The pool keeps chunks that arenas gave back (a growable arena's extra chunks at reset, a
-//! scratch scope's extra chunks at its outermost exit, a batch scope's chunk) and hands them to
-//! the next arena that needs one of at least that size, on any thread. It is bounded
-//! ([`POOL_MAX_CHUNKS`], [`POOL_MAX_BYTES`]): beyond that the smallest chunks go back to the
-//! system. [`trim`] empties it. The pool's lock is held only to link or unlink a chunk.
+//! The pool keeps chunks that arenas gave back (a growable arena's extra chunks at reset, or
+//! the spares it gives up to stay within its limit; a scratch scope's extra chunks at its
+//! outermost exit; every chunk of an arena that is dropped, a batch scope's and a thread arena's
+//! included) and hands an arena that needs a chunk the smallest idle one that is large enough,
+//! on any thread. Chunks arrive as their arena's `RawArena::leave` made them: scrubbed if that
+//! arena zeroes, never otherwise. It is bounded ([`POOL_MAX_CHUNKS`], [`POOL_MAX_BYTES`]): beyond
+//! either bound the smallest idle chunks go back to the system. [`trim`] empties it. The pool's
+//! lock is held only to link or unlink a chunk.
 
 use crate::sync::Mutex;
 use core::ptr::NonNull;
@@ -133,6 +136,47 @@ impl Chunk {
     }
 }
 
+/// The chunks of a list linked through their headers' `next`, from `head`: an arena's chain or
+/// spares, or the pool's idle list.
+///
+/// Each chunk's `next` is read before the chunk is yielded, so the caller may relink it, give it
+/// back or free it, and the walk goes on along the old links.
+pub(crate) fn chain(head: Option<Chunk>) -> Chain {
+    Chain(head)
+}
+
+/// The iterator of [`chain`].
+pub(crate) struct Chain(Option<Chunk>);
+
+impl Iterator for Chain {
+    type Item = Chunk;
+
+    #[inline]
+    fn next(&mut self) -> Option<Chunk> {
+        let c = self.0?;
+        self.0 = c.header().next;
+        Some(c)
+    }
+}
+
+/// Unlinks `target` from the list that starts at `*head`; nothing happens if it is not there.
+///
+/// # Safety
+/// The caller must own every chunk of the list (no one else may be reading or relinking it).
+pub(crate) unsafe fn unlink(head: &mut Option<Chunk>, mut target: Chunk) {
+    let next = target.header().next;
+    if *head == Some(target) {
+        *head = next;
+    } else if let Some(mut prev) = chain(*head).find(|c| c.header().next == Some(target)) {
+        // SAFETY: the caller owns the list.
+        unsafe { prev.header_mut() }.next = next;
+    } else {
+        return;
+    }
+    // SAFETY: as above; `target` is now off the list.
+    unsafe { target.header_mut() }.next = None;
+}
+
 /// The pool's idle chunks, linked through their headers.
 struct Idle {
     head: Option<Chunk>,
@@ -184,34 +228,21 @@ pub(crate) unsafe fn give_back(mut chunk: Chunk) {
 /// Unlinks the smallest idle chunk with at least `usable` bytes (best fit; the list is short,
 /// at most `POOL_MAX_CHUNKS`). The caller holds the pool's lock.
 fn unlink_smallest(idle: &mut Idle, usable: usize) -> Option<Chunk> {
-    let mut best: Option<(Option<Chunk>, Chunk)> = None;
-    let mut prev = None;
-    let mut cur = idle.head;
-    while let Some(c) = cur {
-        if c.usable() >= usable && best.is_none_or(|(_, b)| c.usable() < b.usable()) {
-            best = Some((prev, c));
-        }
-        prev = Some(c);
-        cur = c.header().next;
-    }
-    let (prev, mut c) = best?;
+    let c = chain(idle.head)
+        .filter(|c| c.usable() >= usable)
+        .min_by_key(Chunk::usable)?;
     // SAFETY: idle chunks belong to the pool, whose lock the caller holds.
-    let next = unsafe { c.header_mut() }.next.take();
-    match prev {
-        // SAFETY: as above.
-        Some(mut p) => unsafe { p.header_mut() }.next = next,
-        None => idle.head = next,
-    }
+    unsafe { unlink(&mut idle.head, c) };
     idle.count -= 1;
     idle.bytes -= c.usable();
     Some(c)
 }
 
 /// Frees a list of chunks linked through `next`, which the caller owns.
-fn free_list(mut cur: Option<Chunk>) {
-    while let Some(c) = cur {
-        cur = c.header().next;
-        // SAFETY: the caller owns every chunk on the list and uses none of them again.
+fn free_list(list: Option<Chunk>) {
+    for c in chain(list) {
+        // SAFETY: the caller owns every chunk on the list and uses none of them again; the walk
+        // read `next` before handing `c` over.
         unsafe { c.free() };
     }
 }
@@ -250,5 +281,41 @@ mod tests {
         }
         assert!(Chunk::alloc(usize::MAX).is_none());
         assert!(Chunk::alloc(isize::MAX as usize).is_none());
+    }
+
+    #[test]
+    fn chain_walks_links_read_before_each_chunk_is_handed_out() {
+        let cs: Vec<Chunk> = (0..4)
+            .map(|i| Chunk::alloc(64 * (i + 1)).unwrap())
+            .collect();
+        let mut head = None;
+        for &c in cs.iter().rev() {
+            let mut c = c;
+            // SAFETY: fresh chunks, owned by this test.
+            unsafe { c.header_mut() }.next = head;
+            head = Some(c);
+        }
+        assert_eq!(chain(head).collect::<Vec<_>>(), cs);
+        // SAFETY: the test owns the list.
+        unsafe { unlink(&mut head, cs[0]) };
+        // SAFETY: as above.
+        unsafe { unlink(&mut head, cs[2]) };
+        // SAFETY: as above; `cs[2]` is no longer on it, so nothing happens.
+        unsafe { unlink(&mut head, cs[2]) };
+        assert_eq!(chain(head).collect::<Vec<_>>(), [cs[1], cs[3]]);
+        assert_eq!(cs[0].header().next, None);
+        // Relinking each chunk as it is handed out does not derail the walk.
+        let mut reversed = None;
+        for mut c in chain(head) {
+            // SAFETY: as above.
+            unsafe { c.header_mut() }.next = reversed;
+            reversed = Some(c);
+        }
+        assert_eq!(chain(reversed).collect::<Vec<_>>(), [cs[3], cs[1]]);
+        free_list(reversed);
+        for c in [cs[0], cs[2]] {
+            // SAFETY: unlinked, not used again.
+            unsafe { c.free() };
+        }
     }
 }

@@ -1,10 +1,20 @@
-//! [`RawArena`]: the one bump allocator under every arena handle in the crate.
+//! The raw core: [`RawArena`], the one bump allocator under every arena handle in the crate,
+//! with the memory under it. The lowest floor above the address arithmetic ([`crate::bump`]):
+//! the [`Arena`](crate::arena::Arena) handle and the scratch arenas ([`crate::scratch`]) are
+//! built side by side on it, and it imports neither.
 //!
-//! It owns a chain of [chunks](super::chunk), newest first, and bumps a cursor up through the
+//! * [`chunk`]: chunks, the process-wide pool that recycles them, and the chain iterator;
+//! * `spill`: heap blocks of scratch scopes that the chunks cannot serve;
+//! * `poison`: makes logical reuse visible to ASan and valgrind;
+//! * `tally`: what the arena counts (peaks, overflows), apart from its allocation state;
+//! * this file: the arena's state, allocation, free and resize; `growth`: how its chain grows and
+//!   how chunks leave it; `scope`: checkpoints, rewinds and reset.
+//!
+//! A raw arena owns a chain of [chunks](chunk), newest first, and bumps a cursor up through the
 //! newest. Everything an arena does is here, once: allocate (a fast path of about six integer
 //! instructions, then a cold path that grows, spills or refuses), free and resize the most recent
 //! block in place, scopes with checkpoints, reset, statistics and poisoning. The handles on top
-//! ([`Arena`](super::Arena), the scratch handle) only choose the [`Refill`] and forward.
+//! ([`Arena`](crate::arena::Arena), the scratch handle) only choose the [`Refill`] and forward.
 //!
 //! Placement decisions come from [`crate::bump`] (safe, fuzzed arithmetic); this module turns the
 //! chosen addresses into pointers that carry their chunk's provenance (`with_addr`, never an
@@ -18,14 +28,33 @@
 //! * Only a handle of the innermost scope bumps; an outer handle's request takes the cold path
 //!   (spilled under [`OverflowPolicy::Fallback`], refused otherwise), because the memory above the
 //!   inner floor is released when the inner scope exits (GHSA-xhx6-q96x-pf9c).
-//! * Leaving a scope frees its spills, and rewinds the cursor and the chain to its checkpoint;
-//!   chunks taken since are kept as spares until the next reset, then go back to the pool.
+//! * Leaving a scope frees its spills, and rewinds the cursor, the floor and the chain to its
+//!   checkpoint; chunks taken since are kept as spares until the next reset, then go back to the
+//!   pool.
+//!
+//! # Chunks leaving the arena
+//! Every chunk the arena gives up goes through `RawArena::leave` (in `growth`): scrubbed when
+//! the arena zeroes (the setting of its last reset), poisoned, and handed to the process-wide
+//! pool, where any arena on any thread may receive it. While the arena holds a chunk, chain or
+//! spare, it counts against the allocation limit.
 
-use super::chunk::{self, CHUNK_ALIGN, Chunk};
-use super::poison::{poison, unpoison};
-use super::spill::SpillList;
+pub(crate) mod chunk;
+mod growth;
+mod poison;
+mod scope;
+mod spill;
+pub(crate) mod stats;
+mod tally;
+
+pub(crate) use self::tally::Cycle;
+
+use self::chunk::{Chunk, chain};
+use self::poison::{poison, unpoison};
+use self::spill::SpillList;
+use self::tally::Tally;
 use crate::bump;
 use crate::config::OverflowPolicy;
+use crate::raw::stats::ArenaStats;
 use allocator_api2::alloc::{AllocError, Layout};
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
@@ -33,9 +62,9 @@ use core::ptr::{self, NonNull};
 /// What the cold path does when the current chunk is full.
 #[derive(Clone, Copy)]
 pub(crate) enum Refill {
-    /// Refuse (a fixed [`Arena`](super::Arena)).
+    /// Refuse (a fixed [`Arena`](crate::arena::Arena)).
     Fixed,
-    /// Take another chunk, up to the allocation limit (a growable [`Arena`](super::Arena)).
+    /// Take another chunk, up to the allocation limit (a growable [`Arena`](crate::arena::Arena)).
     Grow,
     /// Ask the overflow policy, read at every overflow (scratch arenas). `Fallback` takes another
     /// chunk, or spills a request larger than [`MAX_SCRATCH_CHUNK`].
@@ -49,15 +78,6 @@ pub(crate) const MAX_GROWTH: usize = 8 << 20;
 /// A scratch request larger than this is spilled to the heap on its own rather than getting a
 /// chunk.
 pub(crate) const MAX_SCRATCH_CHUNK: usize = 64 << 20;
-
-/// What a reset reports about the cycle it ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cycle {
-    /// Requests refused or served beyond the arena's first chunk during the cycle.
-    pub(crate) overflows: usize,
-    /// Peak `used` during the cycle, in bytes.
-    pub(crate) peak: usize,
-}
 
 /// Where a scope began: restored when it ends.
 #[derive(Clone, Copy)]
@@ -102,6 +122,11 @@ pub(crate) struct RawArena {
     current: Cell<Option<Chunk>>,
     /// Chunks given up by scope exits, reused before asking the pool; returned at reset.
     spare: Cell<Option<Chunk>>,
+    /// Visible bytes of the spares: held by the arena, so counted against the limit.
+    spare_bytes: Cell<usize>,
+    /// Whether chunks are scrubbed when they leave the arena: the zeroing setting of the last
+    /// reset (or set by the owner), so that a drop scrubs as the owner's resets do.
+    zero: Cell<bool>,
     /// The current chunk is the arena's only one (no older chunk, no spare, no peak folded in
     /// from chunks left earlier this cycle) and a reset keeps it as it is: the reset fast path,
     /// one load. Set when a chunk is linked; cleared whenever chunks change otherwise, so it is
@@ -113,20 +138,8 @@ pub(crate) struct RawArena {
     limit: Cell<Option<usize>>,
     /// Usable size of the next growth chunk.
     next_size: Cell<usize>,
-    /// Highest cursor seen in the current chunk: folded in when the cursor moves down, a
-    /// compare and a store, so that tracking the peak costs the allocation path nothing.
-    high: Cell<usize>,
-    /// Peak `used` this cycle in the chunks left behind; folded in when the chunk changes.
-    peak: Cell<usize>,
-    high_water: Cell<usize>,
-    /// Overflows this cycle.
-    overflows: Cell<usize>,
-    total_overflows: Cell<u64>,
-    overflow_bytes: Cell<u64>,
-    /// What the first chunk held when growth left it (scratch arenas report only their first
-    /// chunk: their growth is overflow, counted apart).
-    base_used: Cell<usize>,
-    base_cap: Cell<usize>,
+    /// Peaks, overflows and the first chunk's figures.
+    tally: Tally,
 }
 
 impl RawArena {
@@ -140,19 +153,14 @@ impl RawArena {
             floor: Cell::new(align_of::<u8>()),
             current: Cell::new(None),
             spare: Cell::new(None),
+            spare_bytes: Cell::new(0),
+            zero: Cell::new(false),
             lone: Cell::new(false),
             spills: SpillList::new(),
             refill,
             limit: Cell::new(None),
             next_size: Cell::new(FIRST_GROWTH),
-            high: Cell::new(align_of::<u8>()),
-            peak: Cell::new(0),
-            high_water: Cell::new(0),
-            overflows: Cell::new(0),
-            total_overflows: Cell::new(0),
-            overflow_bytes: Cell::new(0),
-            base_used: Cell::new(0),
-            base_cap: Cell::new(0),
+            tally: Tally::new(align_of::<u8>()),
         }
     }
 
@@ -199,7 +207,7 @@ impl RawArena {
                 if self.counts_growth() {
                     c.header().used_below + here
                 } else if c.header().growth {
-                    self.base_used.get()
+                    self.tally.base().0
                 } else {
                     here
                 }
@@ -217,7 +225,7 @@ impl RawArena {
                 if self.counts_growth() {
                     c.header().cap_below + here
                 } else if c.header().growth {
-                    self.base_cap.get()
+                    self.tally.base().1
                 } else {
                     here
                 }
@@ -231,22 +239,30 @@ impl RawArena {
     }
 
     pub(crate) fn high_water_mark(&self) -> usize {
-        self.high_water.get().max(self.cycle_peak())
+        self.tally.high_water_mark(self.cycle_peak())
     }
 
     fn cycle_peak(&self) -> usize {
-        let top = self.high.get().max(self.cursor.get().as_ptr().addr());
-        self.peak.get().max(self.used_at(top))
+        let top = self.tally.top(self.cursor.get().as_ptr().addr());
+        self.tally.cycle_peak(self.used_at(top))
     }
 
     /// Overflows since the last reset.
-    pub(crate) fn overflow_count(&self) -> usize {
-        self.overflows.get()
+    pub(crate) fn overflow_count(&self) -> u64 {
+        self.tally.overflow_count()
     }
 
-    /// Overflows and their bytes since the arena was created.
-    pub(crate) fn total_overflows(&self) -> (u64, u64) {
-        (self.total_overflows.get(), self.overflow_bytes.get())
+    /// A snapshot of the counters, for every handle.
+    pub(crate) fn stats(&self) -> ArenaStats {
+        let (total_overflows, overflow_bytes) = self.tally.total_overflows();
+        ArenaStats {
+            capacity: self.capacity(),
+            used: self.used(),
+            high_water_mark: self.high_water_mark(),
+            overflow_count: self.overflow_count(),
+            total_overflows,
+            overflow_bytes,
+        }
     }
 
     pub(crate) fn limit(&self) -> Option<usize> {
@@ -257,29 +273,40 @@ impl RawArena {
         self.limit.set(bytes);
     }
 
+    /// Whether resets zero the used bytes and chunks leaving the arena are scrubbed.
+    pub(crate) fn zeroes(&self) -> bool {
+        self.zero.get()
+    }
+
+    /// Sets what [`zeroes`](Self::zeroes) reports; [`reset`](Self::reset) sets it too.
+    pub(crate) fn set_zero(&self, on: bool) {
+        self.zero.set(on);
+    }
+
+    /// Bytes of chunks the arena holds (its chain and its spares): what the limit caps.
+    fn held(&self) -> usize {
+        self.chain_capacity() + self.spare_bytes.get()
+    }
+
+    /// Visible bytes of the chain, whatever the refill (a scratch arena's `capacity` reports
+    /// its first chunk only).
+    fn chain_capacity(&self) -> usize {
+        match self.current.get() {
+            None => 0,
+            Some(c) => c.header().cap_below + (self.end.get() - c.start_addr()),
+        }
+    }
+
     /// Records the cursor's height before it moves down.
     #[inline(always)]
     fn fold_high(&self) {
-        let c = self.cursor.get().as_ptr().addr();
-        if c > self.high.get() {
-            self.high.set(c);
-        }
+        self.tally.raise_high(self.cursor.get().as_ptr().addr());
     }
 
     /// Folds the current chunk's height into the cycle's peak, before the chunk changes.
     fn fold_peak(&self) {
-        self.peak.set(self.cycle_peak());
-    }
-
-    #[cold]
-    fn note_overflow(&self, layout: Layout) {
-        self.overflows.set(self.overflows.get() + 1);
-        self.total_overflows.set(self.total_overflows.get() + 1);
-        self.overflow_bytes.set(
-            self.overflow_bytes
-                .get()
-                .saturating_add(layout.size() as u64),
-        );
+        let top = self.tally.top(self.cursor.get().as_ptr().addr());
+        self.tally.fold_peak(self.used_at(top));
     }
 
     // ---- allocation -------------------------------------------------------------------------
@@ -328,7 +355,7 @@ impl RawArena {
                 }
             }
             Refill::Policy(policy) => {
-                self.note_overflow(layout);
+                self.tally.note_overflow(layout.size());
                 return match policy() {
                     OverflowPolicy::Fallback => {
                         if innermost && layout.size() <= MAX_SCRATCH_CHUNK && self.grow(layout) {
@@ -342,7 +369,7 @@ impl RawArena {
                 };
             }
         }
-        self.note_overflow(layout);
+        self.tally.note_overflow(layout.size());
         Err(AllocError)
     }
 
@@ -387,99 +414,6 @@ impl RawArena {
         }
     }
 
-    /// Makes a chunk with room for `layout` current: a spare one, or one from the pool sized by
-    /// the growth schedule. `false` if the limit or the system says no.
-    #[cold]
-    fn grow(&self, layout: Layout) -> bool {
-        // Chunks start `CHUNK_ALIGN`-aligned; a larger alignment may need that much padding.
-        let Some(need) = layout
-            .size()
-            .checked_add(layout.align().saturating_sub(CHUNK_ALIGN))
-        else {
-            return false;
-        };
-        let scheduled = self.next_size.get();
-        let mut size = scheduled.max(need);
-        if let Some(limit) = self.limit.get() {
-            let room = limit.saturating_sub(self.capacity());
-            if need > room {
-                return false;
-            }
-            size = size.min(room);
-        }
-        let chunk = match self.take_spare(need) {
-            Some(c) => c,
-            None => match chunk::take(size) {
-                Some(c) => c,
-                None => return false,
-            },
-        };
-        if need <= scheduled {
-            self.next_size.set((scheduled * 2).min(MAX_GROWTH));
-        }
-        let usable = match self.limit.get() {
-            Some(limit) => chunk.usable().min(limit - self.capacity()),
-            None => chunk.usable(),
-        };
-        self.push_chunk(chunk, usable, true);
-        true
-    }
-
-    /// Unlinks and returns the first spare chunk with at least `need` usable bytes.
-    fn take_spare(&self, need: usize) -> Option<Chunk> {
-        let mut prev: Option<Chunk> = None;
-        let mut cur = self.spare.get();
-        while let Some(mut c) = cur {
-            let next = c.header().next;
-            if c.usable() >= need {
-                // SAFETY: spare chunks belong to this arena, and nothing else refers to them.
-                unsafe { c.header_mut() }.next = None;
-                match prev {
-                    // SAFETY: as above.
-                    Some(mut p) => unsafe { p.header_mut() }.next = next,
-                    None => self.spare.set(next),
-                }
-                return Some(c);
-            }
-            prev = cur;
-            cur = next;
-        }
-        None
-    }
-
-    /// Links `c` as the newest chunk, handing out its first `visible` bytes.
-    fn push_chunk(&self, mut c: Chunk, visible: usize, growth: bool) {
-        self.fold_peak();
-        let (used, cap) = (self.used(), self.capacity());
-        if self.current.get().is_some_and(|c| !c.header().growth) {
-            self.base_used.set(used);
-            self.base_cap.set(cap);
-        }
-        // SAFETY: `c` was just taken by this arena; nothing else refers to it.
-        let h = unsafe { c.header_mut() };
-        h.next = self.current.get();
-        h.used_below = used;
-        h.cap_below = cap;
-        h.visible = visible;
-        h.growth = growth;
-        // Not lone while the cycle has a folded-in peak (a scope rewound to before the first
-        // chunk and this chunk came back from the spares): the fast reset assumes `peak == 0`.
-        self.lone.set(
-            h.next.is_none()
-                && self.spare.get().is_none()
-                && self.peak.get() == 0
-                && (!growth || matches!(self.refill, Refill::Grow)),
-        );
-        let start = c.start();
-        self.current.set(Some(c));
-        self.cursor.set(start);
-        self.high.set(start.as_ptr().addr());
-        self.end.set(start.as_ptr().addr() + visible);
-        // Every block in a new chunk is younger than any live scope's checkpoint.
-        self.floor.set(start.as_ptr().addr());
-        poison(start.as_ptr(), visible);
-    }
-
     // ---- free and resize --------------------------------------------------------------------
 
     /// Frees a block: gives its space back if it is the most recent one at or above the floor,
@@ -514,14 +448,7 @@ impl RawArena {
     /// Whether `addr` lies in one of the chunks of the chain: the current one first (one
     /// compare), then the older ones (short: growth doubles their size).
     fn in_chunks(&self, addr: usize) -> bool {
-        let mut cur = self.current.get();
-        while let Some(c) = cur {
-            if c.contains(addr) {
-                return true;
-            }
-            cur = c.header().next;
-        }
-        false
+        chain(self.current.get()).any(|c| c.contains(addr))
     }
 
     /// Grows or shrinks a block for the scope at `depth`: in place for the most recent block,
@@ -596,235 +523,17 @@ impl RawArena {
         unsafe { self.dealloc(ptr, old) };
         Ok(NonNull::slice_from_raw_parts(fresh, new.size()))
     }
-
-    // ---- scopes and reset -------------------------------------------------------------------
-
-    /// Where the arena is now, for [`rewind`](Self::rewind).
-    #[inline(always)]
-    pub(crate) fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            chunk: self.current.get(),
-            cursor: self.cursor.get().as_ptr().addr(),
-            floor: self.floor.get(),
-        }
-    }
-
-    /// Opens a scope: the next depth, with its floor at the cursor. Returns the depth and what
-    /// [`exit`](Self::exit) restores.
-    #[inline(always)]
-    pub(crate) fn enter(&self) -> (u32, Checkpoint) {
-        let cp = self.checkpoint();
-        let depth = self.depth.get() + 1;
-        self.depth.set(depth);
-        self.floor.set(cp.cursor);
-        (depth, cp)
-    }
-
-    /// Closes the scope at `depth` opened by [`enter`](Self::enter): frees its spills and
-    /// restores its checkpoint. At the outermost depth it resets the arena instead and returns
-    /// the finished cycle, for the owner to record.
-    #[inline(always)]
-    pub(crate) fn exit(
-        &self,
-        depth: u32,
-        cp: &Checkpoint,
-        zero: impl FnOnce() -> bool,
-    ) -> Option<Cycle> {
-        if !self.spills.is_empty() {
-            self.spills.free_from_depth(depth);
-        }
-        self.depth.set(depth - 1);
-        if depth == 1 {
-            Some(self.reset(zero()))
-        } else {
-            self.rewind(cp);
-            self.floor.set(cp.floor);
-            None
-        }
-    }
-
-    /// Moves back to `cp`: chunks taken since become spares, and the cursor returns to where
-    /// it was. Never moves forward (a checkpoint from before a reset is ignored).
-    #[inline(always)]
-    pub(crate) fn rewind(&self, cp: &Checkpoint) {
-        if self.current.get() != cp.chunk {
-            self.pop_chunks_to(cp);
-            return;
-        }
-        let cur = self.cursor.get();
-        if cp.chunk.is_some() && cp.cursor < cur.as_ptr().addr() {
-            self.fold_high();
-            poison(
-                cur.as_ptr().with_addr(cp.cursor),
-                cur.as_ptr().addr() - cp.cursor,
-            );
-            // SAFETY: a checkpoint's cursor lies inside its chunk, which is current.
-            self.cursor.set(unsafe { at(cur, cp.cursor) });
-        }
-    }
-
-    #[cold]
-    fn pop_chunks_to(&self, cp: &Checkpoint) {
-        // The checkpoint's chunk must still be in the chain (it is, unless the arena was reset
-        // under a forgotten scope guard, and then there is nothing to rewind).
-        let mut probe = self.current.get();
-        while probe != cp.chunk {
-            match probe {
-                Some(c) => probe = c.header().next,
-                None => return,
-            }
-        }
-        self.fold_peak();
-        while self.current.get() != cp.chunk {
-            let mut c = self.current.get().expect("the checkpoint's chunk is below");
-            let older = c.header().next;
-            poison(c.start().as_ptr(), c.usable());
-            // SAFETY: `c` belongs to this arena; no block in it outlives the scope being left.
-            unsafe { c.header_mut() }.next = self.spare.get();
-            self.spare.set(Some(c));
-            self.current.set(older);
-            self.lone.set(false);
-        }
-        match cp.chunk {
-            Some(c) => {
-                let start = c.start();
-                self.end.set(start.as_ptr().addr() + c.header().visible);
-                // SAFETY: the checkpoint's cursor lies inside `c`.
-                self.cursor.set(unsafe { at(start, cp.cursor) });
-                self.high.set(cp.cursor);
-            }
-            None => {
-                self.cursor.set(NonNull::dangling());
-                self.end.set(align_of::<u8>());
-                self.high.set(align_of::<u8>());
-            }
-        }
-    }
-
-    /// Empties the arena: frees the spills, keeps one chunk (the largest of a growable arena,
-    /// the first of any other) and gives every other chunk back to the pool. Zeroes the kept
-    /// chunk's used bytes when `zero`. Returns the finished cycle.
-    ///
-    /// The common case, one chunk and nothing spilled, is a few stores.
-    #[inline]
-    pub(crate) fn reset(&self, zero: bool) -> Cycle {
-        match self.current.get() {
-            Some(c) if self.lone.get() && self.spills.is_empty() => {
-                let start = c.start();
-                let top = self.high.get().max(self.cursor.get().as_ptr().addr());
-                let dirty = top - start.as_ptr().addr();
-                // A lone chunk leaves no chunk behind and has no folded-in peak (see `lone`).
-                debug_assert_eq!(self.peak.get(), 0, "lone with a folded-in peak");
-                let peak = dirty;
-                if zero {
-                    unpoison(start.as_ptr(), dirty);
-                    // SAFETY: `[start, top)` lies in the chunk, and a reset means no block in it
-                    // is in use.
-                    unsafe { start.as_ptr().write_bytes(0, dirty) };
-                }
-                poison(start.as_ptr(), dirty);
-                self.cursor.set(start);
-                self.high.set(start.as_ptr().addr());
-                self.floor.set(start.as_ptr().addr());
-                if peak > self.high_water.get() {
-                    self.high_water.set(peak);
-                }
-                Cycle {
-                    overflows: self.overflows.replace(0),
-                    peak,
-                }
-            }
-            _ => self.reset_slow(zero),
-        }
-    }
-
-    #[cold]
-    fn reset_slow(&self, zero: bool) -> Cycle {
-        self.lone.set(false);
-        self.fold_peak();
-        let peak = self.peak.get();
-        if !self.spills.is_empty() {
-            self.spills.free_from_depth(0);
-        }
-        let keep = self.choose_kept();
-        let mut kept_visible = 0;
-        // Walk the chain, then the spares: everything but `keep` goes back.
-        for head in [self.current.take(), self.spare.take()] {
-            let mut cur = head;
-            while let Some(c) = cur {
-                cur = c.header().next;
-                if Some(c) == keep {
-                    kept_visible = c.header().visible;
-                    continue;
-                }
-                poison(c.start().as_ptr(), c.usable());
-                // SAFETY: the arena owned `c`, and a reset means no block in it is in use.
-                unsafe { chunk::give_back(c) };
-            }
-        }
-        self.cursor.set(NonNull::dangling());
-        self.end.set(align_of::<u8>());
-        self.floor.set(align_of::<u8>());
-        self.high.set(align_of::<u8>());
-        self.peak.set(0);
-        if peak > self.high_water.get() {
-            self.high_water.set(peak);
-        }
-        if let Some(mut c) = keep {
-            // SAFETY: the kept chunk is ours; it is relinked alone.
-            let h = unsafe { c.header_mut() };
-            h.next = None;
-            h.used_below = 0;
-            h.cap_below = 0;
-            if zero {
-                // Which part of the kept chunk was used is not tracked once the arena has
-                // grown; zero all of it.
-                unpoison(c.start().as_ptr(), kept_visible);
-                // SAFETY: the chunk's visible bytes are ours, and no block in them is in use.
-                unsafe { c.start().as_ptr().write_bytes(0, kept_visible) };
-            }
-            let growth = c.header().growth;
-            self.push_chunk(c, kept_visible, growth);
-            self.peak.set(0);
-        }
-        Cycle {
-            overflows: self.overflows.replace(0),
-            peak,
-        }
-    }
-
-    fn choose_kept(&self) -> Option<Chunk> {
-        let mut oldest = None;
-        let mut largest: Option<Chunk> = None;
-        for head in [self.current.get(), self.spare.get()] {
-            let mut cur = head;
-            while let Some(c) = cur {
-                if !c.header().growth {
-                    oldest = Some(c);
-                }
-                if largest.is_none_or(|l| c.usable() > l.usable()) {
-                    largest = Some(c);
-                }
-                cur = c.header().next;
-            }
-        }
-        match self.refill {
-            Refill::Grow => largest,
-            _ => oldest,
-        }
-    }
 }
 
 impl Drop for RawArena {
     fn drop(&mut self) {
-        self.spills.free_from_depth(0);
-        for head in [self.current.take(), self.spare.take()] {
-            let mut cur = head;
-            while let Some(c) = cur {
-                cur = c.header().next;
-                // SAFETY: the arena owned `c`; dropping it means no block is in use.
-                unsafe { chunk::give_back(c) };
-            }
+        // A reset with the arena's zeroing setting frees the spills, scrubs and gives back every
+        // chunk but one, and zeroes what that one handed out: it leaves as the others did.
+        self.reset(self.zero.get());
+        if let Some(c) = self.current.take() {
+            // SAFETY: the arena owned `c`; dropping it means no block is in use, and the reset
+            // above already scrubbed it if the arena zeroes.
+            unsafe { chunk::give_back(c) };
         }
     }
 }
