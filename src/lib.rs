@@ -17,17 +17,12 @@
     doc = "* [`kernels`]: SIMD batch cosine similarity and top-k, spreading activation and decay, \
            with their scratch in [`with_arena`] (feature `kernels`)."
 )]
-#![cfg_attr(
-    feature = "ffi",
-    doc = "* [`ffi`]: the same as a C library, `libengram_kernels.a` (feature `ffi`)."
-)]
 //!
 //! # Features
 //!
 //! | Feature | Default | Gives |
 //! |---|---|---|
 //! | `kernels` | yes | `engram_kernels::kernels` |
-//! | `ffi` | yes | `engram_kernels::ffi`, the C exports (implies `kernels`) |
 //! | `hashbrown` | yes | the `engram_kernels::hashbrown` re-export |
 //!
 //! With `default-features = false` the crate is the allocator alone: arenas, scratch scopes,
@@ -93,7 +88,8 @@
 //!
 //! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
 //! arithmetic), [`arena`] (chunks, the one raw arena and the [`Arena`] handle), [`scratch`],
-//! [`global`], [`collections`] (on any allocator), then the kernels and the C exports.
+//! [`global`], [`collections`] (on any allocator), then the kernels. The C library is the
+//! workspace's `engram-kernels-c` crate, on top of the kernels.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -111,9 +107,6 @@ pub mod collections;
 
 #[cfg(feature = "kernels")]
 pub mod kernels;
-
-#[cfg(feature = "ffi")]
-pub mod ffi;
 
 /// The `allocator_api2` crate (0.2), whose `Allocator` trait every handle here implements.
 /// Name it through this path to be sure of the matching version.
