@@ -3,10 +3,8 @@
 
 use crate::args::{Args, guard_status, status};
 use crate::{ENGRAM_ERR_INVALID, ENGRAM_OK};
-use engram_kernels::ArenaAlloc;
 use engram_kernels::kernels::KernelError;
-use engram_kernels::kernels::similarity::{self, Match};
-use engram_kernels::scratch::with_arena;
+use engram_kernels::kernels::similarity;
 
 /// Batch cosine similarity of `query` (`query_len` floats) against `num_candidates` row-major
 /// candidates, into `scores` (`num_candidates` floats). See
@@ -51,7 +49,7 @@ pub unsafe extern "C" fn engram_vector_similarity(
 /// The `k` best cosine matches of `query` (`query_len` floats) among `num_candidates` row-major
 /// candidates: writes `min(k, num_candidates)` candidate indices to `out_indices` and their scores
 /// to `out_scores`, best first, and that count to `*out_count`. See
-/// [`top_k_into`](engram_kernels::kernels::similarity::top_k_into) for scoring and ties.
+/// [`top_k_into_parts`](engram_kernels::kernels::similarity::top_k_into_parts) for scoring and ties.
 ///
 /// Returns `ENGRAM_OK`; `ENGRAM_ERR_NULL` for a null pointer with a non-zero length (`out_count`
 /// must never be null); `ENGRAM_ERR_INVALID` when `query_len * num_candidates` overflows or
@@ -106,27 +104,9 @@ pub unsafe extern "C" fn engram_top_k_similarity(
         let [count] = args.output(out_count, 1)? else {
             unreachable!("a slice of length 1")
         };
-        let want = k.min(num_candidates);
-        Ok(status(engram_kernels::scratch::with_arena(|scratch| {
-            let best = scratch
-                .try_alloc_slice_fill_with(want, |_| Match {
-                    index: 0,
-                    score: 0.0,
-                })
-                .map_err(|_| KernelError::ScratchExhausted {
-                    requested: want * size_of::<Match>(),
-                })?;
-            let found = similarity::top_k_into(q, c, best)?;
-            for ((m, i), s) in best[..found]
-                .iter()
-                .zip(indices.iter_mut())
-                .zip(scores.iter_mut())
-            {
-                (*i, *s) = (m.index, m.score);
-            }
-            *count = found;
-            Ok(())
-        })))
+        Ok(status(
+            similarity::top_k_into_parts(q, c, indices, scores).map(|found| *count = found),
+        ))
     })
 }
 
@@ -201,7 +181,7 @@ pub unsafe extern "C" fn engram_cosine_similarity_many(
 /// ranks them (best first, ties by lower index, candidates with an undefined score skipped),
 /// computed with the many-query kernel. Query `j`'s matches go to
 /// `out_indices[j * k .. j * k + out_counts[j]]` and the same range of `out_scores`. See
-/// [`top_k_many_into`](engram_kernels::kernels::similarity::top_k_many_into).
+/// [`top_k_many_into_parts`](engram_kernels::kernels::similarity::top_k_many_into_parts).
 ///
 /// Returns `ENGRAM_OK`; `ENGRAM_ERR_NULL` for a null pointer with a non-zero length;
 /// `ENGRAM_ERR_INVALID` when `dim == 0` with queries and candidates, a size overflows, an output
@@ -266,28 +246,8 @@ pub unsafe extern "C" fn engram_top_k_similarity_many(
             counts.fill(0);
             return Ok(ENGRAM_OK);
         }
-        let want = k.min(num_candidates);
-        Ok(status(with_arena(|scratch| {
-            let slots = num_queries.saturating_mul(want);
-            let best = scratch
-                .try_alloc_slice_fill_with(slots, |_| Match::default())
-                .map_err(|_| KernelError::ScratchExhausted {
-                    requested: slots.saturating_mul(size_of::<Match>()),
-                })?;
-            let found = scratch
-                .try_alloc_slice_fill_with(num_queries, |_| 0usize)
-                .map_err(|_| KernelError::ScratchExhausted {
-                    requested: num_queries.saturating_mul(size_of::<usize>()),
-                })?;
-            similarity::top_k_many_into(q, dim, c, best, found)?;
-            for (j, &n) in found.iter().enumerate() {
-                for (i, m) in best[j * want..j * want + n].iter().enumerate() {
-                    indices[j * k + i] = m.index;
-                    scores[j * k + i] = m.score;
-                }
-            }
-            counts.copy_from_slice(found);
-            Ok(())
-        })))
+        Ok(status(similarity::top_k_many_into_parts(
+            q, dim, c, k, indices, scores, counts,
+        )))
     })
 }

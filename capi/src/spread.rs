@@ -3,9 +3,8 @@
 
 use crate::args::{Args, guard_status, status};
 use crate::{ENGRAM_ERR_INVALID, ENGRAM_OK};
-use engram_kernels::ArenaAlloc;
-use engram_kernels::kernels::KernelError;
 use engram_kernels::kernels::spread::{self, CsrGraph, FrontierParams};
+use engram_kernels::kernels::staging::stage;
 
 /// Legacy spreading activation on the seed's edge list: `num_edges` targets in `adjacency` and
 /// weights in `weights`, `num_nodes` activations updated in place, edge `e` belonging to node
@@ -182,11 +181,7 @@ pub unsafe extern "C" fn engram_spread_frontier(
         let act = args.output(activations, num_nodes)?;
         let graph = graph(arrays)?;
         Ok(status(engram_kernels::scratch::with_arena(|scratch| {
-            let seeds = scratch
-                .try_alloc_slice_fill_with(num_seeds, |i| (nodes[i], amounts[i]))
-                .map_err(|_| KernelError::ScratchExhausted {
-                    requested: num_seeds * size_of::<(u32, f32)>(),
-                })?;
+            let seeds = stage(scratch, num_seeds, |i| (nodes[i], amounts[i]))?;
             spread::spread_frontier(&graph, seeds, &params, act).map(|_| ())
         })))
     })
