@@ -97,6 +97,7 @@ pub(crate) mod bump;
 
 pub mod arena;
 pub mod config;
+pub mod diag;
 pub mod metrics;
 pub mod scratch;
 mod sync;

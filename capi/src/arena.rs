@@ -3,6 +3,7 @@
 
 use crate::args::{Args, guard};
 use engram_kernels::config::{self, OverflowPolicy};
+use engram_kernels::diag;
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -50,11 +51,11 @@ pub unsafe extern "C" fn engram_configure_arena(pool_size_mb: u32, overflow_stra
             config::set_overflow_policy(overflow);
             static REPORTED: Once = Once::new();
             REPORTED.call_once(|| {
-                eprintln!(
-                    "engram_kernels: engram_configure_arena: pool size {pool_size_mb} MiB is \
-                     outside 1..=1024; keeping {} bytes",
+                diag::report(format_args!(
+                    "engram_configure_arena: pool size {pool_size_mb} MiB is outside 1..=1024; \
+                     keeping {} bytes",
                     config::current().pool_size
-                );
+                ));
             });
         }
     })

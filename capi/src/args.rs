@@ -3,6 +3,7 @@
 
 use crate::{ENGRAM_ERR_INVALID, ENGRAM_ERR_NULL, ENGRAM_ERR_SCRATCH, ENGRAM_OK};
 use engram_kernels::config::{self, OverflowPolicy};
+use engram_kernels::diag;
 use engram_kernels::kernels::KernelError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -27,7 +28,7 @@ pub(crate) fn status(result: Result<(), KernelError>) -> i32 {
         Ok(()) => ENGRAM_OK,
         Err(e @ KernelError::ScratchExhausted { .. }) => {
             if config::current().overflow == OverflowPolicy::Panic {
-                eprintln!("engram_kernels: {e} (overflow policy: panic); aborting");
+                diag::report(format_args!("{e} (overflow policy: panic); aborting"));
                 std::process::abort();
             }
             ENGRAM_ERR_SCRATCH
