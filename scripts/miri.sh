@@ -3,7 +3,7 @@
 #
 # Installs the nightly toolchain's Miri if it is missing (CI starts from a fresh machine).
 # Test files are discovered, not listed: every tests/*.rs runs, except the kernels' (far too slow
-# under Miri at their sizes) and the tests that spawn child processes or read
+# under Miri at their sizes), the layer check (it reads the sources), and the tests that spawn child processes or read
 # the environment at start-up. The kernels' SIMD loads are checked by `kernels_levels`, a small
 # file run last with the AVX2, FMA and AVX-512F target features on, so that Miri executes those
 # paths whatever CPU runs it (the AVX-512 decay path uses an intrinsic Miri does not implement).
@@ -25,7 +25,7 @@ cargo +nightly miri test --lib -- bump:: scratch:: metrics:: config:: arena:: gl
 # The C layer's argument checks (pointer and length to slice), in the engram-kernels-c crate.
 cargo +nightly miri test -p engram-kernels-c --lib
 
-skip='^(kernels_.*|global_stdio_env|config_env.*)$'
+skip='^(kernels_.*|global_stdio_env|config_env.*|layers)$'
 tests=()
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)

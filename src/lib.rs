@@ -86,10 +86,10 @@
 //! assert_eq!(report, "6 words, longest 7");
 //! ```
 //!
-//! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
-//! arithmetic), [`arena`] (chunks, the one raw arena and the [`Arena`] handle), [`scratch`],
-//! [`global`], [`collections`] (on any allocator), then the kernels. The C library is the
-//! workspace's `engram-kernels-c` crate, on top of the kernels.
+//! Layers, bottom to top (a lower layer never refers to a higher one; `tests/layers.rs` checks
+//! it): the shared leaves ([`config`], [`diag`], [`metrics`], [`collections`]), the raw core
+//! (`bump`, the raw arena and its chunks), [`arena`] and [`scratch`] side by side, [`global`],
+//! the kernels. The C library is the workspace's `engram-kernels-c` crate, on top of the kernels.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
