@@ -5,6 +5,7 @@ use crate::args::{Args, guard_status, status};
 use crate::{ENGRAM_ERR_INVALID, ENGRAM_OK};
 use engram_kernels::kernels::spread::{self, CsrGraph, FrontierParams};
 use engram_kernels::kernels::staging::stage;
+use engram_kernels::scratch::with_arena;
 
 /// Legacy spreading activation on the seed's edge list: `num_edges` targets in `adjacency` and
 /// weights in `weights`, `num_nodes` activations updated in place, edge `e` belonging to node
@@ -180,7 +181,7 @@ pub unsafe extern "C" fn engram_spread_frontier(
         let amounts = args.input(seed_activations, num_seeds)?;
         let act = args.output(activations, num_nodes)?;
         let graph = graph(arrays)?;
-        Ok(status(engram_kernels::scratch::with_arena(|scratch| {
+        Ok(status(with_arena(|scratch| {
             let seeds = stage(scratch, num_seeds, |i| (nodes[i], amounts[i]))?;
             spread::spread_frontier(&graph, seeds, &params, act).map(|_| ())
         })))
