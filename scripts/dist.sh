@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C library into target/dist/ (or --out DIR):
+# Builds the C library (the capi/ crate, engram-kernels-c) into target/dist/ (or --out DIR):
 #
 #   lib/libengram_kernels.a          one relocatable object whose only global symbols are the
 #                                    engram_* exports; the Rust runtime inside it (std, core,
@@ -36,7 +36,7 @@ done
 cargo=(cargo)
 [[ -n $toolchain ]] && cargo=(cargo "+$toolchain")
 build="$root/target/dist-build${toolchain:+-$toolchain}"
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' capi/Cargo.toml | head -n1)
 # The soname changes when the ABI may: on the major version, or on the minor one before 1.0.
 IFS=. read -r major minor _ <<<"$version"
 abi=$major
@@ -46,17 +46,18 @@ soname="libengram_kernels.so.$abi"
 # No debug info in the shipped build (the release profile keeps line tables for profiling).
 export CARGO_PROFILE_RELEASE_DEBUG=false
 # rustc's own version script for a cdylib exports exactly the #[no_mangle] items; the soname is
-# ours. Both crate types come from one compilation.
-CARGO_TARGET_DIR=$build "${cargo[@]}" rustc --release --lib --crate-type staticlib,cdylib \
-    -- -C link-arg=-Wl,-soname,"$soname"
-staticlib="$build/release/libengram_kernels.a"
-cdylib="$build/release/libengram_kernels.so"
+# ours. Both crate types come from one compilation. The crate's own name is engram_kernels_c
+# (engram_kernels is the Rust library it wraps); the files shipped below take the C name.
+CARGO_TARGET_DIR=$build "${cargo[@]}" rustc --release -p engram-kernels-c --lib \
+    --crate-type staticlib,cdylib -- -C link-arg=-Wl,-soname,"$soname"
+staticlib="$build/release/libengram_kernels_c.a"
+cdylib="$build/release/libengram_kernels_c.so"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # The exports: every engram_* symbol the staticlib defines, which must be exactly what the header
-# declares (tests/ffi_header.rs checks the header against the Rust source).
+# declares (capi/tests/header.rs checks the header against the Rust source).
 readelf -sW "$staticlib" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" && $8 ~ /^engram_/ {print $8}' |
     sort -u >"$tmp/exports"
 perl -0777 -pe 's{/\*.*?\*/}{}gs' include/engram_kernels.h |

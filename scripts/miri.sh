@@ -3,9 +3,10 @@
 #
 # Installs the nightly toolchain's Miri if it is missing (CI starts from a fresh machine).
 # Test files are discovered, not listed: every tests/*.rs runs, except the kernels' (far too slow
-# under Miri at their sizes), the C header check, and the tests that spawn child processes or read
-# the environment at start-up, and the tokio runtime test (its I/O driver is beyond Miri; the same
-# adapter runs under Miri with a hand-written executor in global_future). The kernels' SIMD loads are checked by `kernels_levels`, a small
+# under Miri at their sizes), the layer check (it reads the sources), the tests that spawn child
+# processes or read the environment at start-up, and the tokio runtime test (its I/O driver is
+# beyond Miri; the same adapter runs under Miri with a hand-written executor in global_future).
+# The kernels' SIMD loads are checked by `kernels_levels`, a small
 # file run last with the AVX2, FMA and AVX-512F target features on, so that Miri executes those
 # paths whatever CPU runs it (the AVX-512 decay path uses an intrinsic Miri does not implement).
 # Proptest cases are kept low: Miri is ~1000x slower than native, and the native run of the same
@@ -22,9 +23,11 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 export PROPTEST_CASES="${PROPTEST_CASES:-4}"
 
 # Unit tests of the pure arithmetic, chunks, spills, metrics, config and the global allocator.
-cargo +nightly miri test --lib -- bump:: raw:: scratch:: metrics:: config:: arena:: global:: ffi:: kernels::
+cargo +nightly miri test --lib -- bump:: raw:: scratch:: metrics:: config:: arena:: global:: kernels::
+# The C layer's argument checks (pointer and length to slice), in the engram-kernels-c crate.
+cargo +nightly miri test -p engram-kernels-c --lib
 
-skip='^(kernels_.*|ffi_header|global_stdio_env|global_tokio|config_env.*)$'
+skip='^(kernels_.*|global_stdio_env|global_tokio|config_env.*|layers)$'
 tests=()
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)

@@ -11,6 +11,7 @@
 //! | `ENGRAM_ARENA_OVERFLOW` | `panic`, `error` (or `error_return`, the C spelling) or `fallback` |
 //! | `ENGRAM_ARENA_ZERO` | `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off` |
 //! | `ENGRAM_ARENA_STRICT` | as `ENGRAM_ARENA_ZERO`; when on, an invalid value above is fatal |
+//! | `ENGRAM_SIMD` | `scalar`, `avx2`, `avx512` or `neon`: the highest instruction set the kernels may use (see `kernels::dispatch`); an invalid value is reported and ignored |
 //!
 //! Values are trimmed and case-insensitive (`" Fallback "` works); an empty value counts as
 //! unset. Every message goes to stderr once, prefixed `engram-kernels: `.
@@ -40,6 +41,7 @@
 //! assert_eq!(" Error ".parse::<OverflowPolicy>(), Ok(OverflowPolicy::Error));
 //! ```
 
+use crate::diag::report;
 use std::fmt;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
@@ -233,23 +235,12 @@ const SIZE_VAR: &str = "ENGRAM_ARENA_SIZE";
 const OVERFLOW_VAR: &str = "ENGRAM_ARENA_OVERFLOW";
 const ZERO_VAR: &str = "ENGRAM_ARENA_ZERO";
 const STRICT_VAR: &str = "ENGRAM_ARENA_STRICT";
+const SIMD_VAR: &str = "ENGRAM_SIMD";
+/// The values `ENGRAM_SIMD` accepts: the names of the kernels' `dispatch::SimdLevel`s (a test
+/// there keeps the two lists equal).
+pub(crate) const SIMD_NAMES: [&str; 4] = ["scalar", "avx2", "avx512", "neon"];
+const SIMD_EXPECTED: &str = "scalar, avx2, avx512 or neon";
 const FLAG_EXPECTED: &str = "true, 1, yes, on, false, 0, no or off";
-
-/// The prefix of every line the crate prints on stderr, for filtering logs.
-///
-/// # Example
-///
-/// ```
-/// let line = "engram-kernels: ENGRAM_ARENA_ZERO=\"maybe\" is invalid (...); keeping false";
-/// assert!(line.starts_with(engram_kernels::config::STDERR_PREFIX));
-/// ```
-pub const STDERR_PREFIX: &str = "engram-kernels: ";
-
-/// Prints one diagnostic line on stderr, with the crate's prefix. For the crate's own
-/// messages (configuration, dispatch, the C exports), so that they all look alike.
-pub(crate) fn report(message: impl fmt::Display) {
-    eprintln!("{STDERR_PREFIX}{message}");
-}
 
 fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
     ConfigError::InvalidEnv {
@@ -416,6 +407,50 @@ pub fn from_env_with(
         }
     }
     (cfg, errors)
+}
+
+/// `ENGRAM_SIMD` read through `lookup` (as in [`from_env_with`]): `Ok(None)` when unset or blank,
+/// otherwise the accepted name it spells, in lowercase. The kernels use it as the highest
+/// instruction set they may run.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidEnv`] for a value that is not `scalar`, `avx2`, `avx512` or `neon`
+/// (trimmed, case-insensitive).
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::config::simd_from_env_with;
+///
+/// assert_eq!(simd_from_env_with(|_| None), Ok(None));
+/// assert_eq!(simd_from_env_with(|_| Some(" AVX2 ".into())), Ok(Some("avx2")));
+/// assert!(simd_from_env_with(|_| Some("sse9".into())).is_err());
+/// ```
+pub fn simd_from_env_with(
+    lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Option<&'static str>, ConfigError> {
+    let Some(v) = read_var(&lookup, SIMD_VAR) else {
+        return Ok(None);
+    };
+    SIMD_NAMES
+        .into_iter()
+        .find(|name| name.eq_ignore_ascii_case(v.trim()))
+        .map(Some)
+        .ok_or_else(|| invalid(SIMD_VAR, &v, SIMD_EXPECTED))
+}
+
+/// `ENGRAM_SIMD` from the process environment, read once; an invalid value is reported once on
+/// stderr and counts as unset.
+#[cfg_attr(not(feature = "kernels"), allow(dead_code))]
+pub(crate) fn simd_cap() -> Option<&'static str> {
+    static CAP: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+    *CAP.get_or_init(|| {
+        simd_from_env_with(|v| std::env::var_os(v)).unwrap_or_else(|e| {
+            report(format_args!("{e}; using the best level this CPU supports"));
+            None
+        })
+    })
 }
 
 /// What happens instead of an invalid value, for the stderr line.

@@ -17,17 +17,12 @@
     doc = "* [`kernels`]: SIMD batch cosine similarity and top-k, spreading activation and decay, \
            with their scratch in [`with_arena`] (feature `kernels`)."
 )]
-#![cfg_attr(
-    feature = "ffi",
-    doc = "* [`ffi`]: the same as a C library, `libengram_kernels.a` (feature `ffi`)."
-)]
 //!
 //! # Features
 //!
 //! | Feature | Default | Gives |
 //! |---|---|---|
 //! | `kernels` | yes | `engram_kernels::kernels` |
-//! | `ffi` | yes | `engram_kernels::ffi`, the C exports (implies `kernels`) |
 //! | `hashbrown` | yes | the `engram_kernels::hashbrown` re-export |
 //!
 //! With `default-features = false` the crate is the allocator alone: arenas, scratch scopes,
@@ -91,10 +86,11 @@
 //! assert_eq!(report, "6 words, longest 7");
 //! ```
 //!
-//! Layers, bottom to top (a lower layer never imports a higher one): `bump` (safe address
-//! arithmetic), `raw` (chunks and their pool, the one raw arena), then [`arena`] (the [`Arena`]
-//! handle) and [`scratch`] side by side, with the typed helpers they share ([`ArenaAlloc`]), [`global`], [`collections`] (on any allocator), then
-//! the kernels and the C exports.
+//! Layers, bottom to top (a lower layer never refers to a higher one; `tests/layers.rs` checks
+//! it): the shared leaves ([`config`], [`diag`], [`metrics`], [`collections`]), the raw core
+//! (`bump`, `raw`: the raw arena, its chunks and their pool), [`arena`] (the [`Arena`] handle) and
+//! [`scratch`] side by side with the typed helpers they share ([`ArenaAlloc`]), [`global`], the
+//! kernels. The C library is the workspace's `engram-kernels-c` crate, on top of the kernels.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -104,6 +100,7 @@ pub(crate) mod raw;
 pub mod arena;
 mod arena_alloc;
 pub mod config;
+pub mod diag;
 pub mod metrics;
 pub mod scratch;
 mod sync;
@@ -114,9 +111,6 @@ pub mod collections;
 
 #[cfg(feature = "kernels")]
 pub mod kernels;
-
-#[cfg(feature = "ffi")]
-pub mod ffi;
 
 /// The `allocator_api2` crate (0.2), whose `Allocator` trait every handle here implements.
 /// Name it through this path to be sure of the matching version.

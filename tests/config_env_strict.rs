@@ -6,7 +6,7 @@
 mod child;
 
 use engram_kernels::ArenaAlloc;
-use engram_kernels::config;
+use engram_kernels::{config, diag};
 use std::process::Output;
 
 const VARS: [&str; 4] = [
@@ -119,7 +119,7 @@ fn without_strict_each_invalid_value_gives_one_prefixed_line() {
     assert!(stdout.contains("config: 1048576 Error false"), "{stdout}");
     let lines = crate_lines(&stderr);
     assert_eq!(lines.len(), 3, "{stderr}");
-    assert!(lines.iter().all(|l| l.starts_with(config::STDERR_PREFIX)));
+    assert!(lines.iter().all(|l| l.starts_with(diag::STDERR_PREFIX)));
     assert!(
         lines[0].ends_with("; keeping 1048576 bytes"),
         "{}",

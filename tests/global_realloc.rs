@@ -224,3 +224,17 @@ fn random_operations_keep_every_block_intact() {
         unsafe { dealloc(b.ptr, Layout::from_size_align(b.size, b.align).unwrap()) };
     }
 }
+
+#[test]
+fn a_boxed_slice_turned_into_a_vec_grows_in_place() {
+    // The caller's pointer carries a tag for the boxed slice's size only; the grown block must
+    // come back with one for the new size (Miri's Stacked Borrows checks this).
+    with_global_arena(|| {
+        let boxed: Box<[u8]> = vec![7u8; 16].into_boxed_slice();
+        let mut v = boxed.into_vec();
+        let at = v.as_ptr();
+        v.resize(64, 9);
+        assert_eq!(v.as_ptr(), at, "the most recent block grows in place");
+        assert!(v[..16].iter().all(|&b| b == 7) && v[16..].iter().all(|&b| b == 9));
+    });
+}

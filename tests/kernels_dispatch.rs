@@ -6,7 +6,6 @@ mod child;
 
 mod kernels_common;
 
-use engram_kernels::kernels::KernelError;
 use engram_kernels::kernels::decay::Decay;
 use engram_kernels::kernels::dispatch::{self, SimdLevel};
 use engram_kernels::kernels::similarity::cosine_similarity;
@@ -68,7 +67,7 @@ fn unsupported_levels_are_refused_and_change_nothing() {
             let e = result.unwrap_err();
             assert_eq!(
                 e,
-                KernelError::UnsupportedSimdLevel {
+                dispatch::UnsupportedSimdLevel {
                     level,
                     detected: dispatch::detected()
                 }
@@ -140,7 +139,10 @@ fn engram_simd_caps_the_level() {
         );
         if value == "bogus" {
             assert!(
-                stderr.contains("ignoring ENGRAM_SIMD: unknown SIMD level \"bogus\""),
+                stderr.contains(
+                    "engram-kernels: ENGRAM_SIMD=\"bogus\" is invalid (expected scalar, avx2, \
+                     avx512 or neon); using the best level this CPU supports"
+                ),
                 "{stderr}"
             );
         }

@@ -6,7 +6,10 @@
 
 use engram_kernels::kernels::KernelError;
 use engram_kernels::kernels::decay::Decay;
-use engram_kernels::kernels::similarity::{Match, cosine_similarity_batch, top_k, top_k_into};
+use engram_kernels::kernels::similarity::{
+    Match, cosine_similarity_batch, top_k, top_k_into, top_k_into_parts, top_k_many,
+    top_k_many_into_parts,
+};
 use engram_kernels::{ArenaConfig, OverflowPolicy, config, metrics};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -161,5 +164,61 @@ fn big_heaps_spill_under_fallback_and_fail_under_error() {
         let mut out = vec![Match::default(); k];
         assert_eq!(top_k_into(&q, &c, &mut out).unwrap(), k);
         assert_eq!(out, want);
+    });
+}
+
+/// The split-output entries give what `top_k` and `top_k_many` give, leave the outputs alone on
+/// any error, and report a refused heap with its byte size.
+#[test]
+fn top_k_parts_match_top_k_and_leave_outputs_alone_on_error() {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, dim) = (7, 4);
+    let (q, c) = data(50, dim);
+    let want = top_k(&q, &c, k).unwrap();
+    let (mut idx, mut sc) = (vec![usize::MAX; k], vec![-9.0f32; k]);
+    let n = top_k_into_parts(&q, &c, &mut idx, &mut sc).unwrap();
+    assert_eq!(n, want.len());
+    let got: Vec<Match> = (0..n)
+        .map(|i| Match {
+            index: idx[i],
+            score: sc[i],
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    let queries: Vec<f32> = q.iter().chain(c[..dim].iter()).copied().collect();
+    let want_many = top_k_many(&queries, dim, &c, k).unwrap();
+    let (mut idx, mut sc, mut counts) = (vec![0usize; 2 * k], vec![0.0f32; 2 * k], [0usize; 2]);
+    top_k_many_into_parts(&queries, dim, &c, k, &mut idx, &mut sc, &mut counts).unwrap();
+    for (j, best) in want_many.iter().enumerate() {
+        assert_eq!(counts[j], best.len());
+        for (i, m) in best.iter().enumerate() {
+            assert_eq!((idx[j * k + i], sc[j * k + i]), (m.index, m.score));
+        }
+    }
+
+    let (mut idx, mut sc) = ([5usize; 3], [5.0f32; 2]);
+    assert!(matches!(
+        top_k_into_parts(&q, &c, &mut idx, &mut sc),
+        Err(KernelError::LengthMismatch { what: "scores", .. })
+    ));
+    assert_eq!((idx, sc), ([5; 3], [5.0; 2]), "untouched");
+
+    let k = 6000; // 6000 * 16 bytes do not fit a 64 KiB pool
+    let (q, c) = data(k + 100, 4);
+    let small = ArenaConfig {
+        pool_size: ArenaConfig::MIN_POOL_SIZE,
+        overflow: OverflowPolicy::Error,
+        zero_on_reset: false,
+    };
+    with_config(small, || {
+        let (mut idx, mut sc) = (vec![1usize; k], vec![1.0f32; k]);
+        assert_eq!(
+            top_k_into_parts(&q, &c, &mut idx, &mut sc),
+            Err(KernelError::ScratchExhausted {
+                requested: k * size_of::<Match>()
+            })
+        );
+        assert!(idx.iter().all(|&i| i == 1) && sc.iter().all(|&s| s == 1.0));
     });
 }

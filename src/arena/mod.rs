@@ -7,13 +7,6 @@
 //! This module is the [`Arena`] handle only; the typed helpers it shares with the scratch
 //! handle are [`ArenaAlloc`](crate::ArenaAlloc), at the crate level (`crate::arena_alloc`).
 
-/// The path the kernels and the C layer still import `ArenaAlloc` by, until they move to
-/// `crate::arena_alloc` (their files belong to the issue-14 work on those layers); then this
-/// goes.
-#[cfg(any(feature = "kernels", feature = "ffi"))]
-pub(crate) mod helpers {
-    pub(crate) use crate::arena_alloc::ArenaAlloc;
-}
 pub use crate::raw::stats::ArenaStats;
 
 use crate::raw::{Checkpoint, RawArena, Refill};

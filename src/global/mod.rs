@@ -652,16 +652,20 @@ impl<A: GlobalAlloc> GlobalArena<A> {
         new_size: usize,
     ) -> *mut u8 {
         let old = layout.size();
+        // Kept in place, the block is handed back with the range's provenance, not the caller's
+        // pointer: that one may carry a tag for the old size only (a `Box<[T]>` turned into a
+        // `Vec`), under which Miri's Stacked Borrows rejects writes past it.
+        let same = region::chunk_start(index).with_addr(ptr.addr());
         LOCAL.with(|l| {
             if l.resize_in_place(index, ptr.addr(), old, new_size, layout.align()) {
-                return ptr;
+                return same;
             }
             if new_size > old && l.resize_span(index, new_size) {
-                return ptr;
+                return same;
             }
             if new_size <= old {
                 // The block keeps its space until it is freed (or its chunk rewinds).
-                return ptr;
+                return same;
             }
             // SAFETY: the caller of `realloc` guarantees `new_size`, rounded up to
             // `layout.align()`, does not overflow `isize`; the alignment is `layout`'s.
@@ -746,9 +750,9 @@ pub fn with_global_arena<R>(f: impl FnOnce() -> R) -> R {
 fn warn_if_not_installed() {
     static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
     if !is_installed() && !WARNED.swap(true, Ordering::Relaxed) {
-        eprintln!(
-            "engram_kernels: with_global_arena called, but GlobalArena is not the \
-             #[global_allocator]: the scope passes everything through (this warning shows once)"
+        crate::diag::report_str(
+            "with_global_arena called, but GlobalArena is not the #[global_allocator]: the scope \
+             passes everything through (this warning shows once)",
         );
     }
 }

@@ -317,28 +317,13 @@ pub fn warn_no_chunk_once() {
     if !cfg!(debug_assertions) || WARNED.swap(true, Ordering::Relaxed) {
         return;
     }
-    let msg: &[u8] = if refused() {
-        b"engram_kernels: the global arena's address range was refused (ulimit -v?): scopes pass \
-          through; see GlobalArena::region() (shown once)\n"
+    crate::diag::report_str(if refused() {
+        "the global arena's address range was refused (ulimit -v?): scopes pass through; see \
+         GlobalArena::region() (shown once)"
     } else {
-        b"engram_kernels: no global-arena chunk to be had (range exhausted or commit refused): \
-          scopes pass through; see GlobalArena::region() (shown once)\n"
-    };
-    write_stderr(msg);
-}
-
-/// Writes `msg` to stderr without allocating (it may run on the allocation path).
-fn write_stderr(msg: &[u8]) {
-    #[cfg(unix)]
-    // SAFETY: writes `msg.len()` bytes from a live byte slice to file descriptor 2; a failed or
-    // short write is harmless.
-    let _ = unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
-    #[cfg(not(unix))]
-    {
-        use std::io::Write as _;
-        // Unbuffered; std's stderr lock does not allocate.
-        let _ = std::io::stderr().write_all(msg);
-    }
+        "no global-arena chunk to be had (range exhausted or commit refused): scopes pass \
+         through; see GlobalArena::region() (shown once)"
+    });
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ use super::KernelError;
 use super::dispatch::{self, Isa, Token};
 use crate::kernels::error::expect_len;
 
+mod lanes;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 #[cfg(target_arch = "x86_64")]
@@ -397,7 +398,8 @@ fn rounded_factor(age: u64, tau: f64) -> (f32, bool) {
     (lo, lo == hi)
 }
 
-/// One lane of the kernel; the SIMD paths compute the same steps (with fused multiply-adds).
+/// One lane of the kernel; the SIMD paths run the same pipeline (`lanes.rs`) with their own
+/// primitives (fused multiply-adds among them).
 #[inline(always)]
 fn decay_one(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
     if age == 0 {
@@ -411,15 +413,10 @@ fn decay_one(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
 /// back quiet: callers keep `s` then.)
 #[inline(always)]
 fn decay_lane(s: f32, age: u64, neg_inv_tau: f64) -> f32 {
-    // `as` rounds to nearest. -1/tau < 0, so x is negative, 0 (age 0) or -inf (NaN only for age 0
-    // with tau so small that 1/tau overflows; max() maps it to X_MIN, and the caller keeps s).
-    let x = (age as f64 * neg_inv_tau).max(X_MIN);
-    let k = (x * core::f64::consts::LOG2_E + ROUND_MAGIC) - ROUND_MAGIC;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let p = EXP_C.iter().rev().fold(0.0, |acc, &c| acc * r + c);
-    // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
-    let two_k = f64::from_bits(((k as i64 + 1023) as u64) << 52);
-    (f64::from(s) * p * two_k) as f32
+    // -1/tau < 0, so x is negative, 0 (age 0) or -inf (NaN only for age 0 with tau so small that
+    // 1/tau overflows; max() maps it to X_MIN, and the caller keeps s).
+    // SAFETY: the f64 lanes are plain Rust arithmetic: any CPU runs them.
+    (unsafe { lanes::decay(f64::from(s), age, neg_inv_tau) }) as f32
 }
 
 #[cfg(test)]

@@ -31,8 +31,6 @@ use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
-use super::KernelError;
-
 /// An instruction-set level a kernel can run at.
 ///
 /// # Example
@@ -214,29 +212,20 @@ fn automatic() -> SimdLevel {
     static AUTOMATIC: OnceLock<SimdLevel> = OnceLock::new();
     *AUTOMATIC.get_or_init(|| {
         let best = detected();
-        match std::env::var("ENGRAM_SIMD") {
-            Err(std::env::VarError::NotPresent) => best,
-            Err(std::env::VarError::NotUnicode(v)) => {
-                eprintln!("engram-kernels: ignoring ENGRAM_SIMD={v:?}: not valid UTF-8");
+        // `config` accepts only the names of `SimdLevel::ALL` (see `simd_names_match_config`).
+        let Some(cap) = crate::config::simd_cap().and_then(|name| name.parse().ok()) else {
+            return best;
+        };
+        match (rank(cap), rank(best)) {
+            (Some(c), Some(b)) if c < b => cap,
+            (Some(_), _) => best,
+            (None, _) => {
+                crate::diag::report(format_args!(
+                    "ignoring ENGRAM_SIMD={cap}: not an instruction set of this architecture; \
+                     using {best}"
+                ));
                 best
             }
-            Ok(v) => match v.parse::<SimdLevel>() {
-                Ok(cap) => match (rank(cap), rank(best)) {
-                    (Some(c), Some(b)) if c < b => cap,
-                    (Some(_), _) => best,
-                    (None, _) => {
-                        eprintln!(
-                            "engram-kernels: ignoring ENGRAM_SIMD={v}: not an instruction set of \
-                             this architecture; using {best}"
-                        );
-                        best
-                    }
-                },
-                Err(e) => {
-                    eprintln!("engram-kernels: ignoring ENGRAM_SIMD: {e}; using {best}");
-                    best
-                }
-            },
         }
     })
 }
@@ -268,34 +257,66 @@ pub fn active() -> SimdLevel {
     }
 }
 
+/// [`force`] was asked for a level this CPU cannot run.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::dispatch::{SimdLevel, UnsupportedSimdLevel};
+///
+/// let e = UnsupportedSimdLevel { level: SimdLevel::Neon, detected: SimdLevel::Avx2Fma };
+/// assert_eq!(
+///     e.to_string(),
+///     "SIMD level neon is not supported by this CPU (the best it supports is avx2)"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnsupportedSimdLevel {
+    /// The level asked for.
+    pub level: SimdLevel,
+    /// The best level this CPU supports.
+    pub detected: SimdLevel,
+}
+
+impl fmt::Display for UnsupportedSimdLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SIMD level {} is not supported by this CPU (the best it supports is {})",
+            self.level, self.detected
+        )
+    }
+}
+
+impl std::error::Error for UnsupportedSimdLevel {}
+
 /// Makes every kernel in the process use `level` (`Some`), or go back to the automatic choice
 /// (`None`). Meant for tests and benchmarks: it is process-global, so tests that force levels must
 /// not run concurrently with each other.
 ///
 /// # Errors
 ///
-/// [`KernelError::UnsupportedSimdLevel`] if this CPU does not support `level`; the active level
-/// is then unchanged.
+/// [`UnsupportedSimdLevel`] if this CPU does not support `level`; the active level is then
+/// unchanged.
 ///
 /// # Example
 ///
 /// ```
-/// use engram_kernels::kernels::KernelError;
-/// use engram_kernels::kernels::dispatch::{force, SimdLevel};
+/// use engram_kernels::kernels::dispatch::{force, SimdLevel, UnsupportedSimdLevel};
 ///
 /// #[cfg(target_arch = "x86_64")]
 /// {
 ///     let e = force(Some(SimdLevel::Neon)).unwrap_err();
-///     assert!(matches!(e, KernelError::UnsupportedSimdLevel { level: SimdLevel::Neon, .. }));
+///     assert!(matches!(e, UnsupportedSimdLevel { level: SimdLevel::Neon, .. }));
 ///     assert!(e.to_string().starts_with("SIMD level neon is not supported by this CPU"));
 /// }
 /// ```
-pub fn force(level: Option<SimdLevel>) -> Result<(), KernelError> {
+pub fn force(level: Option<SimdLevel>) -> Result<(), UnsupportedSimdLevel> {
     let level = match level {
         None => automatic(),
         Some(l) if is_supported(l) => l,
         Some(l) => {
-            return Err(KernelError::UnsupportedSimdLevel {
+            return Err(UnsupportedSimdLevel {
                 level: l,
                 detected: detected(),
             });
@@ -401,6 +422,12 @@ pub(crate) struct NeonToken(());
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn simd_names_match_config() {
+        let names = super::SimdLevel::ALL.map(super::SimdLevel::name);
+        assert_eq!(names, crate::config::SIMD_NAMES);
+    }
+
     use super::*;
 
     #[test]

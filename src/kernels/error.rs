@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use super::dispatch::SimdLevel;
-
 /// Why a kernel refused its input or could not get scratch space.
 ///
 /// # Example
@@ -54,13 +52,6 @@ pub enum KernelError {
         node: usize,
         /// The number of nodes in the graph.
         num_nodes: usize,
-    },
-    /// [`force`](super::dispatch::force) was asked for a level this CPU cannot run.
-    UnsupportedSimdLevel {
-        /// The level asked for.
-        level: SimdLevel,
-        /// The best level this CPU supports.
-        detected: SimdLevel,
     },
     /// A numeric parameter is out of its allowed range (for example a non-positive time constant).
     InvalidParameter {
@@ -180,11 +171,6 @@ impl fmt::Display for KernelError {
             } => write!(
                 f,
                 "seed {seed} names node {node}, but the graph has {num_nodes} nodes"
-            ),
-            Self::UnsupportedSimdLevel { level, detected } => write!(
-                f,
-                "SIMD level {level} is not supported by this CPU (the best it supports is \
-                 {detected})"
             ),
             Self::InvalidParameter {
                 what,

@@ -8,5 +8,6 @@ pub mod dispatch;
 mod error;
 pub mod similarity;
 pub mod spread;
+pub mod staging;
 
 pub use error::{GraphError, KernelError};

@@ -45,7 +45,8 @@
 
 use super::KernelError;
 use super::dispatch::{self, Isa, Token};
-use crate::arena::helpers::ArenaAlloc;
+use crate::kernels::error::expect_len;
+use crate::kernels::staging::stage;
 use crate::scratch::with_arena;
 
 mod kernel;
@@ -56,7 +57,7 @@ mod select;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use many::{cosine_similarity_many, top_k_many, top_k_many_into};
+pub use many::{cosine_similarity_many, top_k_many, top_k_many_into, top_k_many_into_parts};
 
 /// One candidate of a [`top_k`] result.
 ///
@@ -206,11 +207,7 @@ pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, 
     let m = count(query, candidates)?.min(k);
     finite("query", query)?;
     with_arena(|scratch| {
-        let heap = scratch
-            .try_alloc_slice_fill_with(m, |_| Match::default())
-            .map_err(|_| KernelError::ScratchExhausted {
-                requested: m.saturating_mul(size_of::<Match>()),
-            })?;
+        let heap = stage(scratch, m, |_| Match::default())?;
         let written = top_k_into(query, candidates, heap)?;
         Ok(heap[..written].to_vec())
     })
@@ -260,6 +257,50 @@ pub fn top_k_into(
         }
     }
     Ok(heap.finish())
+}
+
+/// Like [`top_k`] with `k = indices.len()`, writing each match's candidate index to `indices` and
+/// its score to `scores` (two arrays, as a C caller holds them) instead of returning a `Vec`. The
+/// selection heap lives in the thread's scratch arena. Returns how many matches were written,
+/// best first; both outputs beyond that count are untouched.
+///
+/// # Errors
+///
+/// As for [`top_k`]; [`KernelError::LengthMismatch`] unless `scores.len() == indices.len()`. The
+/// outputs are untouched on any error.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::similarity::top_k_into_parts;
+///
+/// let (mut indices, mut scores) = ([0usize; 2], [0.0f32; 2]);
+/// let n = top_k_into_parts(&[1.0, 0.0], &[0.0, 1.0, /* */ 2.0, 0.0], &mut indices, &mut scores)?;
+/// assert_eq!((n, indices, scores), (2, [1, 0], [1.0, 0.0]));
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn top_k_into_parts(
+    query: &[f32],
+    candidates: &[f32],
+    indices: &mut [usize],
+    scores: &mut [f32],
+) -> Result<usize, KernelError> {
+    expect_len("scores", indices.len(), scores.len())?;
+    let m = count(query, candidates)?.min(indices.len());
+    finite("query", query)?;
+    with_arena(|scratch| {
+        let heap = stage(scratch, m, |_| Match::default())?;
+        let found = top_k_into(query, candidates, heap)?;
+        write_parts(&heap[..found], indices, scores);
+        Ok(found)
+    })
+}
+
+/// Copies each match's index and score to the two outputs (which are at least as long).
+fn write_parts(matches: &[Match], indices: &mut [usize], scores: &mut [f32]) {
+    for ((m, i), s) in matches.iter().zip(indices).zip(scores) {
+        (*i, *s) = (m.index, m.score);
+    }
 }
 
 /// The number of candidates, or why `candidates` does not split into rows of `query.len()`.

@@ -39,12 +39,14 @@
 //! });
 //! assert_eq!(norm, 13.0);
 //! ```
-//! use engram_kernels::ArenaAlloc;
 //!
 //! Nothing from the scope can escape it:
 //!
-//! ```compile_fail
-//! let leaked = engram_kernels::with_arena(|scratch| scratch.alloc(5u32));
+//! ```compile_fail,E0521
+//! use engram_kernels::ArenaAlloc;
+//!
+//! let mut leaked: Option<&mut u32> = None;
+//! engram_kernels::with_arena(|scratch| leaked = Some(scratch.alloc(5u32)));
 //! ```
 
 mod batch;

@@ -1,9 +1,11 @@
-//! aarch64 NEON path of the decay kernel (compiled and type-checked only on aarch64): the steps
-//! of `decay_one` in f64x2 lanes, with one rounding to f32 at the end.
+//! aarch64 NEON path of the decay kernel (compiled and type-checked only on aarch64): the f64x2
+//! lanes for the pipeline in `lanes.rs`, and the loop that widens strengths to f64, narrows the
+//! results back to f32 and keeps the strengths of age 0.
 
 use core::arch::aarch64::*;
 
-use super::{EXP_C, ROUND_MAGIC, X_MIN, decay_one};
+use super::decay_one;
+use super::lanes::{Lanes, decay};
 use crate::kernels::dispatch::NeonToken;
 
 pub(super) fn apply_neon(_: NeonToken, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
@@ -39,30 +41,63 @@ fn apply_neon_impl(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Neon(float64x2_t);
+
+// SAFETY (every method): register-only arithmetic; the trait's contract is that the CPU runs NEON
+// (the entry point's token proves it).
+impl Lanes for Neon {
+    type Ages = uint64x2_t;
+
+    #[inline(always)]
+    unsafe fn splat(v: f64) -> Self {
+        Neon(unsafe { vdupq_n_f64(v) })
+    }
+
+    #[inline(always)]
+    unsafe fn ages(a: uint64x2_t) -> Self {
+        // UCVTF rounds to nearest, like `as f64`.
+        Neon(unsafe { vcvtq_f64_u64(a) })
+    }
+
+    #[inline(always)]
+    unsafe fn sub(a: Self, b: Self) -> Self {
+        Neon(unsafe { vsubq_f64(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        Neon(unsafe { vmulq_f64(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        Neon(unsafe { vmaxq_f64(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        // vfmaq_f64(c, a, b) = c + a * b, fused.
+        Neon(unsafe { vfmaq_f64(c.0, a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn scale(v: Self, k: Self, _: Self) -> Self {
+        // k is an integer in [-1010, 0]; (k + 1023) << 52 are the bits of 2^k.
+        unsafe {
+            let two_k = vreinterpretq_f64_s64(vshlq_n_s64::<52>(vaddq_s64(
+                vcvtq_s64_f64(k.0),
+                vdupq_n_s64(1023),
+            )));
+            Neon(vmulq_f64(v.0, two_k))
+        }
+    }
+}
+
 /// `s · exp(−age/τ)` for 2 lanes, in f64.
 #[inline]
 #[target_feature(enable = "neon")]
 fn lanes_neon(s: float64x2_t, ages: uint64x2_t, neg_inv_tau: f64) -> float64x2_t {
-    // UCVTF rounds to nearest, like `as f64`.
-    let age = vcvtq_f64_u64(ages);
-    let x = vmaxq_f64(vmulq_f64(age, vdupq_n_f64(neg_inv_tau)), vdupq_n_f64(X_MIN));
-    let t = vfmaq_f64(
-        vdupq_n_f64(ROUND_MAGIC),
-        x,
-        vdupq_n_f64(core::f64::consts::LOG2_E),
-    );
-    let k = vsubq_f64(t, vdupq_n_f64(ROUND_MAGIC));
-    // The fused product k * LN2 is exact: one step suffices (error below 3e-14 for |k| <= 1010).
-    let r = vfmsq_f64(x, k, vdupq_n_f64(core::f64::consts::LN_2));
-    let mut p = vdupq_n_f64(EXP_C[7]);
-    for &c in EXP_C[..7].iter().rev() {
-        // vfmaq_f64(a, b, c) = a + b * c
-        p = vfmaq_f64(vdupq_n_f64(c), p, r);
-    }
-    // k is an integer in [-1010, 0]; (k + 1023) << 52 are the bits of 2^k.
-    let two_k = vreinterpretq_f64_s64(vshlq_n_s64::<52>(vaddq_s64(
-        vcvtq_s64_f64(k),
-        vdupq_n_s64(1023),
-    )));
-    vmulq_f64(vmulq_f64(s, p), two_k)
+    // SAFETY: this function's target feature is the lanes' instruction set.
+    unsafe { decay(Neon(s), ages, neg_inv_tau).0 }
 }

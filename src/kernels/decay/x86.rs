@@ -1,9 +1,11 @@
-//! x86_64 AVX2+FMA and AVX-512F paths of the decay kernel: the steps of `decay_one`, in f64
-//! lanes, with one rounding to f32 at the end.
+//! x86_64 AVX2+FMA and AVX-512F paths of the decay kernel: the f64 lanes of each (`__m256d`,
+//! `__m512d`) for the pipeline in `lanes.rs`, and the loops that widen strengths to f64, narrow
+//! the results back to f32 and keep the strengths of age 0.
 
 use core::arch::x86_64::*;
 
-use super::{EXP_C, ROUND_MAGIC, X_MIN, decay_one};
+use super::lanes::{Lanes, decay};
+use super::{EXP_C, decay_one};
 use crate::kernels::dispatch::{Avx2Token, Avx512DqToken};
 
 /// Bits of `2⁵²`; OR-ing a 32-bit integer into its low mantissa gives the f64 `2⁵² + lo`.
@@ -65,32 +67,61 @@ fn apply_avx512_impl(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Avx512(__m512d);
+
+// SAFETY (every method): register-only arithmetic; the trait's contract is that the CPU runs
+// AVX-512F and AVX-512DQ (the entry point's token proves it).
+impl Lanes for Avx512 {
+    type Ages = __m512i;
+
+    #[inline(always)]
+    unsafe fn splat(v: f64) -> Self {
+        Avx512(unsafe { _mm512_set1_pd(v) })
+    }
+
+    #[inline(always)]
+    unsafe fn ages(a: __m512i) -> Self {
+        // vcvtuqq2pd (AVX-512DQ) rounds to nearest, like `as f64`.
+        Avx512(unsafe { _mm512_cvtepu64_pd(a) })
+    }
+
+    #[inline(always)]
+    unsafe fn sub(a: Self, b: Self) -> Self {
+        Avx512(unsafe { _mm512_sub_pd(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        Avx512(unsafe { _mm512_mul_pd(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        Avx512(unsafe { _mm512_max_pd(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        Avx512(unsafe { _mm512_fmadd_pd(a.0, b.0, c.0) })
+    }
+
+    // Horner (the default `poly`): with 8 lanes the loop is throughput-bound, and Horner needs
+    // the fewest operations.
+
+    #[inline(always)]
+    unsafe fn scale(v: Self, k: Self, _: Self) -> Self {
+        // scalef multiplies by 2^k with a single rounding, subnormal results included.
+        Avx512(unsafe { _mm512_scalef_pd(v.0, k.0) })
+    }
+}
+
 /// `s · exp(−age/τ)` for 8 lanes, in f64.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
 fn lanes_avx512(s: __m512d, ages: __m512i, neg_inv_tau: f64) -> __m512d {
-    // Rounds to nearest, like `as f64`.
-    let age = _mm512_cvtepu64_pd(ages);
-    let x = _mm512_max_pd(
-        _mm512_mul_pd(age, _mm512_set1_pd(neg_inv_tau)),
-        _mm512_set1_pd(X_MIN),
-    );
-    let t = _mm512_fmadd_pd(
-        x,
-        _mm512_set1_pd(core::f64::consts::LOG2_E),
-        _mm512_set1_pd(ROUND_MAGIC),
-    );
-    let k = _mm512_sub_pd(t, _mm512_set1_pd(ROUND_MAGIC));
-    // The fused product k * LN2 is exact, so one step suffices: |k| <= 1010 times the error of
-    // LN2 as an f64 (2.3e-17) is below 3e-14.
-    let r = _mm512_fnmadd_pd(k, _mm512_set1_pd(core::f64::consts::LN_2), x);
-    // Horner: with 8 lanes the loop is throughput-bound, and Horner needs the fewest operations.
-    let mut p = _mm512_set1_pd(EXP_C[7]);
-    for &c in EXP_C[..7].iter().rev() {
-        p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
-    }
-    // scalef multiplies by 2^k with a single rounding, subnormal results included.
-    _mm512_scalef_pd(_mm512_mul_pd(s, p), k)
+    // SAFETY: this function's target features are the lanes' instruction set.
+    unsafe { decay(Avx512(s), ages, neg_inv_tau).0 }
 }
 
 pub(super) fn apply_avx2(_: Avx2Token, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
@@ -139,47 +170,89 @@ fn apply_avx2_impl(strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Avx2(__m256d);
+
+// SAFETY (every method): register-only arithmetic; the trait's contract is that the CPU runs
+// AVX2 and FMA (the entry point's token proves it).
+impl Lanes for Avx2 {
+    type Ages = __m256i;
+
+    #[inline(always)]
+    unsafe fn splat(v: f64) -> Self {
+        Avx2(unsafe { _mm256_set1_pd(v) })
+    }
+
+    #[inline(always)]
+    unsafe fn ages(ages: __m256i) -> Self {
+        // AVX2 has no u64 → f64 conversion. The low 32 bits of each age go under the exponent of
+        // 2^52 (blend takes odd 32-bit elements, the high halves, from the constant), the high
+        // 32 under that of 2^84; subtracting the two offsets and adding rounds once, to nearest.
+        unsafe {
+            let lo = _mm256_blend_epi32(ages, _mm256_set1_epi64x(TWO_52_BITS), 0b1010_1010);
+            let hi = _mm256_or_si256(_mm256_srli_epi64(ages, 32), _mm256_set1_epi64x(TWO_84_BITS));
+            Avx2(_mm256_add_pd(
+                _mm256_sub_pd(_mm256_castsi256_pd(hi), _mm256_set1_pd(TWO_84_PLUS_52)),
+                _mm256_castsi256_pd(lo),
+            ))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn sub(a: Self, b: Self) -> Self {
+        Avx2(unsafe { _mm256_sub_pd(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        Avx2(unsafe { _mm256_mul_pd(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        Avx2(unsafe { _mm256_max_pd(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        Avx2(unsafe { _mm256_fmadd_pd(a.0, b.0, c.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn poly(r: Self) -> Self {
+        // Estrin's scheme: with 4 lanes the loop is latency-bound, and Estrin's depth is 3, not 7.
+        unsafe {
+            let (r, c) = (r.0, |i: usize| _mm256_set1_pd(EXP_C[i]));
+            let r2 = _mm256_mul_pd(r, r);
+            let r4 = _mm256_mul_pd(r2, r2);
+            let p01 = _mm256_fmadd_pd(c(1), r, c(0));
+            let p23 = _mm256_fmadd_pd(c(3), r, c(2));
+            let p45 = _mm256_fmadd_pd(c(5), r, c(4));
+            let p67 = _mm256_fmadd_pd(c(7), r, c(6));
+            let p03 = _mm256_fmadd_pd(p23, r2, p01);
+            let p47 = _mm256_fmadd_pd(p67, r2, p45);
+            Avx2(_mm256_fmadd_pd(p47, r4, p03))
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn scale(v: Self, _: Self, t: Self) -> Self {
+        // The low mantissa bits of t hold k (two's complement); shifted into the exponent field
+        // and biased, they form 2^k. k is in [-1010, 0], so 2^k is a normal f64.
+        unsafe {
+            let two_k = _mm256_add_epi64(
+                _mm256_slli_epi64(_mm256_castpd_si256(t.0), 52),
+                _mm256_set1_epi64x(BIAS_BITS),
+            );
+            Avx2(_mm256_mul_pd(v.0, _mm256_castsi256_pd(two_k)))
+        }
+    }
+}
+
 /// `s · exp(−age/τ)` for 4 lanes, in f64.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn lanes_avx2(s: __m256d, ages: __m256i, neg_inv_tau: f64) -> __m256d {
-    // Low 32 bits of each age under the exponent of 2^52 (blend takes odd 32-bit elements, the
-    // high halves, from the constant).
-    let lo = _mm256_blend_epi32(ages, _mm256_set1_epi64x(TWO_52_BITS), 0b1010_1010);
-    let hi = _mm256_or_si256(_mm256_srli_epi64(ages, 32), _mm256_set1_epi64x(TWO_84_BITS));
-    let age = _mm256_add_pd(
-        _mm256_sub_pd(_mm256_castsi256_pd(hi), _mm256_set1_pd(TWO_84_PLUS_52)),
-        _mm256_castsi256_pd(lo),
-    );
-    let x = _mm256_max_pd(
-        _mm256_mul_pd(age, _mm256_set1_pd(neg_inv_tau)),
-        _mm256_set1_pd(X_MIN),
-    );
-    let t = _mm256_fmadd_pd(
-        x,
-        _mm256_set1_pd(core::f64::consts::LOG2_E),
-        _mm256_set1_pd(ROUND_MAGIC),
-    );
-    let k = _mm256_sub_pd(t, _mm256_set1_pd(ROUND_MAGIC));
-    // The fused product k * LN2 is exact, so one step suffices: |k| <= 1010 times the error of
-    // LN2 as an f64 (2.3e-17) is below 3e-14.
-    let r = _mm256_fnmadd_pd(k, _mm256_set1_pd(core::f64::consts::LN_2), x);
-    // Estrin's scheme: with 4 lanes the loop is latency-bound, and Estrin's depth is 3, not 7.
-    let c = |i: usize| _mm256_set1_pd(EXP_C[i]);
-    let r2 = _mm256_mul_pd(r, r);
-    let r4 = _mm256_mul_pd(r2, r2);
-    let p01 = _mm256_fmadd_pd(c(1), r, c(0));
-    let p23 = _mm256_fmadd_pd(c(3), r, c(2));
-    let p45 = _mm256_fmadd_pd(c(5), r, c(4));
-    let p67 = _mm256_fmadd_pd(c(7), r, c(6));
-    let p03 = _mm256_fmadd_pd(p23, r2, p01);
-    let p47 = _mm256_fmadd_pd(p67, r2, p45);
-    let p = _mm256_fmadd_pd(p47, r4, p03);
-    // The low mantissa bits of t hold k (two's complement); shifted into the exponent field and
-    // biased, they form 2^k. k is in [-1010, 0], so 2^k is a normal f64.
-    let two_k = _mm256_add_epi64(
-        _mm256_slli_epi64(_mm256_castpd_si256(t), 52),
-        _mm256_set1_epi64x(BIAS_BITS),
-    );
-    _mm256_mul_pd(_mm256_mul_pd(s, p), _mm256_castsi256_pd(two_k))
+    // SAFETY: this function's target features are the lanes' instruction set.
+    unsafe { decay(Avx2(s), ages, neg_inv_tau).0 }
 }

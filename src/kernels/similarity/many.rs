@@ -1,9 +1,10 @@
 //! Many queries against the same candidates: one pass over the candidates per block of queries.
 
 use super::{Match, Nan, Zero, finite, many_at, select};
-use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::KernelError;
 use crate::kernels::dispatch;
+use crate::kernels::error::expect_len;
+use crate::kernels::staging::{exhausted, stage};
 use crate::scratch::with_arena;
 
 /// Candidate rows scored per block inside [`top_k_many_into`]; the block's scores (`4 · nq · 256`
@@ -109,20 +110,10 @@ pub fn top_k_many(
     let (nq, n) = shape(queries, dim, candidates)?;
     finite("queries", queries)?;
     let m = k.min(n);
-    let slots = nq.checked_mul(m).ok_or(KernelError::ScratchExhausted {
-        requested: usize::MAX,
-    })?;
+    let slots = nq.checked_mul(m).ok_or(exhausted::<Match>(usize::MAX))?;
     with_arena(|scratch| {
-        let out = scratch
-            .try_alloc_slice_fill_with(slots, |_| Match::default())
-            .map_err(|_| KernelError::ScratchExhausted {
-                requested: slots.saturating_mul(size_of::<Match>()),
-            })?;
-        let counts = scratch
-            .try_alloc_slice_fill_with(nq, |_| 0usize)
-            .map_err(|_| KernelError::ScratchExhausted {
-                requested: nq.saturating_mul(size_of::<usize>()),
-            })?;
+        let out = stage(scratch, slots, |_| Match::default())?;
+        let counts = stage(scratch, nq, |_| 0usize)?;
         top_k_many_into(queries, dim, candidates, out, counts)?;
         Ok((0..nq)
             .map(|j| out[j * m..j * m + counts[j]].to_vec())
@@ -185,17 +176,11 @@ pub fn top_k_many_into(
     with_arena(|scratch| {
         let block_rows = TOP_K_BLOCK.min(n);
         let len = nq.saturating_mul(block_rows);
-        let buf = scratch
-            .try_alloc_slice_fill_with(len, |_| 0.0f32)
-            .map_err(|_| KernelError::ScratchExhausted {
-                requested: len.saturating_mul(4),
-            })?;
+        let buf = stage(scratch, len, |_| 0.0f32)?;
         let mut heaps = allocator_api2::vec::Vec::new_in(scratch);
         heaps
             .try_reserve_exact(nq)
-            .map_err(|_| KernelError::ScratchExhausted {
-                requested: nq.saturating_mul(size_of::<select::TopK<'static>>()),
-            })?;
+            .map_err(|_| exhausted::<select::TopK<'static>>(nq))?;
         heaps.extend(out.chunks_exact_mut(k).map(select::TopK::new));
         for (b, block) in candidates.chunks(TOP_K_BLOCK * dim).enumerate() {
             let rows = block.len() / dim;
@@ -210,6 +195,64 @@ pub fn top_k_many_into(
         for (c, heap) in counts.iter_mut().zip(heaps.drain(..)) {
             *c = heap.finish();
         }
+        Ok(())
+    })
+}
+
+/// Like [`top_k_many_into`] with `k` matches per query, writing each match's candidate index to
+/// `indices` and its score to `scores` (two arrays, as a C caller holds them): query `j`'s
+/// matches go to `indices[j * k..j * k + counts[j]]` and the same range of `scores`. The
+/// matches are staged in the thread's scratch arena (`16 · nq · min(k, n)` bytes beside the block
+/// of scores).
+///
+/// # Errors
+///
+/// As for [`top_k_many_into`]; [`KernelError::LengthMismatch`] unless `indices.len()` and
+/// `scores.len()` are `nq · k` and `counts.len()` is `nq`. The outputs are untouched on any error.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::similarity::top_k_many_into_parts;
+///
+/// let queries = [1.0, 0.0, /* */ 0.0, 1.0];
+/// let candidates = [1.0, 0.0, /* */ 0.0, -3.0, /* */ 2.0, 2.0];
+/// let (mut indices, mut scores, mut counts) = ([0usize; 4], [0.0f32; 4], [0usize; 2]);
+/// top_k_many_into_parts(&queries, 2, &candidates, 2, &mut indices, &mut scores, &mut counts)?;
+/// assert_eq!((counts, indices), ([2, 2], [0, 2, 2, 0]));
+/// assert_eq!(scores[0], 1.0);
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn top_k_many_into_parts(
+    queries: &[f32],
+    dim: usize,
+    candidates: &[f32],
+    k: usize,
+    indices: &mut [usize],
+    scores: &mut [f32],
+    counts: &mut [usize],
+) -> Result<(), KernelError> {
+    let (nq, n) = shape(queries, dim, candidates)?;
+    let slots = nq.checked_mul(k).ok_or(KernelError::LengthMismatch {
+        what: "indices",
+        expected: usize::MAX,
+        actual: indices.len(),
+    })?;
+    expect_len("indices", slots, indices.len())?;
+    expect_len("scores", slots, scores.len())?;
+    expect_len("counts", nq, counts.len())?;
+    let m = k.min(n);
+    with_arena(|scratch| {
+        let best = stage(scratch, nq * m, |_| Match::default())?;
+        let found = stage(scratch, nq, |_| 0usize)?;
+        top_k_many_into(queries, dim, candidates, best, found)?;
+        if m > 0 {
+            for (j, (matches, &count)) in best.chunks_exact(m).zip(found.iter()).enumerate() {
+                let (i, s) = (&mut indices[j * k..], &mut scores[j * k..]);
+                super::write_parts(&matches[..count], i, s);
+            }
+        }
+        counts.copy_from_slice(found);
         Ok(())
     })
 }

@@ -1,9 +1,9 @@
 //! The sparse, frontier-driven spread: from seed nodes, hop by hop, touching only what it reaches.
 
 use super::CsrGraph;
-use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::KernelError;
 use crate::kernels::error::expect_len;
+use crate::kernels::staging::{exhausted, stage};
 use crate::scratch::Scratch;
 use allocator_api2::vec::Vec;
 
@@ -207,11 +207,7 @@ pub fn spread_frontier(
     }
     crate::scratch::with_arena(|scratch| {
         let words = n.div_ceil(64);
-        let visited = scratch
-            .try_alloc_slice_fill_with(words, |_| 0u64)
-            .map_err(|_| KernelError::ScratchExhausted {
-                requested: words * 8,
-            })?;
+        let visited = stage(scratch, words, |_| 0u64)?;
         let mut walk = Walk {
             queue: Vec::new_in(scratch),
             visited,
@@ -305,9 +301,8 @@ impl Walk<'_> {
     fn grow(&mut self) -> Result<(), KernelError> {
         // At most n nodes are ever queued, so the capacity never needs to pass n.
         let new_cap = (self.queue.capacity() * 2).max(64).min(self.n);
-        let requested = new_cap.saturating_mul(core::mem::size_of::<Entry>());
         self.queue
             .try_reserve_exact(new_cap - self.queue.len())
-            .map_err(|_| KernelError::ScratchExhausted { requested })
+            .map_err(|_| exhausted::<Entry>(new_cap))
     }
 }

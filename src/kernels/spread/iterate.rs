@@ -1,9 +1,9 @@
 //! The iterated spread on a CSR graph, and the pieces the legacy form shares with it.
 
 use super::CsrGraph;
-use crate::arena::helpers::ArenaAlloc;
 use crate::kernels::KernelError;
 use crate::kernels::error::expect_len;
+use crate::kernels::staging::stage_copy;
 
 /// Runs `iterations` rounds of spreading activation over `graph`, in place.
 ///
@@ -62,11 +62,7 @@ pub(super) fn with_snapshot(
     mut edges: impl FnMut(&[f32], &mut [f32]),
 ) -> Result<(), KernelError> {
     crate::scratch::with_arena(|scratch| {
-        let cur = scratch.try_alloc_slice_copy(activations).map_err(|_| {
-            KernelError::ScratchExhausted {
-                requested: core::mem::size_of_val(activations),
-            }
-        })?;
+        let cur = stage_copy(scratch, activations)?;
         for i in 0..iterations {
             if i > 0 {
                 cur.copy_from_slice(activations);

@@ -1,5 +1,5 @@
-//! `include/engram_kernels.h` declares exactly the `engram_*` exports of `src/ffi.rs` (and
-//! `src/ffi/`), with the same return types and parameter lists, the seed's eight exports keep the
+//! `include/engram_kernels.h` declares exactly the `engram_*` exports of this crate's `src/`,
+//! with the same return types and parameter lists, the seed's eight exports keep the
 //! spec's signatures, and the header's status codes match the Rust constants. Both files are
 //! parsed as text.
 
@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 /// A declaration: return type, then (C type, name) per parameter, all normalised to C spelling.
 type Decl = (String, Vec<(String, String)>);
 
+/// Reads a file by its path from the repository root (the header is shared with the C tests).
 fn read(path: &str) -> String {
-    let root = env!("CARGO_MANIFEST_DIR");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -133,8 +134,8 @@ fn rust_decls(text: &str) -> BTreeMap<String, Decl> {
 }
 
 fn exports() -> BTreeMap<String, Decl> {
-    let mut all = rust_decls(&read("src/ffi.rs"));
-    let dir = format!("{}/src/ffi", env!("CARGO_MANIFEST_DIR"));
+    let mut all = BTreeMap::new();
+    let dir = format!("{}/src", env!("CARGO_MANIFEST_DIR"));
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -156,7 +157,7 @@ fn the_header_declares_exactly_the_exports() {
     let rust_names: Vec<_> = rust.keys().collect();
     assert_eq!(header_names, rust_names);
     for (name, decl) in &rust {
-        assert_eq!(&header[name], decl, "{name}: header vs src/ffi");
+        assert_eq!(&header[name], decl, "{name}: header vs capi/src");
     }
     assert_eq!(rust.len(), 14);
 }
@@ -186,7 +187,7 @@ void engram_deinit_thread_arena(void);
 
 #[test]
 fn the_header_status_codes_match_the_rust_constants() {
-    use engram_kernels::ffi;
+    use engram_kernels_c as ffi;
     let header = read("include/engram_kernels.h");
     let value = |name: &str| -> i32 {
         let line = header

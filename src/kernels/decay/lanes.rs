@@ -1,0 +1,134 @@
+//! The decay pipeline, written once over a small trait of f64 lanes ([`Lanes`]) and instantiated
+//! per instruction set: `f64` here (the scalar path), `__m256d` and `__m512d` in `x86.rs`,
+//! `float64x2_t` in `neon.rs`. The same shape as the cosine kernel's `Vector` (after memchr's
+//! `vector.rs`).
+//!
+//! What differs between instruction sets is a primitive each implementation supplies, not the
+//! pipeline: how a `u64` age becomes an f64 (AVX2 has no instruction for it), whether `a · b + c`
+//! is fused (it is wherever the set has FMA; the scalar path rounds twice and so uses a
+//! two-constant Cody–Waite reduction instead of one fused step), how the polynomial is evaluated
+//! (Horner, the fewest operations, where the loop is throughput-bound; Estrin's scheme on AVX2's
+//! four lanes, where it is latency-bound), and how `2ᵏ` is applied (`vscalefpd` on AVX-512, an
+//! exponent built from integer bits elsewhere). Each implementation keeps exactly the operations
+//! its hand-written predecessor used, so every path's results are unchanged bit for bit.
+
+use super::{EXP_C, LN2_HI, LN2_LO, ROUND_MAGIC, X_MIN};
+
+/// A vector of f64 lanes and the operations the decay pipeline needs.
+///
+/// # Safety
+///
+/// Every method may only run on a CPU with the type's instruction set: the entry points hold a
+/// detection token and call [`decay`] from a `#[target_feature]` function.
+pub(super) trait Lanes: Copy {
+    /// The matching vector of `u64` ages.
+    type Ages: Copy;
+    /// Every lane `v`.
+    unsafe fn splat(v: f64) -> Self;
+    /// Each age as an f64, rounded to nearest (as `age as f64` rounds).
+    unsafe fn ages(a: Self::Ages) -> Self;
+    /// `a − b`.
+    unsafe fn sub(a: Self, b: Self) -> Self;
+    /// `a · b`.
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// `max(a, b)`; `b` when `a` is NaN.
+    unsafe fn max(a: Self, b: Self) -> Self;
+    /// `a · b + c`: fused where the instruction set has FMA, two roundings otherwise.
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    /// `x − k · ln 2`, accurate to a few 10⁻¹⁴ for `|k| ≤ 1010`. The default is one fused step
+    /// (exact product); without FMA the scalar path splits `ln 2` in two.
+    #[inline(always)]
+    unsafe fn reduce(x: Self, k: Self) -> Self {
+        // SAFETY: the trait's contract, passed on.
+        unsafe { Self::mul_add(k, Self::splat(-core::f64::consts::LN_2), x) }
+    }
+    /// `p(r) = Σ EXP_C[i] · rⁱ`; the default is Horner's scheme.
+    #[inline(always)]
+    unsafe fn poly(r: Self) -> Self {
+        // SAFETY: the trait's contract, passed on.
+        unsafe {
+            let mut p = Self::splat(EXP_C[7]);
+            for &c in EXP_C[..7].iter().rev() {
+                p = Self::mul_add(p, r, Self::splat(c));
+            }
+            p
+        }
+    }
+    /// `v · 2ᵏ`, where `k` is an integer in [−1010, 0] and `t = k + ROUND_MAGIC` holds it in its
+    /// low mantissa bits.
+    unsafe fn scale(v: Self, k: Self, t: Self) -> Self;
+}
+
+/// `s · exp(x)` with `x = max(age · neg_inv_tau, X_MIN)`, lane by lane, in f64: the kernel's one
+/// pipeline (see the precision notes of the module above). Age 0 is the caller's business: a
+/// signalling NaN would come back quiet.
+///
+/// # Safety
+///
+/// The CPU runs `V`'s instruction set.
+#[inline(always)]
+pub(super) unsafe fn decay<V: Lanes>(s: V, ages: V::Ages, neg_inv_tau: f64) -> V {
+    // SAFETY: the caller's contract covers every method's.
+    unsafe {
+        let x = V::max(
+            V::mul(V::ages(ages), V::splat(neg_inv_tau)),
+            V::splat(X_MIN),
+        );
+        // k = round(x / ln 2): adding ROUND_MAGIC rounds, and leaves k in t's low bits.
+        let t = V::mul_add(
+            x,
+            V::splat(core::f64::consts::LOG2_E),
+            V::splat(ROUND_MAGIC),
+        );
+        let k = V::sub(t, V::splat(ROUND_MAGIC));
+        let p = V::poly(V::reduce(x, k));
+        V::scale(V::mul(s, p), k, t)
+    }
+}
+
+/// The scalar path: one f64 lane, no FMA (Rust never fuses `a * b + c`).
+impl Lanes for f64 {
+    type Ages = u64;
+
+    #[inline(always)]
+    unsafe fn splat(v: f64) -> f64 {
+        v
+    }
+
+    #[inline(always)]
+    unsafe fn ages(a: u64) -> f64 {
+        a as f64
+    }
+
+    #[inline(always)]
+    unsafe fn sub(a: f64, b: f64) -> f64 {
+        a - b
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: f64, b: f64) -> f64 {
+        a * b
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: f64, b: f64) -> f64 {
+        a.max(b)
+    }
+
+    #[inline(always)]
+    unsafe fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+
+    #[inline(always)]
+    unsafe fn reduce(x: f64, k: f64) -> f64 {
+        // Cody–Waite: k · LN2_HI is exact (LN2_HI has 32 trailing zero bits, |k| < 2²¹).
+        (x - k * LN2_HI) - k * LN2_LO
+    }
+
+    #[inline(always)]
+    unsafe fn scale(v: f64, k: f64, _: f64) -> f64 {
+        // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
+        v * f64::from_bits(((k as i64 + 1023) as u64) << 52)
+    }
+}
