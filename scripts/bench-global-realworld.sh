@@ -39,9 +39,11 @@ CONFIGS = [  # name, binary, mode
     ("GA<MiMalloc> inside", "arena_mimalloc", "inside"),
 ]
 # (callgrind iterations, wall-clock iterations per timed run), sized so that the whole table
-# takes about 10 minutes on a busy 2-core machine.
-ITERS = {"json_100k": (4, 40), "json_2m": (1, 3), "toml_50k": (4, 30),
-         "regex": (2, 8), "syn": (1, 4), "format": (2, 20), "maps": (2, 10)}
+# takes about 15 minutes on a 2-core machine (NO_CALLGRIND=1: about 5).
+# Timed runs last a few hundred milliseconds each, so that one run's clock is not at the mercy of
+# a short stall on a shared machine.
+ITERS = {"json_100k": (4, 300), "json_2m": (1, 10), "toml_50k": (4, 150),
+         "regex": (2, 50), "syn": (1, 15), "format": (2, 80), "maps": (2, 40)}
 tmp = tempfile.mkdtemp()
 
 def ir(binary, w, mode, n, out):

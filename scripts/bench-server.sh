@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A JSON-over-HTTP server (benches/server: tokio multi-thread runtime + hyper + serde_json) under
 # each global allocator, driven by a bounded load generator on loopback. One server binary per
-# allocator, identical code; with GlobalArena, each request's handler runs in `in_global_arena`.
+# allocator, identical code; with GlobalArena, each request's handler runs in `in_global_arena`
+# ("GA<...>"), or each whole connection task does ("conn": hyper's own per-request allocations
+# go to the arena too).
 #
 # For each configuration it prints the medians over ROUNDS interleaved rounds (every
 # configuration runs once per round, so drift hits all alike) of requests/s and of p50 / p99
@@ -24,11 +26,12 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 REQUESTS = int(os.environ.get("REQUESTS", "200000"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "32"))
 WORKERS = os.environ.get("WORKERS", "2")
-CONFIGS = [  # name, binary, arena
-    ("System", "server_system", False),
-    ("mimalloc", "server_mimalloc", False),
-    ("GA<System>", "server_arena_system", True),
-    ("GA<MiMalloc>", "server_arena_mimalloc", True),
+CONFIGS = [  # name, binary, where the arena scopes go
+    ("System", "server_system", None),
+    ("mimalloc", "server_mimalloc", None),
+    ("GA<System>", "server_arena_system", "arena"),
+    ("GA<MiMalloc>", "server_arena_mimalloc", "arena"),
+    ("GA<System> conn", "server_arena_system", "connection"),
 ]
 
 def rss_kib(pid):
@@ -42,7 +45,7 @@ def rss_kib(pid):
     return None
 
 def run(binary, arena):
-    args = [f"{B}/{binary}", WORKERS] + (["arena"] if arena else [])
+    args = [f"{B}/{binary}", WORKERS] + ([arena] if arena else [])
     server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -80,13 +83,13 @@ for r in range(ROUNDS):
 
 print(f"{REQUESTS} requests per run, {CONCURRENCY} connections, {WORKERS} server workers, "
       f"{ROUNDS} rounds (medians)")
-print(f"{'allocator':14} {'req/s':>9} {'vs mimalloc':>11} {'p50 us':>7} {'p99 us':>7}"
+print(f"{'allocator':16} {'req/s':>9} {'vs mimalloc':>11} {'p50 us':>7} {'p99 us':>7}"
       f" {'RSS warm MB':>11} {'RSS max MB':>10} {'growth':>7}")
 for name, _, _ in CONFIGS:
     rows = res[name]
     med = lambda i: statistics.median(x[i] for x in rows)
     ratio = statistics.median(a[0] / b[0] for a, b in zip(rows, res["mimalloc"]))
     growth = statistics.median((x[4] / x[3] - 1) * 100 if x[3] else 0.0 for x in rows)
-    print(f"{name:14} {med(0):9.0f} {ratio:11.3f} {med(1):7.0f} {med(2):7.0f}"
+    print(f"{name:16} {med(0):9.0f} {ratio:11.3f} {med(1):7.0f} {med(2):7.0f}"
           f" {med(3) / 1024:11.1f} {med(4) / 1024:10.1f} {growth:+6.1f}%")
 PY

@@ -4,8 +4,10 @@
 //! and builds a JSON reply: a burst of short-lived allocations, as in most request handlers.
 //!
 //! ```text
-//! server_<allocator> [workers] [arena]   prints "listening on ADDR", serves until killed;
-//!                                         `arena` wraps each handler in `in_global_arena`
+//! server_<allocator> [workers] [arena|connection]
+//!                                         prints "listening on ADDR", serves until killed;
+//!                                         `arena` wraps each handler in `in_global_arena`,
+//!                                         `connection` each whole connection task
 //! load ADDR REQUESTS CONCURRENCY          prints "requests secs req_per_s p50_us p99_us"
 //! ```
 
@@ -87,9 +89,22 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::
     Ok(Response::new(Full::new(Bytes::from(reply_for(&body)))))
 }
 
+/// Where the global arena's scopes go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scopes {
+    /// Nowhere: every allocation goes to the global allocator's inner allocator (or is the
+    /// plain global allocator).
+    None,
+    /// Around each request's handler (`in_global_arena(handle(req))`).
+    Handler,
+    /// Around the whole connection task, so that hyper's own per-request allocations (request
+    /// head, header map, response encoding) are arena memory too.
+    Connection,
+}
+
 /// Serves on 127.0.0.1 (an OS-chosen port, printed) with `workers` runtime threads until the
-/// process is killed; with `arena`, each request's handler runs in `in_global_arena`.
-pub fn serve(workers: usize, arena: bool) {
+/// process is killed, with the global arena's scopes where `scopes` says.
+pub fn serve(workers: usize, scopes: Scopes) {
     use engram_kernels::global::ArenaFutureExt;
     use hyper::server::conn::http1;
     use hyper::service::service_fn;
@@ -112,28 +127,39 @@ pub fn serve(workers: usize, arena: bool) {
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
                 let svc = service_fn(move |req| async move {
-                    if arena {
+                    if scopes == Scopes::Handler {
                         handle(req).in_global_arena().await
                     } else {
                         handle(req).await
                     }
                 });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+                let _ = if scopes == Scopes::Connection {
+                    conn.in_global_arena().await
+                } else {
+                    conn.await
+                };
             });
         }
     });
 }
 
-/// `server_<allocator> [workers] [arena]`.
+/// `server_<allocator> [workers] [arena|connection]`.
 pub fn server_main(has_arena: bool) {
     let args: Vec<String> = std::env::args().collect();
     let workers = args.get(1).and_then(|w| w.parse().ok()).unwrap_or(2);
-    let arena = args.get(2).is_some_and(|a| a == "arena");
-    if arena && !has_arena {
+    let scopes = match args.get(2).map(String::as_str) {
+        None => Scopes::None,
+        Some("arena") => Scopes::Handler,
+        Some("connection") => Scopes::Connection,
+        Some(other) => {
+            eprintln!("unknown scope placement {other:?}: arena or connection");
+            std::process::exit(2);
+        }
+    };
+    if scopes != Scopes::None && !has_arena {
         eprintln!("this binary has no GlobalArena");
         std::process::exit(2);
     }
-    serve(workers, arena);
+    serve(workers, scopes);
 }
