@@ -614,10 +614,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        match region::offset_of(ptr) {
-            // Out of line, a tail jump whose first two arguments are already in place, so that
-            // the pass-through path is the ownership test and a jump, with no register shuffling.
-            Some(offset) => free_arena(ptr.addr(), layout.size(), offset),
+        match region::owner_of(ptr) {
+            Some(index) => LOCAL.with(|l| l.free(index, ptr.addr(), layout.size())),
             // Not counted: the pass-through free stays a subtraction, a compare and a jump.
             // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`.
             None => unsafe { self.inner.dealloc(ptr, layout) },
@@ -635,23 +633,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalArena<A> {
                 }
                 // SAFETY: `ptr` is not arena memory, so it came from `inner` with `layout`; the
                 // caller upholds the rest of `realloc`'s contract.
-                unsafe { self.realloc_inner(ptr, layout, new_size) }
+                unsafe { self.inner.realloc(ptr, layout, new_size) }
             }
         }
-    }
-}
-
-impl<A: GlobalAlloc> GlobalArena<A> {
-    /// The inner allocator's `realloc`, out of line: inlined, its slow paths (over-aligned
-    /// blocks) would give `__rust_realloc` a stack frame that every call pays for.
-    ///
-    /// # Safety
-    ///
-    /// `GlobalAlloc::realloc`'s contract, with `ptr` from `inner`.
-    #[inline(never)]
-    unsafe fn realloc_inner(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded from our caller.
-        unsafe { self.inner.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -718,13 +702,6 @@ impl<A: GlobalAlloc> GlobalArena<A> {
         }
         moved
     }
-}
-
-/// Frees the arena block `[addr, addr + size)` at `offset` into the range, from whichever
-/// thread.
-#[inline(never)]
-fn free_arena(addr: usize, size: usize, offset: usize) {
-    LOCAL.with(|l| l.free(region::offset_chunk(offset), addr, size));
 }
 
 /// Runs `f` with every heap allocation made on this thread served from the thread's global

@@ -97,20 +97,6 @@ pub fn owner_of(ptr: *mut u8) -> Option<usize> {
     chunk_index(ptr.addr(), base_addr())
 }
 
-/// Offset of `ptr` into the range if it is arena memory, or `None`: the ownership test of
-/// [`owner_of`] without the shift, for the free path ([`offset_chunk`] finishes it there).
-#[inline(always)]
-pub fn offset_of(ptr: *mut u8) -> Option<usize> {
-    let offset = ptr.addr().wrapping_sub(base_addr());
-    (offset < REGION_SIZE).then_some(offset)
-}
-
-/// The chunk index of an offset that [`offset_of`] returned.
-#[inline(always)]
-pub const fn offset_chunk(offset: usize) -> usize {
-    offset >> CHUNK_SHIFT
-}
-
 /// Whether the reservation was tried and refused (scopes then pass through).
 pub fn refused() -> bool {
     STATE.load(Ordering::Relaxed) == REFUSED
