@@ -16,4 +16,5 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$runner"
 export ENGRAM_TEST_RUNNER="$runner"
 # Separate target directory: a cross build shares nothing with the native one.
 export CARGO_TARGET_DIR=target/aarch64
-cargo test --target aarch64-unknown-linux-gnu "$@"
+# Library, binaries and test files; the doctests run natively in the main test step.
+cargo test --target aarch64-unknown-linux-gnu --lib --bins --tests "$@"

@@ -175,6 +175,12 @@ const CHILD: &str = "ENGRAM_GLOBAL_CHUNKS_CHILD";
 #[cfg_attr(miri, ignore = "spawns a process")]
 fn a_refused_reservation_passes_through_and_says_so() {
     use std::os::unix::process::CommandExt;
+    if std::env::var_os("ENGRAM_TEST_RUNNER").is_some() {
+        // Under an emulator (qemu-user) the address-space limit binds the emulator, which maps
+        // the guest's memory its own way, not the reservation this test is about.
+        eprintln!("skipped: the child would run under ENGRAM_TEST_RUNNER");
+        return;
+    }
     let _g = serial();
     let mut cmd = child::self_command();
     cmd.args([
