@@ -396,9 +396,11 @@ const NO: u8 = 2;
 ///
 /// unsafe impl GlobalAlloc for MyAlloc {
 ///     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+///         // SAFETY: forwarded unchanged; our caller upholds `alloc`'s contract.
 ///         unsafe { System.alloc(layout) }
 ///     }
 ///     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+///         // SAFETY: `ptr` came from `System.alloc` above with `layout`.
 ///         unsafe { System.dealloc(ptr, layout) }
 ///     }
 /// }

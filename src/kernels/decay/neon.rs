@@ -51,39 +51,46 @@ impl Lanes for Neon {
 
     #[inline(always)]
     unsafe fn splat(v: f64) -> Self {
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         Neon(unsafe { vdupq_n_f64(v) })
     }
 
     #[inline(always)]
     unsafe fn ages(a: uint64x2_t) -> Self {
         // UCVTF rounds to nearest, like `as f64`.
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         Neon(unsafe { vcvtq_f64_u64(a) })
     }
 
     #[inline(always)]
     unsafe fn sub(a: Self, b: Self) -> Self {
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         Neon(unsafe { vsubq_f64(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn mul(a: Self, b: Self) -> Self {
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         Neon(unsafe { vmulq_f64(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn max(a: Self, b: Self) -> Self {
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         Neon(unsafe { vmaxq_f64(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
         // vfmaq_f64(c, a, b) = c + a * b, fused.
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         Neon(unsafe { vfmaq_f64(c.0, a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn scale(v: Self, k: Self, _: Self) -> Self {
         // k is an integer in [-1010, 0]; (k + 1023) << 52 are the bits of 2^k.
+        // SAFETY: register-only NEON arithmetic; the trait's contract is that the CPU has it.
         unsafe {
             let two_k = vreinterpretq_f64_s64(vshlq_n_s64::<52>(vaddq_s64(
                 vcvtq_s64_f64(k.0),

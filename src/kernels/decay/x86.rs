@@ -77,32 +77,38 @@ impl Lanes for Avx512 {
 
     #[inline(always)]
     unsafe fn splat(v: f64) -> Self {
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_set1_pd(v) })
     }
 
     #[inline(always)]
     unsafe fn ages(a: __m512i) -> Self {
         // vcvtuqq2pd (AVX-512DQ) rounds to nearest, like `as f64`.
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_cvtepu64_pd(a) })
     }
 
     #[inline(always)]
     unsafe fn sub(a: Self, b: Self) -> Self {
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_sub_pd(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn mul(a: Self, b: Self) -> Self {
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_mul_pd(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn max(a: Self, b: Self) -> Self {
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_max_pd(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_fmadd_pd(a.0, b.0, c.0) })
     }
 
@@ -112,6 +118,7 @@ impl Lanes for Avx512 {
     #[inline(always)]
     unsafe fn scale(v: Self, k: Self, _: Self) -> Self {
         // scalef multiplies by 2^k with a single rounding, subnormal results included.
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
         Avx512(unsafe { _mm512_scalef_pd(v.0, k.0) })
     }
 }
@@ -180,6 +187,7 @@ impl Lanes for Avx2 {
 
     #[inline(always)]
     unsafe fn splat(v: f64) -> Self {
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         Avx2(unsafe { _mm256_set1_pd(v) })
     }
 
@@ -188,6 +196,7 @@ impl Lanes for Avx2 {
         // AVX2 has no u64 → f64 conversion. The low 32 bits of each age go under the exponent of
         // 2^52 (blend takes odd 32-bit elements, the high halves, from the constant), the high
         // 32 under that of 2^84; subtracting the two offsets and adding rounds once, to nearest.
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         unsafe {
             let lo = _mm256_blend_epi32(ages, _mm256_set1_epi64x(TWO_52_BITS), 0b1010_1010);
             let hi = _mm256_or_si256(_mm256_srli_epi64(ages, 32), _mm256_set1_epi64x(TWO_84_BITS));
@@ -200,27 +209,32 @@ impl Lanes for Avx2 {
 
     #[inline(always)]
     unsafe fn sub(a: Self, b: Self) -> Self {
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         Avx2(unsafe { _mm256_sub_pd(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn mul(a: Self, b: Self) -> Self {
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         Avx2(unsafe { _mm256_mul_pd(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn max(a: Self, b: Self) -> Self {
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         Avx2(unsafe { _mm256_max_pd(a.0, b.0) })
     }
 
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         Avx2(unsafe { _mm256_fmadd_pd(a.0, b.0, c.0) })
     }
 
     #[inline(always)]
     unsafe fn poly(r: Self) -> Self {
         // Estrin's scheme: with 4 lanes the loop is latency-bound, and Estrin's depth is 3, not 7.
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         unsafe {
             let (r, c) = (r.0, |i: usize| _mm256_set1_pd(EXP_C[i]));
             let r2 = _mm256_mul_pd(r, r);
@@ -239,6 +253,7 @@ impl Lanes for Avx2 {
     unsafe fn scale(v: Self, _: Self, t: Self) -> Self {
         // The low mantissa bits of t hold k (two's complement); shifted into the exponent field
         // and biased, they form 2^k. k is in [-1010, 0], so 2^k is a normal f64.
+        // SAFETY: register-only AVX2/FMA arithmetic; the trait's contract is that the CPU has it.
         unsafe {
             let two_k = _mm256_add_epi64(
                 _mm256_slli_epi64(_mm256_castpd_si256(t.0), 52),
