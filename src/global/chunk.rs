@@ -155,15 +155,21 @@ pub fn next_of(index: usize) -> usize {
 pub fn take(token: usize) -> Option<usize> {
     region::reserve()?;
     let index = claim_free().or_else(carve)?;
-    let meta = &CHUNKS[index];
+    prepare(&CHUNKS[index], token);
+    Some(index)
+}
+
+/// Readies a chunk just claimed (its word non-zero, so only the claimer touches it) for a new
+/// life with owner `owner`: it is no longer a resident free chunk, its pages will be touched, and
+/// its owner-only fields start afresh.
+fn prepare(meta: &ChunkMeta, owner: usize) {
     if meta.resident.load(Ordering::Relaxed) {
         RESIDENT_FREE.fetch_sub(1, Ordering::Relaxed);
     }
     meta.resident.store(true, Ordering::Relaxed);
     meta.local.store(0, Ordering::Relaxed);
     meta.next.store(NO_CHUNK, Ordering::Relaxed);
-    meta.owner.store(token, Ordering::Relaxed);
-    Some(index)
+    meta.owner.store(owner, Ordering::Relaxed);
 }
 
 /// Claims a free, committed chunk (word `0 → OWNED`), scanning the carved part from the hint.
@@ -265,13 +271,7 @@ pub fn take_span(count: usize) -> Option<usize> {
     region::reserve()?;
     let head = claim_run(count).or_else(|| carve_run(count))?;
     for meta in &CHUNKS[head..head + count] {
-        if meta.resident.load(Ordering::Relaxed) {
-            RESIDENT_FREE.fetch_sub(1, Ordering::Relaxed);
-        }
-        meta.resident.store(true, Ordering::Relaxed);
-        meta.local.store(0, Ordering::Relaxed);
-        meta.next.store(NO_CHUNK, Ordering::Relaxed);
-        meta.owner.store(NO_OWNER, Ordering::Relaxed);
+        prepare(meta, NO_OWNER);
         // Still non-zero, so still unclaimable: one live block, no owner.
         meta.word.store(ONE_BLOCK, Ordering::Relaxed);
     }
@@ -301,11 +301,7 @@ pub fn extend_span(head: usize, count: usize, new_count: usize) -> bool {
         }
     }
     for meta in &CHUNKS[head + count..end] {
-        if meta.resident.load(Ordering::Relaxed) {
-            RESIDENT_FREE.fetch_sub(1, Ordering::Relaxed);
-        }
-        meta.resident.store(true, Ordering::Relaxed);
-        meta.owner.store(NO_OWNER, Ordering::Relaxed);
+        prepare(meta, NO_OWNER);
         meta.word.store(ONE_BLOCK, Ordering::Relaxed);
     }
     CHUNKS[head].span.store(new_count, Ordering::Relaxed);
