@@ -1,7 +1,7 @@
 //! A guided tour of engram-kernels: the main job of the README.
 //!
 //! ```text
-//! cargo run --release --example tour
+//! cargo run --release --features kernels --example tour
 //! ```
 //!
 //! 1. a hashbrown map and arena strings inside a fixed-capacity `Arena`;

@@ -11,7 +11,7 @@ target=$(rustc -vV | sed -n 's/^host: //p')
 export RUSTFLAGS="-Zsanitizer=address --cfg engram_asan"
 export RUSTDOCFLAGS="$RUSTFLAGS"
 export CARGO_TARGET_DIR=target/asan
-asan_test() { cargo +nightly test --target "$target" "$@"; }
+asan_test() { cargo +nightly test --all-features --target "$target" "$@"; }
 
 asan_test --lib -- raw:: arena:: scratch:: bump::
 asan_test --test arena --test arena_chunks --test arena_pool --test scratch --test scratch_policy \

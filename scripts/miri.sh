@@ -23,7 +23,7 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 export PROPTEST_CASES="${PROPTEST_CASES:-4}"
 
 # Unit tests of the pure arithmetic, chunks, spills, metrics, config and the global allocator.
-cargo +nightly miri test --lib -- bump:: raw:: scratch:: metrics:: config:: arena:: global:: kernels::
+cargo +nightly miri test --lib --all-features -- bump:: raw:: scratch:: metrics:: config:: arena:: global:: kernels::
 # The C layer's argument checks (pointer and length to slice), in the engram-kernels-c crate.
 cargo +nightly miri test -p engram-kernels-c --lib
 
@@ -40,4 +40,4 @@ cargo +nightly miri test "${tests[@]}"
 # The cosine kernels' AVX2 and AVX-512 paths under Miri: masked tails, part remainders, spare
 # query slots. Its own target directory, since the flags change every crate.
 RUSTFLAGS="-C target-feature=+avx2,+fma,+avx512f" CARGO_TARGET_DIR=target/miri-simd \
-    cargo +nightly miri test --test kernels_levels
+    cargo +nightly miri test --features kernels --test kernels_levels

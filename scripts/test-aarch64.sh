@@ -22,5 +22,5 @@ export CARGO_TARGET_DIR=target/aarch64
 # SIGSEGV in about one run in four, with this allocator and with the previous one (PROT_NONE
 # chunks made writable one by one) alike, while native runs, ThreadSanitizer and ten-minute
 # stress runs stay clean; the cause is not found yet. Every other test runs.
-cargo test --target aarch64-unknown-linux-gnu --lib --bins --tests "$@" -- \
+cargo test --all-features --target aarch64-unknown-linux-gnu --lib --bins --tests "$@" -- \
     --skip blocks_move_between_threads_and_outlive_their_scopes_and_threads

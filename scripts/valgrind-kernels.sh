@@ -25,7 +25,7 @@ args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 
 # Release build (debug info is on in the release profile) so valgrind's slowdown stays tolerable.
-build_log=$(cargo test --release --no-run "${args[@]}" "$@" 2>&1) || { echo "$build_log"; exit 1; }
+build_log=$(cargo test --release --no-run --features kernels "${args[@]}" "$@" 2>&1) || { echo "$build_log"; exit 1; }
 echo "$build_log" | grep -E 'Executable' || true
 
 status=0

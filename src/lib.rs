@@ -22,11 +22,11 @@
 //!
 //! | Feature | Default | Gives |
 //! |---|---|---|
-//! | `kernels` | yes | `engram_kernels::kernels` |
-//! | `hashbrown` | yes | the `engram_kernels::hashbrown` re-export |
+//! | `kernels` | no | `engram_kernels::kernels` (most of the crate's compile time) |
+//! | `hashbrown` | no | the `engram_kernels::hashbrown` re-export |
 //!
-//! With `default-features = false` the crate is the allocator alone: arenas, scratch scopes,
-//! the global allocator, metrics, configuration and collections.
+//! Without features the crate is the allocator: arenas, scratch scopes, the global allocator,
+//! metrics, configuration and collections.
 //!
 //! The crate re-exports [`allocator_api2`] (0.2) and, with the `hashbrown` feature, `hashbrown`
 //! (0.17), so that the `Allocator` trait you name is the one the arenas implement. If you
