@@ -36,7 +36,7 @@ use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 /// Totals over every thread's scratch scopes since the start of the process (or the last
 /// [`reset`]).
@@ -53,10 +53,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ScratchMetrics {
-    /// Outermost scope exits (each one resets its arena).
-    pub total_resets: usize,
+    /// Arena resets: outermost scope exits, and the explicit resets counted by [`record_reset`].
+    pub total_resets: u64,
     /// Requests that did not fit, summed over all cycles.
-    pub total_overflows: usize,
+    pub total_overflows: u64,
     /// The largest peak `used` of any cycle, in bytes.
     pub max_high_water_mark: usize,
 }
@@ -86,18 +86,18 @@ impl ScratchMetrics {
 /// registry lock.
 #[derive(Default)]
 struct Counters {
-    resets: AtomicUsize,
-    overflows: AtomicUsize,
+    resets: AtomicU64,
+    overflows: AtomicU64,
     peak: AtomicUsize,
-    base_resets: AtomicUsize,
-    base_overflows: AtomicUsize,
+    base_resets: AtomicU64,
+    base_overflows: AtomicU64,
 }
 
 /// Owner-only increment: a relaxed load and store, no `lock`-prefixed instruction. Wrapping, not
-/// saturating: a `usize` count of resets or overflows cannot wrap in the life of a process, and a
+/// saturating: a `u64` count of resets or overflows cannot wrap in the life of a process, and a
 /// saturation check would sit on every scope exit.
 #[inline(always)]
-fn add(counter: &AtomicUsize, n: usize) {
+fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
 }
 
@@ -105,7 +105,6 @@ impl Counters {
     #[inline]
     fn record(&self, overflows: u64, peak: usize) {
         add(&self.resets, 1);
-        let overflows = usize::try_from(overflows).unwrap_or(usize::MAX);
         add(&self.overflows, overflows);
         // Only this cycle's peak is ever stored, so a reader's zero can be overwritten by a cycle
         // concurrent with the reset, never by one before it.
@@ -125,7 +124,7 @@ impl Counters {
     /// The counts since the last [`rebase`](Self::rebase) (registry lock held).
     fn read(&self) -> ScratchMetrics {
         let since =
-            |n: &AtomicUsize, base: &AtomicUsize| n.load(Relaxed).wrapping_sub(base.load(Relaxed));
+            |n: &AtomicU64, base: &AtomicU64| n.load(Relaxed).wrapping_sub(base.load(Relaxed));
         ScratchMetrics {
             total_resets: since(&self.resets, &self.base_resets),
             total_overflows: since(&self.overflows, &self.base_overflows),
@@ -209,12 +208,29 @@ pub fn reset() {
     }
 }
 
+/// Counts one arena reset that was not a scope exit, for an API that promises to count every
+/// reset it is asked for (the C library's `engram_reset_arenas` counts one per call, as the
+/// library it replaces did). [`snapshot`] includes it and [`reset`] clears it.
+///
+/// Cost: takes the registry lock; not for hot paths.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::metrics;
+///
+/// let before = metrics::snapshot().total_resets;
+/// metrics::record_reset();
+/// assert!(metrics::snapshot().total_resets > before); // other threads may count resets too
+/// ```
+pub fn record_reset() {
+    record_detached(0, 0);
+}
+
 /// Records a cycle outside the calling thread's counter block: for a thread that has none (for
-/// example during thread-local teardown), or for an explicit reset through the C ABI
-/// (`engram_reset_arenas` counts one reset per call). Takes the registry lock: only for cold
-/// paths.
+/// example during thread-local teardown), or for an explicit reset ([`record_reset`]). Takes
+/// the registry lock: only for cold paths.
 pub(crate) fn record_detached(overflows: u64, peak: usize) {
-    let overflows = usize::try_from(overflows).unwrap_or(usize::MAX);
     let mut reg = REGISTRY.lock();
     reg.retired = reg.retired.merge(ScratchMetrics {
         total_resets: 1,
@@ -311,7 +327,7 @@ mod tests {
     #[test]
     fn counts_that_wrap_still_read_right_after_a_reset() {
         let c = Counters::default();
-        c.resets.store(usize::MAX, Relaxed);
+        c.resets.store(u64::MAX, Relaxed);
         c.rebase();
         c.record(0, 0);
         c.record(0, 0);
@@ -321,10 +337,10 @@ mod tests {
     #[test]
     fn merge_saturates() {
         let big = ScratchMetrics {
-            total_resets: usize::MAX,
+            total_resets: u64::MAX,
             total_overflows: 1,
             max_high_water_mark: 0,
         };
-        assert_eq!(big.merge(big).total_resets, usize::MAX);
+        assert_eq!(big.merge(big).total_resets, u64::MAX);
     }
 }

@@ -5,13 +5,6 @@ use crate::args::{Args, guard};
 use engram_kernels::config::{self, OverflowPolicy};
 use engram_kernels::diag;
 use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Resets counted by [`engram_reset_arenas`]: the Zig implementation counts one reset per call,
-/// whether or not the thread had an arena, and the Rust metrics count only scope exits. The C
-/// layer keeps the difference itself and adds it in [`engram_arena_stats`]; Rust code reading
-/// `engram_kernels::metrics::snapshot()` in the same process does not see these.
-static EXPLICIT_RESETS: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the pool size of arenas created from now on (`pool_size_mb` MiB, 1 to 1024; 0 or more
 /// is ignored and reported once on stderr) and the overflow policy the exports honour: 0 panic,
@@ -84,13 +77,11 @@ pub unsafe extern "C" fn engram_arena_stats(
 ) {
     guard(|| {
         let m = engram_kernels::metrics::snapshot();
+        // The counts are u64; a 32-bit size_t saturates rather than wraps.
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         for (ptr, value) in [
-            (
-                total_resets,
-                m.total_resets
-                    .saturating_add(EXPLICIT_RESETS.load(Ordering::Relaxed)),
-            ),
-            (total_overflows, m.total_overflows),
+            (total_resets, count(m.total_resets)),
+            (total_overflows, count(m.total_overflows)),
             (max_high_water_mark, m.max_high_water_mark),
         ] {
             // SAFETY: a non-null pointer is valid for one write: this function's contract. Each
@@ -103,7 +94,9 @@ pub unsafe extern "C" fn engram_arena_stats(
 }
 
 /// Resets the calling thread's arena (a no-op if it has none) and, like the Zig implementation,
-/// counts one reset in the `total_resets` metric on every call.
+/// counts one reset in the `total_resets` metric on every call (through
+/// `engram_kernels::metrics::record_reset`, so Rust code in the same process sees it too, and
+/// `engram_reset_arena_metrics` clears it).
 ///
 /// # Safety
 ///
@@ -128,7 +121,7 @@ pub unsafe extern "C" fn engram_arena_stats(
 pub unsafe extern "C" fn engram_reset_arenas() {
     guard(|| {
         engram_kernels::scratch::reset_thread_arena();
-        EXPLICIT_RESETS.fetch_add(1, Ordering::Relaxed);
+        engram_kernels::metrics::record_reset();
     })
 }
 
@@ -153,7 +146,6 @@ pub unsafe extern "C" fn engram_reset_arenas() {
 pub unsafe extern "C" fn engram_reset_arena_metrics() {
     guard(|| {
         engram_kernels::metrics::reset();
-        EXPLICIT_RESETS.store(0, Ordering::Relaxed);
     })
 }
 
