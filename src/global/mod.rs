@@ -548,22 +548,26 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     #[inline(always)]
     fn alloc_routed<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
         if LOCAL.with(thread::Local::active) {
-            return self.alloc_in_scope::<ZEROED>(layout);
+            return self.alloc_in_scope::<ZEROED>(layout.size(), layout.align());
         }
         // SAFETY: forwarded from our caller, who upholds `GlobalAlloc::alloc`'s contract.
         unsafe { self.alloc_inner::<ZEROED>(layout) }
     }
 
     /// An allocation inside a scope: a bump in the current chunk, else the slow path.
+    ///
+    /// Takes `size` and `align` in the order `__rust_alloc` receives them, so the call from
+    /// [`alloc_routed`](Self::alloc_routed) is a bare jump, and the pass-through path keeps its
+    /// arguments where the inner allocator wants them.
     #[inline(never)]
-    fn alloc_in_scope<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
-        let p = LOCAL.with(|l| l.try_bump_counted(layout.size(), layout.align()));
+    fn alloc_in_scope<const ZEROED: bool>(&self, size: usize, align: usize) -> *mut u8 {
+        let p = LOCAL.with(|l| l.try_bump_counted(size, align));
         if p.is_null() {
-            return self.alloc_in_scope_slow::<ZEROED>(layout);
+            return self.alloc_in_scope_slow::<ZEROED>(size, align);
         }
         if ZEROED {
-            // SAFETY: `p` is a fresh arena block of `layout.size()` writable bytes.
-            unsafe { p.write_bytes(0, layout.size()) };
+            // SAFETY: `p` is a fresh arena block of `size` writable bytes.
+            unsafe { p.write_bytes(0, size) };
         }
         p
     }
@@ -571,15 +575,18 @@ impl<A: GlobalAlloc> GlobalArena<A> {
     /// The current chunk has no room: the next chunk, or a counted spill to `inner`.
     #[cold]
     #[inline(never)]
-    fn alloc_in_scope_slow<const ZEROED: bool>(&self, layout: Layout) -> *mut u8 {
-        let p = LOCAL.with(|l| l.alloc_in_scope(layout.size(), layout.align()));
+    fn alloc_in_scope_slow<const ZEROED: bool>(&self, size: usize, align: usize) -> *mut u8 {
+        let p = LOCAL.with(|l| l.alloc_in_scope(size, align));
         if p.is_null() {
-            // SAFETY: `layout` came from a `GlobalAlloc::alloc` caller, who upholds its contract.
-            return unsafe { self.alloc_inner::<ZEROED>(layout) };
+            // SAFETY: `size` and `align` are those of a `Layout` a `GlobalAlloc::alloc` caller
+            // passed, so they form a valid layout, and the caller upholds the rest of the contract.
+            return unsafe {
+                self.alloc_inner::<ZEROED>(Layout::from_size_align_unchecked(size, align))
+            };
         }
         if ZEROED {
             // SAFETY: as in `alloc_in_scope`.
-            unsafe { p.write_bytes(0, layout.size()) };
+            unsafe { p.write_bytes(0, size) };
         }
         p
     }

@@ -15,8 +15,9 @@
 //! whole chunk (a whole huge page); the mapping itself stays. Under Miri (no `mmap`) the range
 //! is a smaller [`System`] allocation and both calls do nothing.
 //!
-//! Whether a pointer belongs to an arena is one subtraction and one compare against the
-//! published base; its chunk is the offset shifted right by [`CHUNK_SHIFT`].
+//! The range is aligned to its own size, so whether a pointer belongs to an arena is one shift
+//! and one compare of its high bits against the published [`tag`] (the pointer itself stays
+//! intact for the free that follows); its chunk is the next [`CHUNK_COUNT`] bits below.
 //!
 //! This module and [`super::chunk`] hold all the unsafe code of the global allocator's memory
 //! management; the arithmetic is in safe `const fn`s tested below.
@@ -40,18 +41,25 @@ pub const CHUNK_COUNT: usize = 64;
 pub const CHUNK_SIZE: usize = 1 << CHUNK_SHIFT;
 /// Bytes in the whole reserved range.
 pub const REGION_SIZE: usize = CHUNK_COUNT * CHUNK_SIZE;
+/// log2 of [`REGION_SIZE`]: the range is aligned to its size, so an address's bits above this
+/// say whether it lies in the range.
+pub const REGION_SHIFT: u32 = REGION_SIZE.trailing_zeros();
+const _: () = assert!(
+    CHUNK_COUNT.is_power_of_two(),
+    "the range is aligned to its size"
+);
 
 /// Base of the reserved range, or null before the first reservation (or after a refusal).
 static BASE: AtomicPtr<u8> = AtomicPtr::new(null_mut());
 
-/// Address of [`BASE`] for the ownership test, or [`NO_RANGE`] while there is no range.
-static START: AtomicUsize = AtomicUsize::new(NO_RANGE);
+/// [`BASE`]'s bits above [`REGION_SHIFT`] for the ownership test, or [`NO_RANGE`] while there
+/// is no range.
+static TAG: AtomicUsize = AtomicUsize::new(NO_RANGE);
 
-/// The range start assumed while none is reserved: the top `REGION_SIZE` bytes of the address
-/// space, which are kernel space on 64-bit Linux, so no pointer a program can free lies there.
-/// With it the ownership test is one subtraction and one compare, with no "is there a range"
-/// branch.
-pub const NO_RANGE: usize = usize::MAX - REGION_SIZE + 1;
+/// The tag while no range is reserved: `addr >> REGION_SHIFT` has its top bits clear, so it is
+/// never `usize::MAX`, and no address is owned. With it the ownership test needs no "is there a
+/// range" branch.
+pub const NO_RANGE: usize = usize::MAX;
 
 /// Reservation state: not tried, reserved, or refused by the OS.
 static STATE: AtomicU8 = AtomicU8::new(UNTRIED);
@@ -64,13 +72,18 @@ const REFUSED: u8 = 2;
 /// is published.
 static WRITABLE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Chunk index of address `addr` when the range starts at `base` (`NO_RANGE` when there is
-/// none), or `None` when `addr` lies outside it. Never wraps or panics.
+/// The ownership tag of a range starting at `base` (aligned to [`REGION_SIZE`]).
 #[inline(always)]
-pub const fn chunk_index(addr: usize, base: usize) -> Option<usize> {
-    let offset = addr.wrapping_sub(base);
-    if offset < REGION_SIZE {
-        Some(offset >> CHUNK_SHIFT)
+pub const fn tag_of(base: usize) -> usize {
+    base >> REGION_SHIFT
+}
+
+/// Chunk index of address `addr` when the range's tag is `tag` ([`NO_RANGE`] when there is
+/// none), or `None` when `addr` lies outside the range. Never wraps or panics.
+#[inline(always)]
+pub const fn chunk_index(addr: usize, tag: usize) -> Option<usize> {
+    if addr >> REGION_SHIFT == tag {
+        Some((addr >> CHUNK_SHIFT) & (CHUNK_COUNT - 1))
     } else {
         None
     }
@@ -82,10 +95,10 @@ pub const fn chunk_offset(index: usize) -> usize {
     index << CHUNK_SHIFT
 }
 
-/// The range start if it is reserved, else `NO_RANGE`; a plain load, for the deallocation path.
+/// The range's tag if it is reserved, else `NO_RANGE`; a plain load, for the deallocation path.
 #[inline(always)]
-pub fn base_addr() -> usize {
-    START.load(Ordering::Relaxed)
+pub fn tag() -> usize {
+    TAG.load(Ordering::Relaxed)
 }
 
 /// Chunk index owning `ptr`, or `None` if `ptr` did not come from an arena.
@@ -94,7 +107,7 @@ pub fn base_addr() -> usize {
 /// synchronisation with the allocating thread, which had already seen the published base.
 #[inline(always)]
 pub fn owner_of(ptr: *mut u8) -> Option<usize> {
-    chunk_index(ptr.addr(), base_addr())
+    chunk_index(ptr.addr(), tag())
 }
 
 /// Whether the reservation was tried and refused (scopes then pass through).
@@ -123,7 +136,7 @@ pub fn reserve() -> Option<*mut u8> {
     };
     match BASE.compare_exchange(null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
-            START.store(fresh.addr(), Ordering::Release);
+            TAG.store(tag_of(fresh.addr()), Ordering::Release);
             STATE.store(RESERVED, Ordering::Relaxed);
             Some(fresh)
         }
@@ -134,13 +147,14 @@ pub fn reserve() -> Option<*mut u8> {
     }
 }
 
-/// Maps `REGION_SIZE` bytes aligned to `CHUNK_SIZE`: one writable `MAP_NORESERVE` mapping
+/// Maps `REGION_SIZE` bytes aligned to `REGION_SIZE`: one writable `MAP_NORESERVE` mapping
 /// advised for huge pages, or, where the OS refuses that, a `PROT_NONE` one (see the module docs).
+/// Aligning takes twice the range in address space for a moment; the slack is unmapped at once.
 #[cfg(all(unix, not(miri)))]
 fn map_range() -> Option<*mut u8> {
-    let (base, writable) = match map_aligned(REGION_SIZE, CHUNK_SIZE, true) {
+    let (base, writable) = match map_aligned(REGION_SIZE, REGION_SIZE, true) {
         Some(base) => (base, true),
-        None => (map_aligned(REGION_SIZE, CHUNK_SIZE, false)?, false),
+        None => (map_aligned(REGION_SIZE, REGION_SIZE, false)?, false),
     };
     WRITABLE.store(writable, Ordering::Relaxed);
     // Advice only: where THP is off (or the kernel predates it) the range simply uses 4 KiB
@@ -199,7 +213,7 @@ fn unmap_range(base: *mut u8) {
 #[cfg(miri)]
 fn map_range() -> Option<*mut u8> {
     use std::alloc::{GlobalAlloc, Layout, System};
-    let layout = Layout::from_size_align(REGION_SIZE, CHUNK_SIZE).ok()?;
+    let layout = Layout::from_size_align(REGION_SIZE, REGION_SIZE).ok()?;
     // SAFETY: non-zero size. `System` directly: never the global allocator.
     let p = unsafe { System.alloc(layout) };
     (!p.is_null()).then_some(p)
@@ -212,7 +226,7 @@ fn unmap_range(base: *mut u8) {
     unsafe {
         System.dealloc(
             base,
-            Layout::from_size_align_unchecked(REGION_SIZE, CHUNK_SIZE),
+            Layout::from_size_align_unchecked(REGION_SIZE, REGION_SIZE),
         )
     };
 }
@@ -306,8 +320,8 @@ pub fn writable() -> bool {
 
 /// Start and length of the reserved range, or `None` before it is reserved.
 pub fn range() -> Option<(usize, usize)> {
-    let base = base_addr();
-    (base != NO_RANGE).then_some((base, REGION_SIZE))
+    let tag = tag();
+    (tag != NO_RANGE).then_some((tag << REGION_SHIFT, REGION_SIZE))
 }
 
 /// Debug builds: says once on stderr that scopes found no chunk. Written with one `write(2)`, so
@@ -332,18 +346,30 @@ mod tests {
 
     #[test]
     fn chunk_index_is_a_range_check_and_a_shift() {
-        let base = 0x10_0000_0000usize;
-        assert_eq!(chunk_index(base, base), Some(0));
-        assert_eq!(chunk_index(base + CHUNK_SIZE - 1, base), Some(0));
-        assert_eq!(chunk_index(base + CHUNK_SIZE, base), Some(1));
+        let base = 3 * REGION_SIZE;
+        let tag = tag_of(base);
+        assert_eq!(chunk_index(base, tag), Some(0));
+        assert_eq!(chunk_index(base + CHUNK_SIZE - 1, tag), Some(0));
+        assert_eq!(chunk_index(base + CHUNK_SIZE, tag), Some(1));
         assert_eq!(
-            chunk_index(base + REGION_SIZE - 1, base),
+            chunk_index(base + REGION_SIZE - 1, tag),
             Some(CHUNK_COUNT - 1)
         );
-        assert_eq!(chunk_index(base + REGION_SIZE, base), None);
-        assert_eq!(chunk_index(base - 1, base), None);
-        assert_eq!(chunk_index(0, base), None);
-        assert_eq!(chunk_index(usize::MAX, base), None);
+        assert_eq!(chunk_index(base + REGION_SIZE, tag), None);
+        assert_eq!(chunk_index(base - 1, tag), None);
+        assert_eq!(chunk_index(0, tag), None);
+        assert_eq!(chunk_index(usize::MAX, tag), None);
+    }
+
+    #[test]
+    fn the_tag_identifies_exactly_the_aligned_range() {
+        let base = 5 * REGION_SIZE;
+        let tag = tag_of(base);
+        for probe in [0, 1, REGION_SIZE / 2, REGION_SIZE - 1] {
+            assert!(chunk_index(base + probe, tag).is_some());
+            assert_eq!(chunk_index(base - 1 - probe, tag), None);
+            assert_eq!(chunk_index(base + REGION_SIZE + probe, tag), None);
+        }
     }
 
     #[test]
@@ -360,18 +386,16 @@ mod tests {
         ] {
             assert_eq!(chunk_index(addr, NO_RANGE), None);
         }
-        assert_eq!(
-            base_addr(),
-            NO_RANGE,
-            "no range in this unit-test process yet"
-        );
+        assert_eq!(chunk_index(usize::MAX, NO_RANGE), None);
+        assert_eq!(tag(), NO_RANGE, "no range in this unit-test process yet");
     }
 
     #[test]
     fn range_at_the_top_of_the_address_space_does_not_wrap() {
         let base = usize::MAX - REGION_SIZE + 1;
-        assert_eq!(chunk_index(usize::MAX, base), Some(CHUNK_COUNT - 1));
-        assert_eq!(chunk_index(0, base), None);
+        assert_eq!(base % REGION_SIZE, 0);
+        assert_eq!(chunk_index(usize::MAX, tag_of(base)), Some(CHUNK_COUNT - 1));
+        assert_eq!(chunk_index(0, tag_of(base)), None);
     }
 
     /// Both ways of reserving a range, on a small one of our own: aligned, and writable either
@@ -402,10 +426,8 @@ mod tests {
     fn chunks_tile_the_range() {
         for i in [0, 1, CHUNK_COUNT / 2, CHUNK_COUNT - 1] {
             assert_eq!(chunk_offset(i), i * CHUNK_SIZE);
-            assert_eq!(
-                chunk_index(0x4000_0000 + chunk_offset(i), 0x4000_0000),
-                Some(i)
-            );
+            let base = 7 * REGION_SIZE;
+            assert_eq!(chunk_index(base + chunk_offset(i), tag_of(base)), Some(i));
         }
         assert_eq!(chunk_offset(CHUNK_COUNT), REGION_SIZE);
     }
