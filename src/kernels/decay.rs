@@ -282,45 +282,93 @@ fn apply_at(token: Token, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64)
 fn rounded_at(token: Token, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
     match token.isa() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the token proves AVX2 and FMA were detected at run time (AVX-512 detection
-        // includes them).
-        Isa::Avx2(_) | Isa::Avx512(_) => unsafe { rounded_avx2(strengths, ages, decay) },
-        _ => rounded_chunks(strengths, ages, decay),
+        Isa::Avx512(t) => match t.dq() {
+            Some(dq) => x86::rounded_avx512(dq, strengths, ages, decay),
+            None => x86::rounded_avx2(t.avx2(), strengths, ages, decay),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2(t) => x86::rounded_avx2(t, strengths, ages, decay),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon(t) => neon::rounded_neon(t, strengths, ages, decay),
+        Isa::Scalar => {
+            for (s, &age) in strengths.iter_mut().zip(ages) {
+                *s = rounded_one(*s, age, decay);
+            }
+        }
     }
 }
 
-/// [`rounded_chunks`] compiled for AVX2 (four f64 lanes); the steps are the same, so the results
-/// are too.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn rounded_avx2(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
-    rounded_chunks(strengths, ages, decay)
+/// One strength of [`Decay::apply_rounded_factor`]: the scalar path, and the SIMD paths' check.
+#[inline(always)]
+fn rounded_one(s: f32, age: u64, decay: &Decay) -> f32 {
+    let f = match rounded_factor(age, decay.neg_inv_tau) {
+        Some(f) => f,
+        None => decay.factor(age),
+    };
+    keep_or(s, age, s * f)
 }
 
-/// [`Decay::apply_rounded_factor`] in chunks: the factors of a chunk branch-free (so the compiler
-/// vectorises them), then the rare ones too close to an f32 rounding point from the platform's
-/// `exp`, then the multiplies.
+/// What [`Decay::apply_rounded_factor`] stores: `s` itself at age 0 (bit for bit) and for ±∞
+/// (which the engine would turn into NaN once the factor underflows to 0), else `product`.
 #[inline(always)]
-fn rounded_chunks(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
-    const CHUNK: usize = 64;
-    let mut factors = [0f32; CHUNK];
-    let mut sure = [false; CHUNK];
-    for (s, a) in strengths.chunks_mut(CHUNK).zip(ages.chunks(CHUNK)) {
-        let (f, ok) = (&mut factors[..a.len()], &mut sure[..a.len()]);
-        for ((f, ok), &age) in f.iter_mut().zip(ok.iter_mut()).zip(a) {
-            (*f, *ok) = rounded_factor(age, decay.tau);
-        }
-        if !ok.iter().all(|&ok| ok) {
-            for ((f, &ok), &age) in f.iter_mut().zip(ok.iter()).zip(a) {
-                if !ok {
-                    *f = decay.factor(age);
-                }
-            }
-        }
-        for ((s, &f), &age) in s.iter_mut().zip(f.iter()).zip(a) {
-            let r = *s * f;
-            *s = if age == 0 || s.is_infinite() { *s } else { r };
-        }
+fn keep_or(s: f32, age: u64, product: f32) -> f32 {
+    if age == 0 || s.is_infinite() {
+        s
+    } else {
+        product
+    }
+}
+
+/// [`Decay::factor`] without `exp` on one f64 lane (see [`lanes::exp_bracket`]): `None` when the
+/// bracket straddles an f32 rounding point (a few ages in a million), and only then could the
+/// result differ from rounding the platform's `exp`.
+#[inline(always)]
+fn rounded_factor(age: u64, neg_inv_tau: f64) -> Option<f32> {
+    // SAFETY: the f64 lanes are plain Rust arithmetic: any CPU runs them.
+    let (lo, hi) = unsafe { lanes::exp_bracket::<f64>(age, neg_inv_tau) };
+    let (lo, hi) = (lo as f32, hi as f32);
+    (lo == hi).then_some(lo)
+}
+
+/// The SIMD paths' rare case: replaces `factors[i]` by [`Decay::factor`] for every bit `i` of
+/// `unsure`.
+#[cold]
+#[inline(never)]
+fn fix_factors<const W: usize>(
+    factors: &mut [f32; W],
+    mut unsure: u32,
+    ages: &[u64; W],
+    decay: &Decay,
+) {
+    while unsure != 0 {
+        let i = unsure.trailing_zeros() as usize;
+        factors[i] = decay.factor(ages[i]);
+        unsure &= unsure - 1;
+    }
+}
+
+/// Runs `block` on every `W` strengths and ages in place, the last partial block from padded
+/// copies (age 0 keeps the padding), so a SIMD path has one body and no scalar tail.
+#[inline(always)]
+fn in_blocks<const W: usize>(
+    strengths: &mut [f32],
+    ages: &[u64],
+    mut block: impl FnMut(&mut [f32; W], &[u64; W]),
+) {
+    let mut s_blocks = strengths.chunks_exact_mut(W);
+    let mut a_blocks = ages.chunks_exact(W);
+    for (s, a) in (&mut s_blocks).zip(&mut a_blocks) {
+        // chunks_exact: every chunk has W elements.
+        block(s.try_into().unwrap(), a.try_into().unwrap());
+    }
+    let (s_rest, a_rest) = (s_blocks.into_remainder(), a_blocks.remainder());
+    if !s_rest.is_empty() {
+        let (mut s, mut a) = ([0f32; W], [0u64; W]);
+        let n = s_rest.len().min(a_rest.len());
+        s[..n].copy_from_slice(&s_rest[..n]);
+        a[..n].copy_from_slice(&a_rest[..n]);
+        block(&mut s, &a);
+        s_rest[..n].copy_from_slice(&s[..n]);
     }
 }
 
@@ -354,9 +402,9 @@ const EXP_C: [f64; 8] = [
     1.0 / 5040.0,
 ];
 
-/// Taylor coefficients `1/i!` of the degree-12 polynomial [`rounded_factor`] uses: its truncation
-/// error on `|r| ≤ ln 2 / 2` is below 2·10⁻¹⁶.
-const EXP_C12: [f64; 13] = [
+/// Taylor coefficients `1/i!` of the exactly rounded path's degree-11 polynomial: its truncation
+/// error on `|r| ≤ ln 2 / 2` is below 9·10⁻¹⁵ relative.
+const EXP_C11: [f64; 12] = [
     1.0,
     1.0,
     0.5,
@@ -369,34 +417,14 @@ const EXP_C12: [f64; 13] = [
     1.0 / 362_880.0,
     1.0 / 3_628_800.0,
     1.0 / 39_916_800.0,
-    1.0 / 479_001_600.0,
 ];
-/// Far more than the error of [`rounded_factor`]'s f64 `exp(x)` (a few 10⁻¹⁶ relative) plus that
-/// of the platform's `exp` (glibc: 0.511 ulp), and far less than an f32 ulp (6·10⁻⁸ relative).
-const ROUNDING_MARGIN: f64 = 1e-13;
-
-/// [`Decay::factor`] without calling `exp`: `exp(−age/τ)` to about 10⁻¹⁵ in f64, then rounded to
-/// f32. `None` when the f64 value lies within [`ROUNDING_MARGIN`] of a point where f32 rounding
-/// changes (a few in a million ages): only then could the result differ from rounding the
-/// platform's `exp`, so the caller asks it.
-#[inline(always)]
-fn rounded_factor(age: u64, tau: f64) -> (f32, bool) {
-    // As the reference computes x, division included. Below −200 every factor rounds to 0 (as
-    // exp(−200) < 2⁻¹⁵⁰ does), so −∞ and huge ages need no special case.
-    let x = ((-(age as f64)) / tau).max(-200.0);
-    let t = x * core::f64::consts::LOG2_E + ROUND_MAGIC;
-    let k = t - ROUND_MAGIC;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let p = EXP_C12.iter().rev().fold(0.0, |acc, &c| acc * r + c);
-    // k, an integer in [-289, 0], sits in the low bits of t; k + 1023 is a valid biased exponent
-    // of a normal f64, and the shift drops every other bit of t (integer ops, so it vectorises).
-    let e = p * f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-    let (lo, hi) = (
-        (e * (1.0 - ROUNDING_MARGIN)) as f32,
-        (e * (1.0 + ROUNDING_MARGIN)) as f32,
-    );
-    (lo, lo == hi)
-}
+/// Four times the error bound of [`lanes::exp_bracket`]'s f64 `exp(x)` plus that of the
+/// platform's `exp` (10⁻¹³ in all), and far less than the spacing of f32 values (6·10⁻⁸
+/// relative): lanes within it of an f32 rounding point, about 10⁻⁵ of them, ask `exp`.
+const ROUNDING_MARGIN: f64 = 4e-13;
+/// Below this `x` every factor `exp(x)` rounds to 0 in f32 (`exp(−200) < 2⁻²⁸⁸`, and the
+/// smallest f32 subnormal is 2⁻¹⁴⁹).
+const EXACT_X_MIN: f64 = -200.0;
 
 /// One lane of the kernel; the SIMD paths run the same pipeline (`lanes.rs`) with their own
 /// primitives (fused multiply-adds among them).
@@ -449,11 +477,11 @@ mod tests {
                     _ => u64::MAX - i,
                 };
                 cases += 1;
-                match rounded_factor(age, tau) {
-                    (f, true) => {
+                match rounded_factor(age, d.neg_inv_tau) {
+                    Some(f) => {
                         assert_eq!(f.to_bits(), d.factor(age).to_bits(), "{age} s, tau {tau}")
                     }
-                    (_, false) => asked += 1,
+                    None => asked += 1,
                 }
             }
         }

@@ -12,7 +12,7 @@
 //! exponent built from integer bits elsewhere). Each implementation keeps exactly the operations
 //! its hand-written predecessor used, so every path's results are unchanged bit for bit.
 
-use super::{EXP_C, LN2_HI, LN2_LO, ROUND_MAGIC, X_MIN};
+use super::{EXACT_X_MIN, EXP_C, EXP_C11, LN2_HI, LN2_LO, ROUNDING_MARGIN, ROUND_MAGIC, X_MIN};
 
 /// A vector of f64 lanes and the operations the decay pipeline needs.
 ///
@@ -49,6 +49,19 @@ pub(super) trait Lanes: Copy {
         unsafe {
             let mut p = Self::splat(EXP_C[7]);
             for &c in EXP_C[..7].iter().rev() {
+                p = Self::mul_add(p, r, Self::splat(c));
+            }
+            p
+        }
+    }
+    /// `p₁₁(r) = Σ EXP_C11[i] · rⁱ`, the exactly rounded path's degree-11 polynomial; Horner by
+    /// default.
+    #[inline(always)]
+    unsafe fn poly11(r: Self) -> Self {
+        // SAFETY: the trait's contract, passed on.
+        unsafe {
+            let mut p = Self::splat(EXP_C11[11]);
+            for &c in EXP_C11[..11].iter().rev() {
                 p = Self::mul_add(p, r, Self::splat(c));
             }
             p
@@ -130,5 +143,51 @@ impl Lanes for f64 {
     unsafe fn scale(v: f64, k: f64, _: f64) -> f64 {
         // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
         v * f64::from_bits(((k as i64 + 1023) as u64) << 52)
+    }
+}
+
+/// Two f64 lanes that bracket `exp(x)` for `x = −age/τ` as the engine computes it (one IEEE
+/// division) and as the platform's `exp` evaluates it: `lo ≤ exp(x) ≤ hi`, and the same holds for
+/// the platform's result. If `lo` and `hi` round to the same f32, so does the platform's `exp(x)`
+/// (rounding is monotonic), and that f32 is the engine's factor; otherwise the caller asks `exp`.
+///
+/// The error budget, relative, against [`ROUNDING_MARGIN`] = 4·10⁻¹³:
+/// * `x` is `age · (−1/τ)` (two roundings), not `age / τ` (one): at most `3 · 2⁻⁵³ · |x|`
+///   apart, `≤ 6.7·10⁻¹⁴` for `|x| ≤ 200`; below −200 (`EXACT_X_MIN`) every factor rounds to 0
+///   whichever way `x` was computed, so `x` is clamped there;
+/// * `r = x − k ln 2` in one fused step: the error of `ln 2` in f64 times `|k| ≤ 289`, plus one
+///   rounding, `≤ 10⁻¹⁴`;
+/// * the degree-11 Taylor polynomial on `|r| ≤ ln 2 / 2`: truncation `≤ 9·10⁻¹⁵` relative, and
+///   Horner's or Estrin's roundings (`≤ 12` of about `2⁻⁵³` each, `≤ 2·10⁻¹⁵`; without FMA the
+///   scalar path rounds twice as often and splits `ln 2` in two, `≤ 4·10⁻¹⁵`);
+/// * `2ᵏ` is exact (`k ≥ −289`, a normal f64); the platform's `exp` adds `< 2.3·10⁻¹⁶` (one ulp).
+///
+/// That is below `10⁻¹³` in all, a quarter of the margin. The two products `e · (1 ∓ margin)`
+/// round once more each, which the slack covers.
+///
+/// # Safety
+///
+/// The CPU runs `V`'s instruction set.
+#[inline(always)]
+pub(super) unsafe fn exp_bracket<V: Lanes>(ages: V::Ages, neg_inv_tau: f64) -> (V, V) {
+    // SAFETY: the caller's contract covers every method's.
+    unsafe {
+        // NaN only for age 0 when 1/τ overflows; max() maps it to the clamp and the caller keeps
+        // the strength of age 0 anyway.
+        let x = V::max(
+            V::mul(V::ages(ages), V::splat(neg_inv_tau)),
+            V::splat(EXACT_X_MIN),
+        );
+        let t = V::mul_add(
+            x,
+            V::splat(core::f64::consts::LOG2_E),
+            V::splat(ROUND_MAGIC),
+        );
+        let k = V::sub(t, V::splat(ROUND_MAGIC));
+        let e = V::scale(V::poly11(V::reduce(x, k)), k, t);
+        (
+            V::mul(e, V::splat(1.0 - ROUNDING_MARGIN)),
+            V::mul(e, V::splat(1.0 + ROUNDING_MARGIN)),
+        )
     }
 }

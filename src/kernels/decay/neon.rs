@@ -1,11 +1,12 @@
 //! aarch64 NEON path of the decay kernel (compiled and type-checked only on aarch64): the f64x2
-//! lanes for the pipeline in `lanes.rs`, and the loop that widens strengths to f64, narrows the
-//! results back to f32 and keeps the strengths of age 0.
+//! lanes for the pipelines in `lanes.rs`, and the loops that widen strengths to f64, narrow the
+//! results back to f32 and keep the strengths of age 0, for [`Decay::apply`] and (the `rounded_*`
+//! functions) for [`Decay::apply_rounded_factor`].
 
 use core::arch::aarch64::*;
 
-use super::decay_one;
-use super::lanes::{Lanes, decay};
+use super::lanes::{Lanes, decay, exp_bracket};
+use super::{Decay, decay_one, fix_factors, in_blocks};
 use crate::kernels::dispatch::NeonToken;
 
 pub(super) fn apply_neon(_: NeonToken, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
@@ -107,4 +108,53 @@ impl Lanes for Neon {
 fn lanes_neon(s: float64x2_t, ages: uint64x2_t, neg_inv_tau: f64) -> float64x2_t {
     // SAFETY: this function's target feature is the lanes' instruction set.
     unsafe { decay(Neon(s), ages, neg_inv_tau).0 }
+}
+
+pub(super) fn rounded_neon(_: NeonToken, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    // SAFETY: the token proves NEON was detected at run time.
+    unsafe { rounded_neon_impl(strengths, ages, decay) }
+}
+
+#[target_feature(enable = "neon")]
+fn rounded_neon_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    in_blocks::<4>(strengths, ages, |s, a| rounded_block_neon(s, a, decay));
+}
+
+/// 4 strengths of [`Decay::apply_rounded_factor`]: the factors' f64 brackets in two vectors of 2,
+/// narrowed to f32 and compared; the rare unsure lanes from `exp`.
+#[inline]
+#[target_feature(enable = "neon")]
+fn rounded_block_neon(strengths: &mut [f32; 4], ages: &[u64; 4], decay: &Decay) {
+    let nit = decay.neg_inv_tau;
+    // SAFETY: the arrays hold 4 f32 and 4 u64: every load is in bounds.
+    let (s, a0, a1) = unsafe {
+        (
+            vld1q_f32(strengths.as_ptr()),
+            vld1q_u64(ages.as_ptr()),
+            vld1q_u64(ages.as_ptr().add(2)),
+        )
+    };
+    // SAFETY: this function's target feature is the lanes' instruction set.
+    let ((l0, h0), (l1, h1)) =
+        unsafe { (exp_bracket::<Neon>(a0, nit), exp_bracket::<Neon>(a1, nit)) };
+    let lo = vcvt_high_f32_f64(vcvt_f32_f64(l0.0), l1.0);
+    let hi = vcvt_high_f32_f64(vcvt_f32_f64(h0.0), h1.0);
+    let same = vceqq_f32(lo, hi);
+    let f = if vminvq_u32(same) == u32::MAX {
+        lo
+    } else {
+        let (mut f, mut eq) = ([0f32; 4], [0u32; 4]);
+        // SAFETY: `f` and `eq` hold 4 lanes each.
+        unsafe { (vst1q_f32(f.as_mut_ptr(), lo), vst1q_u32(eq.as_mut_ptr(), same)) };
+        let unsure = (0..4).filter(|&i| eq[i] == 0).fold(0, |m, i| m | 1 << i);
+        fix_factors(&mut f, unsure, ages, decay);
+        // SAFETY: as above.
+        unsafe { vld1q_f32(f.as_ptr()) }
+    };
+    // Age 0 keeps the original bits, and so does ±∞.
+    let age0 = vcombine_u32(vmovn_u64(vceqzq_u64(a0)), vmovn_u64(vceqzq_u64(a1)));
+    let inf = vceqq_f32(vabsq_f32(s), vdupq_n_f32(f32::INFINITY));
+    let r = vbslq_f32(vorrq_u32(age0, inf), s, vmulq_f32(s, f));
+    // SAFETY: `strengths` holds 4 f32.
+    unsafe { vst1q_f32(strengths.as_mut_ptr(), r) };
 }

@@ -1,11 +1,12 @@
 //! x86_64 AVX2+FMA and AVX-512F paths of the decay kernel: the f64 lanes of each (`__m256d`,
-//! `__m512d`) for the pipeline in `lanes.rs`, and the loops that widen strengths to f64, narrow
-//! the results back to f32 and keep the strengths of age 0.
+//! `__m512d`) for the pipelines in `lanes.rs`, and the loops that widen strengths to f64, narrow
+//! the results back to f32 and keep the strengths of age 0, for [`Decay::apply`] and (the
+//! `rounded_*` functions) for [`Decay::apply_rounded_factor`].
 
 use core::arch::x86_64::*;
 
-use super::lanes::{Lanes, decay};
-use super::{EXP_C, decay_one};
+use super::lanes::{Lanes, decay, exp_bracket};
+use super::{Decay, EXP_C, decay_one, fix_factors, in_blocks};
 use crate::kernels::dispatch::{Avx2Token, Avx512DqToken};
 
 /// Bits of `2⁵²`; OR-ing a 32-bit integer into its low mantissa gives the f64 `2⁵² + lo`.
@@ -270,4 +271,129 @@ impl Lanes for Avx2 {
 fn lanes_avx2(s: __m256d, ages: __m256i, neg_inv_tau: f64) -> __m256d {
     // SAFETY: this function's target features are the lanes' instruction set.
     unsafe { decay(Avx2(s), ages, neg_inv_tau).0 }
+}
+
+pub(super) fn rounded_avx512(
+    _: Avx512DqToken,
+    strengths: &mut [f32],
+    ages: &[u64],
+    decay: &Decay,
+) {
+    // SAFETY: the token proves AVX-512F and AVX-512DQ were detected at run time.
+    unsafe { rounded_avx512_impl(strengths, ages, decay) }
+}
+
+#[target_feature(enable = "avx512f,avx512dq")]
+fn rounded_avx512_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    in_blocks::<16>(strengths, ages, |s, a| rounded_block_avx512(s, a, decay));
+}
+
+/// 16 strengths of [`Decay::apply_rounded_factor`]: the factors' f64 brackets in two vectors of 8,
+/// narrowed to f32 and compared; the rare unsure lanes from `exp`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn rounded_block_avx512(strengths: &mut [f32; 16], ages: &[u64; 16], decay: &Decay) {
+    let nit = decay.neg_inv_tau;
+    // SAFETY: the arrays hold 16 f32 and 16 u64: every load is in bounds.
+    let (s, a0, a1) = unsafe {
+        (
+            _mm512_loadu_ps(strengths.as_ptr()),
+            _mm512_loadu_si512(ages.as_ptr().cast()),
+            _mm512_loadu_si512(ages.as_ptr().add(8).cast()),
+        )
+    };
+    // SAFETY: this function's target features are the lanes' instruction set.
+    let ((l0, h0), (l1, h1)) = unsafe {
+        (
+            exp_bracket::<Avx512>(a0, nit),
+            exp_bracket::<Avx512>(a1, nit),
+        )
+    };
+    let join = |x: Avx512, y: Avx512| {
+        _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castpd256_pd512(_mm256_castps_pd(_mm512_cvtpd_ps(x.0))),
+            _mm256_castps_pd(_mm512_cvtpd_ps(y.0)),
+            1,
+        ))
+    };
+    let (lo, hi) = (join(l0, l1), join(h0, h1));
+    let unsure = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(lo, hi);
+    let f = if unsure == 0 {
+        lo
+    } else {
+        let mut f = [0f32; 16];
+        // SAFETY: `f` holds 16 f32.
+        unsafe { _mm512_storeu_ps(f.as_mut_ptr(), lo) };
+        fix_factors(&mut f, u32::from(unsure), ages, decay);
+        // SAFETY: as above.
+        unsafe { _mm512_loadu_ps(f.as_ptr()) }
+    };
+    // Age 0 keeps the original bits (even of a signalling NaN), and so does ±∞ (class bits 3, 4).
+    let zero = _mm512_setzero_si512();
+    let keep = u16::from(_mm512_cmpeq_epu64_mask(a0, zero))
+        | (u16::from(_mm512_cmpeq_epu64_mask(a1, zero)) << 8)
+        | _mm512_fpclass_ps_mask::<0x18>(s);
+    let r = _mm512_mask_blend_ps(keep, _mm512_mul_ps(s, f), s);
+    // SAFETY: `strengths` holds 16 f32.
+    unsafe { _mm512_storeu_ps(strengths.as_mut_ptr(), r) };
+}
+
+pub(super) fn rounded_avx2(_: Avx2Token, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    // SAFETY: the token proves AVX2 and FMA were detected at run time.
+    unsafe { rounded_avx2_impl(strengths, ages, decay) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn rounded_avx2_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
+    in_blocks::<8>(strengths, ages, |s, a| rounded_block_avx2(s, a, decay));
+}
+
+/// 8 strengths of [`Decay::apply_rounded_factor`], as [`rounded_block_avx512`] does 16.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn rounded_block_avx2(strengths: &mut [f32; 8], ages: &[u64; 8], decay: &Decay) {
+    let nit = decay.neg_inv_tau;
+    // SAFETY: the arrays hold 8 f32 and 8 u64: every load is in bounds.
+    let (s, a0, a1) = unsafe {
+        (
+            _mm256_loadu_ps(strengths.as_ptr()),
+            _mm256_loadu_si256(ages.as_ptr().cast()),
+            _mm256_loadu_si256(ages.as_ptr().add(4).cast()),
+        )
+    };
+    // SAFETY: this function's target features are the lanes' instruction set.
+    let ((l0, h0), (l1, h1)) =
+        unsafe { (exp_bracket::<Avx2>(a0, nit), exp_bracket::<Avx2>(a1, nit)) };
+    let lo = _mm256_set_m128(_mm256_cvtpd_ps(l1.0), _mm256_cvtpd_ps(l0.0));
+    let hi = _mm256_set_m128(_mm256_cvtpd_ps(h1.0), _mm256_cvtpd_ps(h0.0));
+    let unsure = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(lo, hi));
+    let f = if unsure == 0 {
+        lo
+    } else {
+        let mut f = [0f32; 8];
+        // SAFETY: `f` holds 8 f32.
+        unsafe { _mm256_storeu_ps(f.as_mut_ptr(), lo) };
+        fix_factors(&mut f, unsure as u32, ages, decay);
+        // SAFETY: as above.
+        unsafe { _mm256_loadu_ps(f.as_ptr()) }
+    };
+    // Age 0 keeps the original bits, and so does ±∞. The two 4 x 64-bit age masks narrow to one
+    // 8 x 32-bit mask as in `apply_avx2_impl`.
+    let zero = _mm256_setzero_si256();
+    let m0 = _mm256_castsi256_ps(_mm256_cmpeq_epi64(a0, zero));
+    let m1 = _mm256_castsi256_ps(_mm256_cmpeq_epi64(a1, zero));
+    let age0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+        _mm256_castps_pd(_mm256_shuffle_ps(m0, m1, 0b10_00_10_00)),
+        0b11_01_10_00,
+    ));
+    let abs = _mm256_and_ps(s, _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX)));
+    let inf = _mm256_cmp_ps::<_CMP_EQ_OQ>(abs, _mm256_set1_ps(f32::INFINITY));
+    // black_box: see `apply_avx2_impl` (no masked store).
+    let r = _mm256_blendv_ps(
+        _mm256_mul_ps(s, f),
+        core::hint::black_box(s),
+        _mm256_or_ps(age0, inf),
+    );
+    // SAFETY: `strengths` holds 8 f32.
+    unsafe { _mm256_storeu_ps(strengths.as_mut_ptr(), r) };
 }
