@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Compares engram_vector_similarity with the Zig implementation's export of the same name,
-# both called through the C ABI from one C program (benches/c/vs_zig.c).
+# Compares this crate's C library with the Zig implementation's exports of the same names, both
+# called through the C ABI from one C program (benches/c/vs_zig.c): cosine similarity, decay
+# (with a memory floor and a bit-for-bit check against the engine's reference) and the fixed
+# cost of tiny calls.
 #
-# Usage: scripts/bench-vs-zig.sh ZIG_DIR
+# Usage: scripts/bench-vs-zig.sh ZIG_DIR [similarity] [decay] [overhead] [levels]
 #   ZIG_DIR  the Zig implementation's directory (the one holding its build.zig); it is built
 #            with `zig build -Doptimize=ReleaseFast` for the host CPU, as its README says.
+#   sections which parts of vs_zig.c to run (default: the first three). `levels` runs the
+#            similarity and decay parts under ENGRAM_SIMD=avx2 and ENGRAM_SIMD=avx512 in
+#            alternating processes, three of each, to compare the two x86 paths.
 # Environment: ZIG (default: `zig` on PATH, else Zig 0.13 from PyPI's `ziglang` package, installed
 # into target/zig-venv), ENGRAM_BENCH_ROUNDS (default 9).
 #
@@ -13,8 +18,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-[[ $# -eq 1 && -f $1/build.zig ]] || { echo "usage: scripts/bench-vs-zig.sh ZIG_DIR (with build.zig)" >&2; exit 2; }
+[[ $# -ge 1 && -f $1/build.zig ]] || { echo "usage: scripts/bench-vs-zig.sh ZIG_DIR (with build.zig) [SECTION...]" >&2; exit 2; }
 src=$(realpath "$1")
+shift
+levels=0
+sections=()
+for a in "$@"; do
+    case $a in
+        levels) levels=1 ;;
+        similarity|decay|overhead) sections+=("$a") ;;
+        *) echo "unknown section $a" >&2; exit 2 ;;
+    esac
+done
 
 zig=(${ZIG:-})
 if [[ ${#zig[@]} -eq 0 ]]; then
@@ -43,6 +58,18 @@ ld -r -o "$work/zig_kernels.o" --whole-archive "$zlib"
 objcopy "${renames[@]}" "$work/zig_kernels.o"
 
 scripts/dist.sh >/dev/null 2>&1
-gcc -O2 -no-pie -o "$work/vs_zig" benches/c/vs_zig.c -I target/dist/include \
+# -O3 vectorises the memory floor's loop; the kernels themselves come prebuilt.
+gcc -O3 -no-pie -o "$work/vs_zig" benches/c/vs_zig.c -I target/dist/include \
     target/dist/lib/libengram_kernels.a "$work/zig_kernels.o" -lm -lpthread -ldl
-"$work/vs_zig"
+if [[ $levels -eq 0 || ${#sections[@]} -gt 0 ]]; then
+    "$work/vs_zig" "${sections[@]}"
+fi
+if [[ $levels -eq 1 ]]; then
+    # ENGRAM_SIMD is read once per process, so the levels alternate between processes.
+    for round in 1 2 3; do
+        for level in avx2 avx512; do
+            echo "== ENGRAM_SIMD=$level, round $round"
+            ENGRAM_SIMD=$level "$work/vs_zig" similarity decay
+        done
+    done
+fi

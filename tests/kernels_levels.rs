@@ -3,9 +3,12 @@
 //! Sized for Miri: `scripts/miri.sh` runs this file with the AVX2, FMA and AVX-512F target
 //! features enabled, so Miri executes (and checks every load of) the x86 paths, which this
 //! machine's CPU may not have. Natively it runs the levels the CPU supports.
+//! The decay tests check `Decay::apply_rounded_factor` against the engine's rounding bit for bit
+//! on sweeps of ages, random ages and strengths, and edge values.
 
 mod kernels_common;
 
+use engram_kernels::kernels::decay::Decay;
 use engram_kernels::kernels::dispatch::SimdLevel;
 use engram_kernels::kernels::similarity::{cosine_similarity_batch, cosine_similarity_many, top_k};
 use kernels_common::{cos_ref, for_each_level, mag_ref};
@@ -80,5 +83,141 @@ fn every_level_agrees_with_the_reference_and_many_with_single() {
     // The Miri run enables these features so that it executes the x86 paths: make sure it did.
     if cfg!(all(miri, target_feature = "avx512f")) {
         assert!(levels.contains(&SimdLevel::Avx2Fma) && levels.contains(&SimdLevel::Avx512));
+    }
+}
+
+/// The engine's decay of one strength: `s * (float)exp(-(double)age / tau)`, except that age 0
+/// and ±∞ keep the strength (see `Decay::apply_rounded_factor`).
+fn engine_decay(s: f32, age: u64, tau: f64) -> f32 {
+    if age == 0 || s.is_infinite() {
+        s
+    } else {
+        s * (-(age as f64) / tau).exp() as f32
+    }
+}
+
+/// Runs `apply_rounded_factor` on every level and compares each result with [`engine_decay`]:
+/// bit for bit natively; within one f32 step under Miri, whose `exp` is deliberately perturbed.
+fn check_rounded(what: &str, tau: f64, strengths: &[f32], ages: &[u64]) {
+    let d = Decay::from_time_constant(tau).unwrap();
+    let want: Vec<f32> = strengths
+        .iter()
+        .zip(ages)
+        .map(|(&s, &a)| engine_decay(s, a, tau))
+        .collect();
+    for_each_level(|level| {
+        let mut got = strengths.to_vec();
+        d.apply_rounded_factor(&mut got, ages).unwrap();
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            let same = g.to_bits() == w.to_bits()
+                || (cfg!(miri) && g.is_finite() && (g.to_bits() as i64 - w.to_bits() as i64).abs() <= 1);
+            assert!(
+                same,
+                "{level} {what} tau {tau}: strength {:e} age {} gave {g:e}, the engine {w:e}",
+                strengths[i], ages[i]
+            );
+        }
+    });
+}
+
+/// xorshift64: deterministic test inputs.
+fn xorshift(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[test]
+fn decay_rounded_factor_is_the_engines_on_every_level() {
+    let (sweep, random) = if cfg!(miri) { (300, 200) } else { (1_000_000, 200_003) };
+    let taus: &[f64] = if cfg!(miri) {
+        &[86_400.0, 0.37]
+    } else {
+        &[86_400.0, 3600.0, 604_800.0, 1.0, 0.37, 1e-3, 7.3e9]
+    };
+    let mut seed = 0x2545_f491_4f6c_dd1d;
+    for &tau in taus {
+        // Every age in 0..sweep, strength 1 (the factor itself) and a strength in (0.5, 1].
+        let ages: Vec<u64> = (0..sweep).collect();
+        check_rounded("sweep", tau, &vec![1.0; ages.len()], &ages);
+        let s: Vec<f32> = ages.iter().map(|&a| 1.0 - (a % 1000) as f32 / 2000.0).collect();
+        check_rounded("sweep", tau, &s, &ages);
+        // Random u32 and u64 ages (of every magnitude) with random f32 bit patterns: NaNs,
+        // infinities, subnormals and negative strengths among them.
+        let ages: Vec<u64> = (0..random)
+            .map(|i| match i % 3 {
+                0 => xorshift(&mut seed) >> 32,
+                1 => xorshift(&mut seed) >> (xorshift(&mut seed) % 64),
+                _ => (xorshift(&mut seed) >> 40) % (200 * tau.max(1.0) as u64),
+            })
+            .collect();
+        let s: Vec<f32> = (0..random)
+            .map(|_| f32::from_bits(xorshift(&mut seed) as u32))
+            .collect();
+        check_rounded("random", tau, &s, &ages);
+    }
+    // Factors in the f32 subnormal range (about 87 to 104 tau) and around where they reach 0.
+    let tau = 1000.0;
+    let ages: Vec<u64> = (80_000..110_000).step_by(if cfg!(miri) { 1000 } else { 1 }).collect();
+    check_rounded("subnormal factors", tau, &vec![1.0; ages.len()], &ages);
+    check_rounded("subnormal factors", tau, &vec![f32::MAX; ages.len()], &ages);
+}
+
+#[test]
+fn decay_rounded_factor_edges_on_every_level() {
+    let snan = f32::from_bits(0x7f80_0001);
+    let strengths = [
+        1.0,
+        -1.0,
+        0.0,
+        -0.0,
+        f32::MAX,
+        f32::MIN_POSITIVE,
+        f32::from_bits(1),
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        snan,
+        0.75,
+    ];
+    let ages = [
+        0,
+        1,
+        2,
+        86_400,
+        1 << 53,
+        (1 << 53) + 1,
+        u64::MAX,
+        u64::MAX - 1,
+        i64::MAX as u64,
+        u32::MAX as u64,
+        10_000_000_000,
+        7,
+    ];
+    // Every strength with every age, 144 lanes: full blocks and a partial one on every level.
+    let s: Vec<f32> = strengths.iter().flat_map(|&s| [s; 12]).collect();
+    let a: Vec<u64> = (0..12).flat_map(|_| ages).collect();
+    for tau in [86_400.0, 1.0, 1e-300, 5e-324, 1e300, f64::MAX] {
+        check_rounded("edges", tau, &s, &a);
+        // Lengths 0..=33 cover empty calls and every partial block.
+        for n in 0..=33 {
+            check_rounded("short", tau, &s[..n], &a[..n]);
+        }
+    }
+    // Huge ages give exactly 0 (of the strength's sign); age 0 keeps every bit.
+    let d = Decay::ENGRAM_DEFAULT;
+    for_each_level(|level| {
+        let mut x = [0.5, -0.5, snan, -0.0];
+        d.apply_rounded_factor(&mut x, &[u64::MAX, 1 << 40, 0, 0]).unwrap();
+        assert_eq!(x[0].to_bits(), 0, "{level}");
+        assert_eq!(x[1].to_bits(), (-0.0f32).to_bits(), "{level}");
+        assert_eq!(x[2].to_bits(), snan.to_bits(), "{level}");
+        assert_eq!(x[3].to_bits(), (-0.0f32).to_bits(), "{level}");
+    });
+    // A time constant that is not finite and positive is refused (the C export's
+    // ENGRAM_ERR_INVALID), so no kernel ever sees one.
+    for tau in [f64::INFINITY, f64::NAN, 0.0, -1.0, f64::NEG_INFINITY] {
+        assert!(Decay::from_time_constant(tau).is_err(), "{tau}");
     }
 }
