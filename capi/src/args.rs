@@ -69,6 +69,9 @@ impl<'a> Args<'a> {
     /// or [`output`](Self::output) whose pointer is non-null and aligned points at `length`
     /// initialised elements that stay valid for `'a`, and nothing outside this call accesses the
     /// memory of an output, or writes the memory of an input, during `'a`.
+    // Inlined, like the methods below: then the slot count is a constant at each call, the slots
+    // live in registers and the checks of a two-pointer export are a few compares.
+    #[inline(always)]
     pub(crate) unsafe fn new() -> Self {
         Args {
             taken: [(0, 0, false); MAX_ARGS],
@@ -78,6 +81,7 @@ impl<'a> Args<'a> {
     }
 
     /// Checks the pair and records its byte range; `Err` is a status.
+    #[inline(always)]
     fn take<T>(&mut self, addr: usize, aligned: bool, len: usize, output: bool) -> Result<(), i32> {
         if len == 0 {
             return Ok(());
@@ -107,6 +111,7 @@ impl<'a> Args<'a> {
     }
 
     /// The input slice behind `(ptr, len)`.
+    #[inline(always)]
     pub(crate) fn input<T>(&mut self, ptr: *const T, len: usize) -> Result<&'a [T], i32> {
         self.take::<T>(ptr.addr(), ptr.is_aligned(), len, false)?;
         if len == 0 {
@@ -119,6 +124,7 @@ impl<'a> Args<'a> {
     }
 
     /// The output slice behind `(ptr, len)`, overlapping nothing else taken.
+    #[inline(always)]
     pub(crate) fn output<T>(&mut self, ptr: *mut T, len: usize) -> Result<&'a mut [T], i32> {
         self.take::<T>(ptr.addr(), ptr.is_aligned(), len, true)?;
         if len == 0 {

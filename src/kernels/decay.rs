@@ -303,7 +303,7 @@ fn rounded_at(token: Token, strengths: &mut [f32], ages: &[u64], decay: &Decay) 
 fn rounded_one(s: f32, age: u64, decay: &Decay) -> f32 {
     let f = match rounded_factor(age, decay.neg_inv_tau) {
         Some(f) => f,
-        None => decay.factor(age),
+        None => exact_factor(decay, age),
     };
     keep_or(s, age, s * f)
 }
@@ -330,6 +330,14 @@ fn rounded_factor(age: u64, neg_inv_tau: f64) -> Option<f32> {
     (lo == hi).then_some(lo)
 }
 
+/// [`Decay::factor`], out of line: LLVM knows `exp` has no side effects and would otherwise call
+/// it on every lane and select, instead of branching around the rare call.
+#[cold]
+#[inline(never)]
+fn exact_factor(decay: &Decay, age: u64) -> f32 {
+    decay.factor(age)
+}
+
 /// The SIMD paths' rare case: replaces `factors[i]` by [`Decay::factor`] for every bit `i` of
 /// `unsure`.
 #[cold]
@@ -342,33 +350,8 @@ fn fix_factors<const W: usize>(
 ) {
     while unsure != 0 {
         let i = unsure.trailing_zeros() as usize;
-        factors[i] = decay.factor(ages[i]);
+        factors[i] = exact_factor(decay, ages[i]);
         unsure &= unsure - 1;
-    }
-}
-
-/// Runs `block` on every `W` strengths and ages in place, the last partial block from padded
-/// copies (age 0 keeps the padding), so a SIMD path has one body and no scalar tail.
-#[inline(always)]
-fn in_blocks<const W: usize>(
-    strengths: &mut [f32],
-    ages: &[u64],
-    mut block: impl FnMut(&mut [f32; W], &[u64; W]),
-) {
-    let mut s_blocks = strengths.chunks_exact_mut(W);
-    let mut a_blocks = ages.chunks_exact(W);
-    for (s, a) in (&mut s_blocks).zip(&mut a_blocks) {
-        // chunks_exact: every chunk has W elements.
-        block(s.try_into().unwrap(), a.try_into().unwrap());
-    }
-    let (s_rest, a_rest) = (s_blocks.into_remainder(), a_blocks.remainder());
-    if !s_rest.is_empty() {
-        let (mut s, mut a) = ([0f32; W], [0u64; W]);
-        let n = s_rest.len().min(a_rest.len());
-        s[..n].copy_from_slice(&s_rest[..n]);
-        a[..n].copy_from_slice(&a_rest[..n]);
-        block(&mut s, &a);
-        s_rest[..n].copy_from_slice(&s[..n]);
     }
 }
 

@@ -54,17 +54,22 @@ pub(super) trait Lanes: Copy {
             p
         }
     }
-    /// `p₁₁(r) = Σ EXP_C11[i] · rⁱ`, the exactly rounded path's degree-11 polynomial; Horner by
-    /// default.
+    /// `p₁₁(r) = Σ EXP_C11[i] · rⁱ`, the exactly rounded path's degree-11 polynomial, by
+    /// Estrin's scheme: 14 operations instead of Horner's 11, but a dependency chain of 5 instead
+    /// of 11, which is what a short call waits for (and what keeps a wide loop's pipes busy).
     #[inline(always)]
     unsafe fn poly11(r: Self) -> Self {
         // SAFETY: the trait's contract, passed on.
         unsafe {
-            let mut p = Self::splat(EXP_C11[11]);
-            for &c in EXP_C11[..11].iter().rev() {
-                p = Self::mul_add(p, r, Self::splat(c));
-            }
-            p
+            let c = |i: usize| Self::splat(EXP_C11[i]);
+            let pair = |i: usize| Self::mul_add(c(i + 1), r, c(i));
+            let r2 = Self::mul(r, r);
+            let r4 = Self::mul(r2, r2);
+            let r8 = Self::mul(r4, r4);
+            let p03 = Self::mul_add(pair(2), r2, pair(0));
+            let p47 = Self::mul_add(pair(6), r2, pair(4));
+            let p811 = Self::mul_add(pair(10), r2, pair(8));
+            Self::mul_add(p811, r8, Self::mul_add(p47, r4, p03))
         }
     }
     /// `v · 2ᵏ`, where `k` is an integer in [−1010, 0] and `t = k + ROUND_MAGIC` holds it in its

@@ -6,7 +6,7 @@
 use core::arch::aarch64::*;
 
 use super::lanes::{Lanes, decay, exp_bracket};
-use super::{Decay, decay_one, fix_factors, in_blocks};
+use super::{Decay, decay_one, fix_factors, rounded_one};
 use crate::kernels::dispatch::NeonToken;
 
 pub(super) fn apply_neon(_: NeonToken, strengths: &mut [f32], ages: &[u64], neg_inv_tau: f64) {
@@ -117,7 +117,16 @@ pub(super) fn rounded_neon(_: NeonToken, strengths: &mut [f32], ages: &[u64], de
 
 #[target_feature(enable = "neon")]
 fn rounded_neon_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
-    in_blocks::<4>(strengths, ages, |s, a| rounded_block_neon(s, a, decay));
+    let mut s_blocks = strengths.chunks_exact_mut(4);
+    let mut a_blocks = ages.chunks_exact(4);
+    for (s, a) in (&mut s_blocks).zip(&mut a_blocks) {
+        // chunks_exact: every chunk has 4 elements.
+        rounded_block_neon(s.try_into().unwrap(), a.try_into().unwrap(), decay);
+    }
+    // At most 3 left: one by one, as the scalar path does them.
+    for (s, &age) in s_blocks.into_remainder().iter_mut().zip(a_blocks.remainder()) {
+        *s = rounded_one(*s, age, decay);
+    }
 }
 
 /// 4 strengths of [`Decay::apply_rounded_factor`]: the factors' f64 brackets in two vectors of 2,

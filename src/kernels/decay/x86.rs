@@ -6,7 +6,7 @@
 use core::arch::x86_64::*;
 
 use super::lanes::{Lanes, decay, exp_bracket};
-use super::{Decay, EXP_C, decay_one, fix_factors, in_blocks};
+use super::{Decay, EXP_C, decay_one, fix_factors};
 use crate::kernels::dispatch::{Avx2Token, Avx512DqToken};
 
 /// Bits of `2⁵²`; OR-ing a 32-bit integer into its low mantissa gives the f64 `2⁵² + lo`.
@@ -285,23 +285,35 @@ pub(super) fn rounded_avx512(
 
 #[target_feature(enable = "avx512f,avx512dq")]
 fn rounded_avx512_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
-    in_blocks::<16>(strengths, ages, |s, a| rounded_block_avx512(s, a, decay));
+    let n = strengths.len().min(ages.len());
+    let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
+    let mut i = 0;
+    while i < n {
+        // The last block, and a short call's only one, is masked: no scalar tail.
+        let m = if n - i >= 16 {
+            u16::MAX
+        } else {
+            (1u16 << (n - i)) - 1
+        };
+        // SAFETY: mask bit j is set only for i + j < n, so every lane loaded or stored is in
+        // bounds; masked-off lanes are neither read (no fault either) nor written.
+        unsafe {
+            let s = _mm512_maskz_loadu_ps(m, sp.add(i));
+            let a0 = _mm512_maskz_loadu_epi64(m as u8, ap.add(i).cast());
+            let a1 = _mm512_maskz_loadu_epi64((m >> 8) as u8, ap.add(i + 8).cast());
+            _mm512_mask_storeu_ps(sp.add(i), m, rounded_block_avx512(s, a0, a1, decay));
+        }
+        i += 16;
+    }
 }
 
 /// 16 strengths of [`Decay::apply_rounded_factor`]: the factors' f64 brackets in two vectors of 8,
-/// narrowed to f32 and compared; the rare unsure lanes from `exp`.
+/// narrowed to f32 and compared; the rare unsure lanes from `exp`. Lanes of age 0 (the masked-off
+/// ones among them) keep their strength.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-fn rounded_block_avx512(strengths: &mut [f32; 16], ages: &[u64; 16], decay: &Decay) {
+fn rounded_block_avx512(s: __m512, a0: __m512i, a1: __m512i, decay: &Decay) -> __m512 {
     let nit = decay.neg_inv_tau;
-    // SAFETY: the arrays hold 16 f32 and 16 u64: every load is in bounds.
-    let (s, a0, a1) = unsafe {
-        (
-            _mm512_loadu_ps(strengths.as_ptr()),
-            _mm512_loadu_si512(ages.as_ptr().cast()),
-            _mm512_loadu_si512(ages.as_ptr().add(8).cast()),
-        )
-    };
     // SAFETY: this function's target features are the lanes' instruction set.
     let ((l0, h0), (l1, h1)) = unsafe {
         (
@@ -321,10 +333,14 @@ fn rounded_block_avx512(strengths: &mut [f32; 16], ages: &[u64; 16], decay: &Dec
     let f = if unsure == 0 {
         lo
     } else {
-        let mut f = [0f32; 16];
-        // SAFETY: `f` holds 16 f32.
-        unsafe { _mm512_storeu_ps(f.as_mut_ptr(), lo) };
-        fix_factors(&mut f, u32::from(unsure), ages, decay);
+        let (mut f, mut a) = ([0f32; 16], [0u64; 16]);
+        // SAFETY: `f` holds 16 f32, `a` 16 u64.
+        unsafe {
+            _mm512_storeu_ps(f.as_mut_ptr(), lo);
+            _mm512_storeu_si512(a.as_mut_ptr().cast(), a0);
+            _mm512_storeu_si512(a.as_mut_ptr().add(8).cast(), a1);
+        }
+        fix_factors(&mut f, u32::from(unsure), &a, decay);
         // SAFETY: as above.
         unsafe { _mm512_loadu_ps(f.as_ptr()) }
     };
@@ -333,9 +349,7 @@ fn rounded_block_avx512(strengths: &mut [f32; 16], ages: &[u64; 16], decay: &Dec
     let keep = u16::from(_mm512_cmpeq_epu64_mask(a0, zero))
         | (u16::from(_mm512_cmpeq_epu64_mask(a1, zero)) << 8)
         | _mm512_fpclass_ps_mask::<0x18>(s);
-    let r = _mm512_mask_blend_ps(keep, _mm512_mul_ps(s, f), s);
-    // SAFETY: `strengths` holds 16 f32.
-    unsafe { _mm512_storeu_ps(strengths.as_mut_ptr(), r) };
+    _mm512_mask_blend_ps(keep, _mm512_mul_ps(s, f), s)
 }
 
 pub(super) fn rounded_avx2(_: Avx2Token, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
@@ -345,22 +359,49 @@ pub(super) fn rounded_avx2(_: Avx2Token, strengths: &mut [f32], ages: &[u64], de
 
 #[target_feature(enable = "avx2,fma")]
 fn rounded_avx2_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
-    in_blocks::<8>(strengths, ages, |s, a| rounded_block_avx2(s, a, decay));
+    let n = strengths.len().min(ages.len());
+    let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 <= n: 8 f32 strengths and 8 u64 ages from i are in bounds.
+        unsafe {
+            let s = _mm256_loadu_ps(sp.add(i));
+            let a0 = _mm256_loadu_si256(ap.add(i).cast());
+            let a1 = _mm256_loadu_si256(ap.add(i + 4).cast());
+            _mm256_storeu_ps(sp.add(i), rounded_block_avx2(s, a0, a1, decay));
+        }
+        i += 8;
+    }
+    if i < n {
+        // The tail, and a short call's only block: masked loads (lanes past the end read as 0,
+        // without faulting) and a store through a buffer (AVX2's masked store, vmaskmovps, is
+        // microcoded and slow on AMD cores).
+        let left = n - i;
+        let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        let m32 = _mm256_cmpgt_epi32(_mm256_set1_epi32(left as i32), lane);
+        let m64 = |from: i64| {
+            _mm256_cmpgt_epi64(
+                _mm256_set1_epi64x(left as i64),
+                _mm256_add_epi64(_mm256_set_epi64x(3, 2, 1, 0), _mm256_set1_epi64x(from)),
+            )
+        };
+        let mut out = [0f32; 8];
+        // SAFETY: lane j is loaded only if j < left, that is i + j < n: in bounds; `out` holds 8.
+        unsafe {
+            let s = _mm256_maskload_ps(sp.add(i), m32);
+            let a0 = _mm256_maskload_epi64(ap.add(i).cast(), m64(0));
+            let a1 = _mm256_maskload_epi64(ap.add(i).cast::<i64>().add(4), m64(4));
+            _mm256_storeu_ps(out.as_mut_ptr(), rounded_block_avx2(s, a0, a1, decay));
+        }
+        strengths[i..n].copy_from_slice(&out[..left]);
+    }
 }
 
 /// 8 strengths of [`Decay::apply_rounded_factor`], as [`rounded_block_avx512`] does 16.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn rounded_block_avx2(strengths: &mut [f32; 8], ages: &[u64; 8], decay: &Decay) {
+fn rounded_block_avx2(s: __m256, a0: __m256i, a1: __m256i, decay: &Decay) -> __m256 {
     let nit = decay.neg_inv_tau;
-    // SAFETY: the arrays hold 8 f32 and 8 u64: every load is in bounds.
-    let (s, a0, a1) = unsafe {
-        (
-            _mm256_loadu_ps(strengths.as_ptr()),
-            _mm256_loadu_si256(ages.as_ptr().cast()),
-            _mm256_loadu_si256(ages.as_ptr().add(4).cast()),
-        )
-    };
     // SAFETY: this function's target features are the lanes' instruction set.
     let ((l0, h0), (l1, h1)) =
         unsafe { (exp_bracket::<Avx2>(a0, nit), exp_bracket::<Avx2>(a1, nit)) };
@@ -370,10 +411,14 @@ fn rounded_block_avx2(strengths: &mut [f32; 8], ages: &[u64; 8], decay: &Decay) 
     let f = if unsure == 0 {
         lo
     } else {
-        let mut f = [0f32; 8];
-        // SAFETY: `f` holds 8 f32.
-        unsafe { _mm256_storeu_ps(f.as_mut_ptr(), lo) };
-        fix_factors(&mut f, unsure as u32, ages, decay);
+        let (mut f, mut a) = ([0f32; 8], [0u64; 8]);
+        // SAFETY: `f` holds 8 f32, `a` 8 u64.
+        unsafe {
+            _mm256_storeu_ps(f.as_mut_ptr(), lo);
+            _mm256_storeu_si256(a.as_mut_ptr().cast(), a0);
+            _mm256_storeu_si256(a.as_mut_ptr().add(4).cast(), a1);
+        }
+        fix_factors(&mut f, unsure as u32, &a, decay);
         // SAFETY: as above.
         unsafe { _mm256_loadu_ps(f.as_ptr()) }
     };
@@ -389,11 +434,9 @@ fn rounded_block_avx2(strengths: &mut [f32; 8], ages: &[u64; 8], decay: &Decay) 
     let abs = _mm256_and_ps(s, _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX)));
     let inf = _mm256_cmp_ps::<_CMP_EQ_OQ>(abs, _mm256_set1_ps(f32::INFINITY));
     // black_box: see `apply_avx2_impl` (no masked store).
-    let r = _mm256_blendv_ps(
+    _mm256_blendv_ps(
         _mm256_mul_ps(s, f),
         core::hint::black_box(s),
         _mm256_or_ps(age0, inf),
-    );
-    // SAFETY: `strengths` holds 8 f32.
-    unsafe { _mm256_storeu_ps(strengths.as_mut_ptr(), r) };
+    )
 }
