@@ -110,7 +110,9 @@ fn check_rounded(what: &str, tau: f64, strengths: &[f32], ages: &[u64]) {
         d.apply_rounded_factor(&mut got, ages).unwrap();
         for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
             let same = g.to_bits() == w.to_bits()
-                || (cfg!(miri) && g.is_finite() && (g.to_bits() as i64 - w.to_bits() as i64).abs() <= 1);
+                || (cfg!(miri)
+                    && g.is_finite()
+                    && (g.to_bits() as i64 - w.to_bits() as i64).abs() <= 1);
             assert!(
                 same,
                 "{level} {what} tau {tau}: strength {:e} age {} gave {g:e}, the engine {w:e}",
@@ -130,7 +132,11 @@ fn xorshift(seed: &mut u64) -> u64 {
 
 #[test]
 fn decay_rounded_factor_is_the_engines_on_every_level() {
-    let (sweep, random) = if cfg!(miri) { (300, 200) } else { (1_000_000, 200_003) };
+    let (sweep, random) = if cfg!(miri) {
+        (300, 200)
+    } else {
+        (1_000_000, 200_003)
+    };
     let taus: &[f64] = if cfg!(miri) {
         &[86_400.0, 0.37]
     } else {
@@ -141,7 +147,10 @@ fn decay_rounded_factor_is_the_engines_on_every_level() {
         // Every age in 0..sweep, strength 1 (the factor itself) and a strength in (0.5, 1].
         let ages: Vec<u64> = (0..sweep).collect();
         check_rounded("sweep", tau, &vec![1.0; ages.len()], &ages);
-        let s: Vec<f32> = ages.iter().map(|&a| 1.0 - (a % 1000) as f32 / 2000.0).collect();
+        let s: Vec<f32> = ages
+            .iter()
+            .map(|&a| 1.0 - (a % 1000) as f32 / 2000.0)
+            .collect();
         check_rounded("sweep", tau, &s, &ages);
         // Random u32 and u64 ages (of every magnitude) with random f32 bit patterns: NaNs,
         // infinities, subnormals and negative strengths among them.
@@ -159,7 +168,9 @@ fn decay_rounded_factor_is_the_engines_on_every_level() {
     }
     // Factors in the f32 subnormal range (about 87 to 104 tau) and around where they reach 0.
     let tau = 1000.0;
-    let ages: Vec<u64> = (80_000..110_000).step_by(if cfg!(miri) { 1000 } else { 1 }).collect();
+    let ages: Vec<u64> = (80_000..110_000)
+        .step_by(if cfg!(miri) { 1000 } else { 1 })
+        .collect();
     check_rounded("subnormal factors", tau, &vec![1.0; ages.len()], &ages);
     check_rounded("subnormal factors", tau, &vec![f32::MAX; ages.len()], &ages);
 }
@@ -209,7 +220,8 @@ fn decay_rounded_factor_edges_on_every_level() {
     let d = Decay::ENGRAM_DEFAULT;
     for_each_level(|level| {
         let mut x = [0.5, -0.5, snan, -0.0];
-        d.apply_rounded_factor(&mut x, &[u64::MAX, 1 << 40, 0, 0]).unwrap();
+        d.apply_rounded_factor(&mut x, &[u64::MAX, 1 << 40, 0, 0])
+            .unwrap();
         assert_eq!(x[0].to_bits(), 0, "{level}");
         assert_eq!(x[1].to_bits(), (-0.0f32).to_bits(), "{level}");
         assert_eq!(x[2].to_bits(), snan.to_bits(), "{level}");

@@ -89,10 +89,14 @@ impl<'a> Args<'a> {
         if addr == 0 || !aligned {
             return Err(ENGRAM_ERR_NULL);
         }
-        let bytes = len
-            .checked_mul(size_of::<T>())
-            .filter(|&b| b <= isize::MAX as usize && addr.checked_add(b).is_some())
-            .ok_or(ENGRAM_ERR_INVALID)?;
+        // Two compares against constants: the size fits isize, and the range does not wrap.
+        if len > isize::MAX as usize / size_of::<T>().max(1) {
+            return Err(ENGRAM_ERR_INVALID);
+        }
+        let bytes = len * size_of::<T>();
+        if addr > usize::MAX - bytes {
+            return Err(ENGRAM_ERR_INVALID);
+        }
         let span = (addr, bytes);
         let taken = &self.taken[..self.count];
         if taken

@@ -12,7 +12,7 @@
 //! exponent built from integer bits elsewhere). Each implementation keeps exactly the operations
 //! its hand-written predecessor used, so every path's results are unchanged bit for bit.
 
-use super::{EXACT_X_MIN, EXP_C, EXP_C11, LN2_HI, LN2_LO, ROUNDING_MARGIN, ROUND_MAGIC, X_MIN};
+use super::{EXACT_X_MIN, EXP_C, EXP_C11, LN2_HI, LN2_LO, ROUND_MAGIC, ROUNDING_MARGIN, X_MIN};
 
 /// A vector of f64 lanes and the operations the decay pipeline needs.
 ///
@@ -145,9 +145,11 @@ impl Lanes for f64 {
     }
 
     #[inline(always)]
-    unsafe fn scale(v: f64, k: f64, _: f64) -> f64 {
-        // k is an integer in [-1010, 0], so k + 1023 is a valid biased exponent of a normal f64.
-        v * f64::from_bits(((k as i64 + 1023) as u64) << 52)
+    unsafe fn scale(v: f64, _: f64, t: f64) -> f64 {
+        // As the AVX2 lanes do: t's low mantissa bits hold k in [-1010, 0] (two's complement), so
+        // shifted into the exponent field and biased they are the bits of 2^k, a normal f64. Two
+        // integer operations, where `k as i64` would cost a saturating conversion.
+        v * f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52))
     }
 }
 

@@ -124,7 +124,11 @@ fn rounded_neon_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
         rounded_block_neon(s.try_into().unwrap(), a.try_into().unwrap(), decay);
     }
     // At most 3 left: one by one, as the scalar path does them.
-    for (s, &age) in s_blocks.into_remainder().iter_mut().zip(a_blocks.remainder()) {
+    for (s, &age) in s_blocks
+        .into_remainder()
+        .iter_mut()
+        .zip(a_blocks.remainder())
+    {
         *s = rounded_one(*s, age, decay);
     }
 }
@@ -154,7 +158,12 @@ fn rounded_block_neon(strengths: &mut [f32; 4], ages: &[u64; 4], decay: &Decay) 
     } else {
         let (mut f, mut eq) = ([0f32; 4], [0u32; 4]);
         // SAFETY: `f` and `eq` hold 4 lanes each.
-        unsafe { (vst1q_f32(f.as_mut_ptr(), lo), vst1q_u32(eq.as_mut_ptr(), same)) };
+        unsafe {
+            (
+                vst1q_f32(f.as_mut_ptr(), lo),
+                vst1q_u32(eq.as_mut_ptr(), same),
+            )
+        };
         let unsure = (0..4).filter(|&i| eq[i] == 0).fold(0, |m, i| m | 1 << i);
         fix_factors(&mut f, unsure, ages, decay);
         // SAFETY: as above.

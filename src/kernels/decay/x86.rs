@@ -273,12 +273,7 @@ fn lanes_avx2(s: __m256d, ages: __m256i, neg_inv_tau: f64) -> __m256d {
     unsafe { decay(Avx2(s), ages, neg_inv_tau).0 }
 }
 
-pub(super) fn rounded_avx512(
-    _: Avx512DqToken,
-    strengths: &mut [f32],
-    ages: &[u64],
-    decay: &Decay,
-) {
+pub(super) fn rounded_avx512(_: Avx512DqToken, strengths: &mut [f32], ages: &[u64], decay: &Decay) {
     // SAFETY: the token proves AVX-512F and AVX-512DQ were detected at run time.
     unsafe { rounded_avx512_impl(strengths, ages, decay) }
 }
