@@ -6,7 +6,7 @@
 use core::arch::x86_64::*;
 
 use super::lanes::{Lanes, decay, exp_bracket};
-use super::{Decay, EXP_C, decay_one, fix_factors};
+use super::{Decay, EXP_C, EXP_C11, decay_one, fix_factors};
 use crate::kernels::dispatch::{Avx2Token, Avx512DqToken};
 
 /// Bits of `2⁵²`; OR-ing a 32-bit integer into its low mantissa gives the f64 `2⁵² + lo`.
@@ -114,7 +114,19 @@ impl Lanes for Avx512 {
     }
 
     // Horner (the default `poly`): with 8 lanes the loop is throughput-bound, and Horner needs
-    // the fewest operations.
+    // the fewest operations. The same holds for the exactly rounded path's degree-11 polynomial.
+
+    #[inline(always)]
+    unsafe fn poly11(r: Self) -> Self {
+        // SAFETY: register-only AVX-512F/DQ arithmetic; the trait's contract is that the CPU has it.
+        unsafe {
+            let mut p = Self::splat(EXP_C11[11]);
+            for &c in EXP_C11[..11].iter().rev() {
+                p = Self::mul_add(p, r, Self::splat(c));
+            }
+            p
+        }
+    }
 
     #[inline(always)]
     unsafe fn scale(v: Self, k: Self, _: Self) -> Self {
@@ -283,13 +295,19 @@ fn rounded_avx512_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
     let n = strengths.len().min(ages.len());
     let (sp, ap) = (strengths.as_mut_ptr(), ages.as_ptr());
     let mut i = 0;
-    while i < n {
-        // The last block, and a short call's only one, is masked: no scalar tail.
-        let m = if n - i >= 16 {
-            u16::MAX
-        } else {
-            (1u16 << (n - i)) - 1
-        };
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n: 16 f32 strengths and 16 u64 ages from i are in bounds.
+        unsafe {
+            let s = _mm512_loadu_ps(sp.add(i));
+            let a0 = _mm512_loadu_si512(ap.add(i).cast());
+            let a1 = _mm512_loadu_si512(ap.add(i + 8).cast());
+            _mm512_storeu_ps(sp.add(i), rounded_block_avx512(s, a0, a1, decay));
+        }
+        i += 16;
+    }
+    if i < n {
+        // The tail, and a short call's only block, is masked: no scalar tail.
+        let m = (1u16 << (n - i)) - 1;
         // SAFETY: mask bit j is set only for i + j < n, so every lane loaded or stored is in
         // bounds; masked-off lanes are neither read (no fault either) nor written.
         unsafe {
@@ -298,7 +316,6 @@ fn rounded_avx512_impl(strengths: &mut [f32], ages: &[u64], decay: &Decay) {
             let a1 = _mm512_maskz_loadu_epi64((m >> 8) as u8, ap.add(i + 8).cast());
             _mm512_mask_storeu_ps(sp.add(i), m, rounded_block_avx512(s, a0, a1, decay));
         }
-        i += 16;
     }
 }
 
