@@ -4,12 +4,13 @@
 # (with a memory floor and a bit-for-bit check against the engine's reference) and the fixed
 # cost of tiny calls.
 #
-# Usage: scripts/bench-vs-zig.sh ZIG_DIR [similarity] [decay] [overhead] [levels]
+# Usage: scripts/bench-vs-zig.sh ZIG_DIR [similarity] [many] [decay] [overhead] [levels]
 #   ZIG_DIR  the Zig implementation's directory (the one holding its build.zig); it is built
 #            with `zig build -Doptimize=ReleaseFast` for the host CPU, as its README says.
-#   sections which parts of vs_zig.c to run (default: the first three). `levels` runs the
-#            similarity and decay parts under ENGRAM_SIMD=avx2 and ENGRAM_SIMD=avx512 in
-#            alternating processes, three of each, to compare the two x86 paths.
+#   sections which parts of vs_zig.c to run (default: all but `many`, which times this library's
+#            many-query export alone). `levels` runs the similarity, many and decay parts under
+#            ENGRAM_SIMD=avx2 and ENGRAM_SIMD=avx512 in alternating processes, three of each, to
+#            compare the two x86 paths.
 # Environment: ZIG (default: `zig` on PATH, else Zig 0.13 from PyPI's `ziglang` package, installed
 # into target/zig-venv), ENGRAM_BENCH_ROUNDS (default 9).
 #
@@ -26,7 +27,7 @@ sections=()
 for a in "$@"; do
     case $a in
         levels) levels=1 ;;
-        similarity|decay|overhead) sections+=("$a") ;;
+        similarity|many|decay|overhead) sections+=("$a") ;;
         *) echo "unknown section $a" >&2; exit 2 ;;
     esac
 done
@@ -69,7 +70,7 @@ if [[ $levels -eq 1 ]]; then
     for round in 1 2 3; do
         for level in avx2 avx512; do
             echo "== ENGRAM_SIMD=$level, round $round"
-            ENGRAM_SIMD=$level "$work/vs_zig" similarity decay
+            ENGRAM_SIMD=$level "$work/vs_zig" similarity many decay
         done
     done
 fi

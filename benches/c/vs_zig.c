@@ -3,9 +3,11 @@
  * zig_engram_* when linked; see scripts/bench-vs-zig.sh). Each case runs both in interleaved
  * rounds and prints medians of thread CPU time, and checks the results.
  *
- *   vs_zig [similarity] [decay] [overhead]     (no argument: all three)
+ *   vs_zig [similarity] [many] [decay] [overhead]     (no argument: all but many)
  *
  * similarity: engram_vector_similarity, batch sizes of Engram's benchmarks.
+ * many:       engram_cosine_similarity_many, 16 queries (this library only: Zig has no such
+ *             export); for comparing SIMD levels (ENGRAM_SIMD) between processes.
  * decay:      engram_apply_decay on 10k and 10M strengths, with a memory floor (a loop that reads
  *             the same strengths and ages and writes the strengths), and a bit-for-bit check
  *             against the engine's reference s * (float)exp(-(double)age / 86400.0).
@@ -179,6 +181,37 @@ static int decay(void) {
     return 0;
 }
 
+static int many(void) {
+    enum { Q = 16, DIM = 768 };
+    static const size_t sizes[] = {1000, 10000};
+    printf("\n%-16s %12s\n", "many 16 x d x n", "engram");
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        size_t n = sizes[c];
+        float *q = malloc(Q * DIM * sizeof *q), *cand = malloc(DIM * n * sizeof *cand);
+        float *s = malloc(Q * n * sizeof *s);
+        if (!q || !cand || !s) return 1;
+        fill(q, Q * DIM, 7);
+        fill(cand, DIM * n, 11);
+        if (engram_cosine_similarity_many(q, Q, cand, n, DIM, s) != ENGRAM_OK) return 1;
+        double t0 = now();
+        engram_cosine_similarity_many(q, Q, cand, n, DIM, s);
+        long iters = (long)fmax(1.0, 0.025 / fmax(now() - t0, 1e-7));
+        double times[99];
+        for (int r = 0; r < rounds; r++) {
+            t0 = now();
+            for (long i = 0; i < iters; i++) engram_cosine_similarity_many(q, Q, cand, n, DIM, s);
+            times[r] = (now() - t0) / (double)iters;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "16 x %d x %zu", (int)DIM, n);
+        printf("%-16s %9.1f us\n", name, median(times, rounds) * 1e6);
+        free(q);
+        free(cand);
+        free(s);
+    }
+    return 0;
+}
+
 /* Tiny calls: what a call costs before any work. Each case runs CALLS calls per round. */
 enum { CALLS = 200000 };
 static float q10[768], cand10[10 * 768], scores10[10], strength1[1];
@@ -189,6 +222,8 @@ static float w4[8] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f}, act4[4];
 static size_t idx3[3], count1[1];
 static float top3[3];
 
+static void ours_decay0(void) { engram_apply_decay(strength1, age1, 0); }
+static void zig_decay0(void) { zig_engram_apply_decay(strength1, age1, 0); }
 static void ours_decay1(void) { engram_apply_decay(strength1, age1, 1); }
 static void zig_decay1(void) { zig_engram_apply_decay(strength1, age1, 1); }
 static void ours_decay_tau1(void) { engram_apply_decay_tau(strength1, age1, 1, 86400.0); }
@@ -209,6 +244,7 @@ static int overhead(void) {
         const char *name;
         void (*k[2])(void);
     } cases[] = {
+        {"decay, 0 elements", {ours_decay0, zig_decay0}},
         {"decay, 1 element", {ours_decay1, zig_decay1}},
         {"decay_tau, 1", {ours_decay_tau1, NULL}},
         {"cosine 768 x 10", {ours_cos10, zig_cos10}},
@@ -249,15 +285,16 @@ int main(int argc, char **argv) {
     if (rounds < 1 || rounds > 99) rounds = 9;
     int all = argc < 2;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "similarity") && strcmp(argv[i], "decay") &&
-            strcmp(argv[i], "overhead")) {
-            fprintf(stderr, "usage: vs_zig [similarity] [decay] [overhead]\n");
+        if (strcmp(argv[i], "similarity") && strcmp(argv[i], "many") &&
+            strcmp(argv[i], "decay") && strcmp(argv[i], "overhead")) {
+            fprintf(stderr, "usage: vs_zig [similarity] [many] [decay] [overhead]\n");
             return 2;
         }
     }
     for (int i = all ? 0 : 1; i < (all ? 1 : argc); i++) {
         const char *only = all ? NULL : argv[i];
         if ((!only || !strcmp(only, "similarity")) && similarity()) return 1;
+        if (only && !strcmp(only, "many") && many()) return 1;
         if ((!only || !strcmp(only, "decay")) && decay()) return 1;
         if ((!only || !strcmp(only, "overhead")) && overhead()) return 1;
     }

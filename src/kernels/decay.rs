@@ -32,12 +32,14 @@
 //! ≤ 2⁻²³ while the factor is a normal f32, that is below about 87 τ; beyond, the factor is
 //! subnormal and the error is at most `|s| · 2⁻¹⁴⁹` absolute.
 //!
-//! It does not call `exp` per element: a degree-12 polynomial gives `exp(−age/τ)` in f64 to about
-//! 10⁻¹⁵, in vectors (AVX2 where available), and the f32 rounding of that value is the rounding of
-//! the platform's `exp` unless the value lies within 10⁻¹³ of a point where f32 rounding changes;
-//! for those few ages (a few per million) it asks `exp`. On 10M strengths it takes about 4× as
-//! long as [`Decay::apply`] (1.3× faster than calling `exp` per element); `apply` stays the more
-//! accurate and faster of the two.
+//! It calls `exp` only where it must. Every level (AVX-512, AVX2, NEON, scalar) evaluates
+//! `exp(−age/τ)` in f64 lanes with a known error bound (below 10⁻¹³ relative, see
+//! `lanes::exp_bracket`), brackets the value by ±4·10⁻¹³ and rounds both ends to f32. Where
+//! they agree, that f32 is the rounding of the platform's `exp` too (rounding is monotonic and
+//! both values lie in the bracket); where they differ, the value lies too close to the midpoint
+//! between two f32 values for the bound to decide, and that lane asks `exp` (about one lane in
+//! 10⁵). On AVX-512 it is about as fast as [`Decay::apply`], and on 10M strengths it runs near
+//! the memory bandwidth; `apply` remains the more accurate of the two.
 //!
 //! # Example
 //!
