@@ -375,10 +375,7 @@ fn many_at<U: Undefined>(
 ) {
     match token.isa() {
         #[cfg(target_arch = "x86_64")]
-        // The AVX2 kernel at the AVX-512 level too: on an AMD Zen 5 host, eight queries per
-        // 512-bit block took 1.2–1.6× the time of four per 256-bit block at 16 × 768 × 10,000
-        // (`scripts/bench-vs-zig.sh ZIG_DIR levels`, alternating processes).
-        Isa::Avx512(t) => x86::many_avx2::<U>(t.avx2(), queries, dim, candidates, scores),
+        Isa::Avx512(t) => x86::many_avx512::<U>(t, queries, dim, candidates, scores),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2(t) => x86::many_avx2::<U>(t, queries, dim, candidates, scores),
         #[cfg(target_arch = "aarch64")]

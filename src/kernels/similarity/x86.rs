@@ -166,3 +166,20 @@ pub(super) fn many_avx2<U: Undefined>(
     // SAFETY: the token proves AVX2 and FMA were detected at run time.
     unsafe { run::<U>(queries, dim, candidates, scores) }
 }
+
+pub(super) fn many_avx512<U: Undefined>(
+    _: Avx512Token,
+    queries: &[f32],
+    dim: usize,
+    candidates: &[f32],
+    scores: &mut [f32],
+) {
+    #[target_feature(enable = "avx512f")]
+    fn run<U: Undefined>(queries: &[f32], dim: usize, candidates: &[f32], scores: &mut [f32]) {
+        // SAFETY: this function runs with AVX-512F enabled. Eight queries by two rows plus two
+        // norms is 18 accumulators of the 32 zmm registers.
+        unsafe { many::<Avx512, 8, U>(queries, dim, candidates, scores) }
+    }
+    // SAFETY: the token proves AVX-512F was detected at run time.
+    unsafe { run::<U>(queries, dim, candidates, scores) }
+}
