@@ -488,6 +488,48 @@ mod tests {
         assert!(asked * 10_000 < cases, "{asked} of {cases} needed exp()");
     }
 
+    /// The lanes the bracket cannot decide exist, and every level's path fixes them: the ages
+    /// whose f64 bracket straddles an f32 rounding point, run through each level's blocks and
+    /// tails, give the engine's bits.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri perturbs exp(); bit-for-bit comparisons are for native runs"
+    )]
+    fn every_level_fixes_the_lanes_the_bracket_cannot_decide() {
+        let tau = 86_400.0;
+        let d = Decay::from_time_constant(tau).unwrap();
+        let unsure: Vec<u64> = (1..3_000_000u64)
+            .filter(|&a| rounded_factor(a, d.neg_inv_tau).is_none())
+            .collect();
+        assert!(unsure.len() >= 8, "only {} undecided ages", unsure.len());
+        // Undecided ages among decided ones, in every lane position of a block, plus a tail.
+        let ages: Vec<u64> = unsure
+            .iter()
+            .flat_map(|&a| [a, a + 1, 7, a, 0, a])
+            .chain([unsure[0]; 5])
+            .collect();
+        let start: Vec<f32> = (0..ages.len()).map(|i| 1.0 - i as f32 * 1e-4).collect();
+        let want: Vec<u32> = start
+            .iter()
+            .zip(&ages)
+            .map(|(&s, &a)| {
+                let f = (-(a as f64) / tau).exp() as f32;
+                (if a == 0 { s } else { s * f }).to_bits()
+            })
+            .collect();
+        for level in SimdLevel::ALL
+            .into_iter()
+            .filter(|&l| dispatch::is_supported(l))
+        {
+            let token = Token::new(level).expect("a supported level");
+            let mut s = start.clone();
+            rounded_at(token, &mut s, &ages, &d);
+            let got: Vec<u32> = s.iter().map(|x| x.to_bits()).collect();
+            assert!(got == want, "{level}");
+        }
+    }
+
     /// Every level's `apply_rounded_factor` path gives the engine's bits.
     #[test]
     #[cfg_attr(
