@@ -219,7 +219,7 @@ impl Decay {
     /// ```
     // Inlined into callers (the C exports among them): for a short call, the call and the length
     // check would cost as much as the work.
-    #[inline]
+    #[inline(always)]
     pub fn apply_rounded_factor(
         &self,
         strengths: &mut [f32],
