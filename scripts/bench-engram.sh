@@ -37,12 +37,22 @@ benches=(decay_comparison spreading_comparison vector_similarity_comparison)
 work="$root/target/bench-engram"
 mkdir -p "$work"
 
-# Builds the benchmarks against one library; prints the directory holding its stand-in and
-# target directory.
+# The stand-in writes zig/zig-out/lib/libengram_kernels.a: keep the checkout's own file (often
+# LIB_A itself) and put it back at the end.
+zig_out="$engram/zig/zig-out/lib/libengram_kernels.a"
+if [[ -f $zig_out ]]; then
+    cp "$zig_out" "$work/zig-out.saved"
+    trap 'cp "$work/zig-out.saved" "$zig_out"' EXIT
+fi
+
+# Builds the benchmarks against one library; prints the directory holding its stand-in, its copy
+# of the library and its target directory.
 build() {
-    local lib=$1 dir
-    dir="$work/$(sha256sum "$lib" | cut -c1-16)"
+    local dir
+    dir="$work/$(sha256sum "$1" | cut -c1-16)"
     mkdir -p "$dir/bin"
+    cp "$1" "$dir/libengram_kernels.a"
+    local lib="$dir/libengram_kernels.a"
     cat >"$dir/bin/zig" <<EOF
 #!/bin/sh
 # Stand-in for Engram's build script: "building" the Zig library copies the one under test.
@@ -54,7 +64,10 @@ esac
 EOF
     chmod +x "$dir/bin/zig"
     # A fresh target directory runs the build script (and so the copy) before linking.
+    # -no-pie: `zig build` makes position-dependent objects, which a PIE cannot link; both
+    # libraries get the same flag.
     (cd "$engram" && PATH="$dir/bin:$PATH" CARGO_TARGET_DIR="$dir/target" \
+        RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-no-pie" \
         cargo bench -p engram-core --features zig-kernels --no-run \
         $(printf -- '--bench %s ' "${benches[@]}") >&2)
     echo "$dir"
@@ -62,7 +75,8 @@ EOF
 
 dirs=()
 for lib in "${libs[@]}"; do
-    dirs+=("$(build "$lib")")
+    dir=$(build "$lib") # a plain assignment, so that a failed build stops the script
+    dirs+=("$dir")
 done
 
 for ((r = 1; r <= rounds; r++)); do
@@ -70,6 +84,7 @@ for ((r = 1; r <= rounds; r++)); do
         for b in "${benches[@]}"; do
             exe=$(find "${dirs[i]}/target/release/deps" -maxdepth 1 -type f -executable \
                 -name "$b-*" | head -n1)
+            [[ -n $exe ]] || { echo "no $b benchmark built in ${dirs[i]}" >&2; exit 1; }
             echo "round $r, library $((i + 1)) (${libs[i]}): $b" >&2
             # Criterion keeps its data under the target directory: one per library, so a run
             # never compares itself with the other library's.
