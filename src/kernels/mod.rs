@@ -1,11 +1,13 @@
 //! The Engram graph-memory kernels: batch cosine similarity, exponential decay and spreading
-//! activation. Their scratch comes from the thread's arena ([`with_arena`](crate::with_arena)).
+//! activation, and fixed-size embedding operations ([`fixed`]). Their scratch comes from the
+//! thread's arena ([`with_arena`](crate::with_arena)).
 //!
 //! The behaviour follows `spec/kernels.md`; every SIMD path agrees with a scalar reference.
 
 pub mod decay;
 pub mod dispatch;
 mod error;
+pub mod fixed;
 pub mod similarity;
 pub mod spread;
 pub mod staging;

@@ -49,13 +49,14 @@ use crate::kernels::error::expect_len;
 use crate::kernels::staging::stage;
 use crate::scratch::with_arena;
 
-mod kernel;
+// `kernel`'s lanes trait and the per-ISA lane types are shared with `kernels::fixed`.
+pub(super) mod kernel;
 mod many;
 #[cfg(target_arch = "aarch64")]
-mod neon;
+pub(super) mod neon;
 mod select;
 #[cfg(target_arch = "x86_64")]
-mod x86;
+pub(super) mod x86;
 
 pub use many::{cosine_similarity_many, top_k_many, top_k_many_into, top_k_many_into_parts};
 
