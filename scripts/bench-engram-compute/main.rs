@@ -5,12 +5,12 @@
 //! Engram measures at 384 and 1536 dimensions, where its `compute` module has no entry point.
 //!
 //! Every case runs both sides in interleaved rounds (the order alternating), each sample long
-//! enough to time (about 2 ms), and reports the medians.
+//! enough to time (about 0.5 ms), and reports the medians.
 
 #[allow(dead_code, unused_imports, unexpected_cfgs, clippy::all)]
 mod engram;
 
-use engram::compute::{self as theirs, VectorOps};
+use engram::compute as theirs;
 use engram_kernels::kernels::{dispatch, fixed};
 use std::hint::black_box;
 use std::time::Instant;
@@ -39,9 +39,11 @@ fn compare(rounds: usize, theirs: &mut dyn FnMut(), ours: &mut dyn FnMut()) -> (
         }
         t.elapsed().as_secs_f64() / reps as f64
     };
-    // Warm both (page faults, caches), then size the samples from the slower side.
+    // Warm both (page faults, caches), then size the samples from the slower side: short
+    // samples (0.5 ms) mostly fit between preemptions on a loaded machine, and the median
+    // discards the ones that do not.
     let once = sample(theirs, 1).max(sample(ours, 1));
-    let reps = ((2e-3 / once) as usize).clamp(1, 1_000_000);
+    let reps = ((5e-4 / once) as usize).clamp(1, 1_000_000);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for r in 0..rounds {
         if r % 2 == 0 {
@@ -96,8 +98,12 @@ fn run<const D: usize>(table: &Table, full: bool) {
                 "cosine_batch",
                 D,
                 n,
-                &mut || drop(black_box(engram::baseline::batch_cosine_similarity_rust(&qv, &vs))),
-                &mut || drop(black_box(fixed::cosine_batch(&q, rs))),
+                &mut || {
+                let _ = black_box(engram::baseline::batch_cosine_similarity_rust(&qv, &vs));
+            },
+                &mut || {
+                let _ = black_box(fixed::cosine_batch(&q, rs));
+            },
             );
             table.row(
                 "cosine (n pairs)",
@@ -123,8 +129,12 @@ fn run<const D: usize>(table: &Table, full: bool) {
             "cosine_batch",
             D,
             n,
-            &mut || drop(black_box(theirs::cosine_similarity_batch_768(q, rs))),
-            &mut || drop(black_box(fixed::cosine_batch(q, rs))),
+            &mut || {
+                let _ = black_box(theirs::cosine_similarity_batch_768(q, rs));
+            },
+            &mut || {
+                let _ = black_box(fixed::cosine_batch(q, rs));
+            },
         );
         table.row(
             "cosine (n pairs)",
@@ -167,8 +177,12 @@ fn run<const D: usize>(table: &Table, full: bool) {
             "weighted_average",
             D,
             n,
-            &mut || drop(black_box(ops.weighted_average_768(&refs, &weights))),
-            &mut || drop(black_box(fixed::weighted_average(&refs, &weights))),
+            &mut || {
+                let _ = black_box(ops.weighted_average_768(&refs, &weights));
+            },
+            &mut || {
+                let _ = black_box(fixed::weighted_average(&refs, &weights));
+            },
         );
         let column = &flat[..n];
         let mut acc = vec![0.0f32; n];
@@ -189,15 +203,23 @@ fn run<const D: usize>(table: &Table, full: bool) {
             "gather",
             D,
             n,
-            &mut || drop(black_box(ops.gather_f32(base, &indices))),
-            &mut || drop(black_box(fixed::gather(base, &indices))),
+            &mut || {
+                let _ = black_box(ops.gather_f32(base, &indices));
+            },
+            &mut || {
+                let _ = black_box(fixed::gather(base, &indices));
+            },
         );
         table.row(
             "horizontal_sum (n*D)",
             D,
             n,
-            &mut || drop(black_box(ops.horizontal_sum(black_box(base)))),
-            &mut || drop(black_box(fixed::horizontal_sum(black_box(base)))),
+            &mut || {
+                let _ = black_box(ops.horizontal_sum(black_box(base)));
+            },
+            &mut || {
+                let _ = black_box(fixed::horizontal_sum(black_box(base)));
+            },
         );
         // The same n*D floats read as D columns of n candidates.
         let columns: Vec<&[f32]> = base.chunks_exact(n).collect();
@@ -234,7 +256,7 @@ fn main() {
     let rounds = std::env::var("ENGRAM_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(7);
+        .unwrap_or(15);
     println!(
         "ours: kernels::fixed at {}; Engram: compute at {:?}; {rounds} interleaved rounds, medians",
         dispatch::active(),

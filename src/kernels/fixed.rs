@@ -48,6 +48,9 @@ mod x86;
 
 use ops::Op;
 
+/// Slices shorter than this take a plain loop instead of the dispatch.
+const SHORT: usize = 32;
+
 /// Runs `op` at the active SIMD level.
 #[inline]
 fn run<O: Op>(op: O) -> O::Out {
@@ -265,6 +268,13 @@ pub fn weighted_average<const D: usize>(vectors: &[&[f32; D]], weights: &[f32]) 
 /// assert_eq!(acc, [3.0, 5.0, 1.0]);
 /// ```
 pub fn fma_accumulate(column: &[f32], scalar: f32, accumulator: &mut [f32]) {
+    // Below two AVX-512 vectors the dispatch costs more than the arithmetic.
+    if column.len().min(accumulator.len()) < SHORT {
+        for (a, &c) in accumulator.iter_mut().zip(column) {
+            *a += c * scalar;
+        }
+        return;
+    }
     run(ops::FmaAccumulate {
         column,
         scalar,

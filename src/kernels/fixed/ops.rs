@@ -72,7 +72,11 @@ unsafe fn sums<V: Lanes, const D: usize, const AB: bool, const AA: bool, const B
         let l = V::LANES;
         let mut acc = [[V::zero(); 3]; K];
         let mut i = 0;
-        while i + K * l <= D {
+        // The bound is hidden from the optimiser: fully unrolled (48 steps at D = 768), LLVM
+        // schedules the three sums one after another and parks every loaded vector on the stack
+        // in between (measured 2x slower); as a loop, each step keeps its two loads in registers.
+        let full = core::hint::black_box(D / (K * l)) * (K * l);
+        while i < full {
             for (k, s) in acc.iter_mut().enumerate() {
                 let at = i + k * l;
                 step::<V, AB, AA, BB>(s, V::load(a.add(at)), V::load(b.add(at)));
@@ -104,8 +108,9 @@ pub(super) fn cosine_from_sums(dot: f32, aa: f32, bb: f32) -> f32 {
     if aa == 0.0 || bb == 0.0 {
         return 0.0;
     }
-    // In f64: the product of the norms cannot overflow and the quotient rounds once to f32.
-    let denom = f64::from(aa).sqrt() * f64::from(bb).sqrt();
+    // In f64 the product of two f32 values is exact and cannot overflow, so one square root
+    // serves both norms and the quotient rounds once to f32.
+    let denom = (f64::from(aa) * f64::from(bb)).sqrt();
     (f64::from(dot) / denom).clamp(-1.0, 1.0) as f32
 }
 
@@ -178,17 +183,20 @@ impl<const D: usize> Op for CosineBatch<'_, D> {
         let qs = [self.query.as_ptr()];
         let base = self.rows.as_ptr().cast::<f32>();
         let part = n / ROWS;
+        // `D` hidden from the optimiser, as in `sums`: the streaming loop stays a loop.
+        let dim = core::hint::black_box(D);
         for row in 0..part {
             // SAFETY: row `row + r · part` (r < ROWS) is below `n` and starts `D` floats apart
             // from its neighbour part's, `part · D` floats on; the instruction set is the caller's.
-            let (d, cc) = unsafe { dots::<V, 1, ROWS, true>(&qs, base.add(row * D), part * D, D) };
+            let (d, cc) =
+                unsafe { dots::<V, 1, ROWS, true>(&qs, base.add(row * D), part * D, dim) };
             for r in 0..ROWS {
                 self.scores[r * part + row] = batch_score(d[0][r], self.inv_q, cc[r]);
             }
         }
         for row in ROWS * part..n {
             // SAFETY: row `row < n` holds `D` floats.
-            let (d, cc) = unsafe { dots::<V, 1, 1, true>(&qs, base.add(row * D), 0, D) };
+            let (d, cc) = unsafe { dots::<V, 1, 1, true>(&qs, base.add(row * D), 0, dim) };
             self.scores[row] = batch_score(d[0][0], self.inv_q, cc[0]);
         }
     }
