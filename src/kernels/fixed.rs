@@ -1,6 +1,6 @@
 //! Vector operations on fixed-size embeddings (`&[f32; D]`), with the semantics of the Engram
 //! engine's `compute::VectorOps` and run-time SIMD dispatch (AVX-512F, AVX2+FMA, NEON, scalar;
-//! see [`dispatch`](super::dispatch)).
+//! see [`dispatch`]).
 //!
 //! Engram's trait fixes `D = 768`; here `D` is a const generic (384, 768 and 1536 are the usual
 //! embedding sizes), so the loops have constant bounds and, for multiples of 16, no tail. The
