@@ -4,7 +4,8 @@
 #
 # Usage: scripts/bench-engram-compute.sh ENGRAM_DIR
 #   ENGRAM_DIR  an Engram checkout (the directory holding engram-core/).
-# Environment: ENGRAM_BENCH_ROUNDS (interleaved rounds per case, default 15).
+# Environment: ENGRAM_BENCH_ROUNDS (interleaved rounds per case, default 15), ENGRAM_BENCH_ONLY
+# (run only the operations whose name contains it, e.g. `cosine`).
 #
 # The program (scripts/bench-engram-compute/main.rs) is built in target/bench-engram-compute as a
 # crate of its own that mounts Engram's compute/mod.rs with #[path] (its sub-modules follow from

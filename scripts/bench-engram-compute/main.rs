@@ -63,10 +63,15 @@ fn compare(rounds: usize, theirs: &mut dyn FnMut(), ours: &mut dyn FnMut()) -> (
 
 struct Table {
     rounds: usize,
+    /// Only the ops whose name contains this (`ENGRAM_BENCH_ONLY`).
+    only: String,
 }
 
 impl Table {
     fn row(&self, op: &str, d: usize, n: usize, theirs: &mut dyn FnMut(), ours: &mut dyn FnMut()) {
+        if !op.contains(&self.only) {
+            return;
+        }
         let (t, o) = compare(self.rounds, theirs, ours);
         println!(
             "| {op:<22} | {d:>4} | {n:>6} | {:>12.2} | {:>12.2} | {:>6.2}x |",
@@ -264,7 +269,8 @@ fn main() {
     );
     println!("| op                     |    D |      n |  Engram (µs) |    ours (µs) | speedup |");
     println!("|------------------------|-----:|-------:|-------------:|-------------:|--------:|");
-    let table = Table { rounds };
+    let only = std::env::var("ENGRAM_BENCH_ONLY").unwrap_or_default();
+    let table = Table { rounds, only };
     run::<384>(&table, false);
     run::<768>(&table, true);
     run::<1536>(&table, false);
