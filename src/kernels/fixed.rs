@@ -3,8 +3,9 @@
 //! see [`dispatch`]).
 //!
 //! Engram's trait fixes `D = 768`; here `D` is a const generic (384, 768 and 1536 are the usual
-//! embedding sizes), so the loops have constant bounds and, for multiples of 16, no tail. The
-//! functions take no scratch and allocate only where they return a `Vec`.
+//! embedding sizes), so for multiples of 16 no tail code runs. The sums keep four accumulators
+//! each (the batch cosine four rows in flight, as the similarity kernel), where Engram's loops
+//! wait on one. The functions take no scratch and allocate only where they return a `Vec`.
 //!
 //! Semantics, shared with Engram's scalar reference:
 //!

@@ -56,16 +56,19 @@ mod x86 {
     impl Lanes for Avx2 {
         #[inline(always)]
         unsafe fn splat(x: f32) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Avx2(unsafe { _mm256_set1_ps(x) })
         }
 
         #[inline(always)]
         unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Avx2(unsafe { _mm256_add_ps(a.0, b.0) })
         }
 
         #[inline(always)]
         unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Avx2(unsafe { _mm256_mul_ps(a.0, b.0) })
         }
 
@@ -80,16 +83,19 @@ mod x86 {
     impl Lanes for Avx512 {
         #[inline(always)]
         unsafe fn splat(x: f32) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Avx512(unsafe { _mm512_set1_ps(x) })
         }
 
         #[inline(always)]
         unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Avx512(unsafe { _mm512_add_ps(a.0, b.0) })
         }
 
         #[inline(always)]
         unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Avx512(unsafe { _mm512_mul_ps(a.0, b.0) })
         }
 
@@ -113,16 +119,19 @@ mod neon {
     impl Lanes for Neon {
         #[inline(always)]
         unsafe fn splat(x: f32) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Neon(unsafe { vdupq_n_f32(x) })
         }
 
         #[inline(always)]
         unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Neon(unsafe { vaddq_f32(a.0, b.0) })
         }
 
         #[inline(always)]
         unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: register-only arithmetic; the CPU feature is the caller's guarantee.
             Neon(unsafe { vmulq_f32(a.0, b.0) })
         }
 

@@ -3,8 +3,9 @@
 //!
 //! Each operation is a small struct implementing [`Op`]: the entry point of an instruction set is
 //! one generic `#[target_feature]` function that runs any `Op`, so adding an operation adds no
-//! unsafe entry point. The dimension is a const generic, so every loop bound is a constant:
-//! the compiler unrolls the loops and, for the usual sizes (multiples of 16), no tail code runs.
+//! unsafe entry point. The dimension is a const generic, so the element-wise loops unroll
+//! completely and, for the usual sizes (multiples of 16), the tail code is compiled out; the
+//! reductions keep a loop on purpose (see `sums`).
 
 use core::mem::MaybeUninit;
 
