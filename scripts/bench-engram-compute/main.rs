@@ -104,18 +104,21 @@ fn run<const D: usize>(table: &Table, full: bool) {
                 D,
                 n,
                 &mut || {
-                let _ = black_box(engram::baseline::batch_cosine_similarity_rust(&qv, &vs));
-            },
+                    let _ = black_box(engram::baseline::batch_cosine_similarity_rust(&qv, &vs));
+                },
                 &mut || {
-                let _ = black_box(fixed::cosine_batch(&q, rs));
-            },
+                    let _ = black_box(fixed::cosine_batch(&q, rs));
+                },
             );
             table.row(
                 "cosine (n pairs)",
                 D,
                 n,
                 &mut || {
-                    let s: f32 = vs.iter().map(|v| engram::baseline::cosine_similarity_rust(&qv, v)).sum();
+                    let s: f32 = vs
+                        .iter()
+                        .map(|v| engram::baseline::cosine_similarity_rust(&qv, v))
+                        .sum();
                     black_box(s);
                 },
                 &mut || {
