@@ -17,7 +17,7 @@
 //! reset. Linux only (`/proc`).
 
 use allocator_api2::vec::Vec as ArenaVec;
-use engram_kernels::Arena;
+use engram_kernels::{Arena, ArenaAlloc};
 use std::hint::black_box;
 use std::process::Command;
 
@@ -76,7 +76,7 @@ fn run_member(name: &str) -> u64 {
                 sum ^= round!(
                     bump_scope::BumpVec::<u64, _>::new_in(&bump),
                     bump_scope::BumpVec::<u32, _>::new_in(&bump),
-                    |x| bump.alloc(x).into_mut()
+                    |x: [u64; 3]| bump.alloc(x).into_mut()
                 );
                 bump.reset();
             }
