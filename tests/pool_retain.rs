@@ -131,7 +131,7 @@ fn lowering_the_retention_trims_at_once() {
 fn a_thread_exit_gives_back_within_the_retention() {
     let cap = 256 << 10;
     let _r = Retention::set(cap);
-    std::thread::spawn(|| {
+    std::thread::spawn(move || {
         // The thread arena (1 MiB) overflows into further chunks under the default policy.
         with_arena(|s| {
             let big = s.alloc_slice_fill_copy(3 << 20, 9u8);
