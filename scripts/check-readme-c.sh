@@ -97,10 +97,9 @@ if missing and fix:
         comment, params = decls.get(name, ("", ""))
         args = ", ".join(re.findall(r"(\w+)\s*(?:,|$)", " ".join(params.split()))) if params.strip() != "void" else ""
         text = " ".join(re.sub(r"^\s*\*", "", l) for l in comment.splitlines()).strip()
-        first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0].rstrip(".")
+        first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0].rstrip(".").split(":")[0]
         if first.count("(") > first.count(")"):
             first = first[: first.index("(")].rstrip()
-        first = first.split(":")[0]
         rows.append(f"| `{name}({args})` | {first[:1].lower() + first[1:]} |")
     # After the last row of the first table of the subsection.
     table = re.search(r"\n\| Export \| Does \|\n\|[-|]+\|\n(?:\|.*\|\n)*", exports_text)
