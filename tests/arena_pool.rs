@@ -54,7 +54,11 @@ fn a_growable_arena_reset_gives_nothing_to_the_pool() {
     let kept = fill(&arena, 2 * BIG, 0x5D);
     arena.reset();
     assert_eq!(batch_pool_bytes(), 0);
-    assert_eq!(fill(&arena, 8, 0x5E), kept, "the reset kept the larger chunk");
+    assert_eq!(
+        fill(&arena, 8, 0x5E),
+        kept,
+        "the reset kept the larger chunk"
+    );
     assert!(arena.capacity() >= 2 * BIG && arena.capacity() < 3 * BIG);
 }
 

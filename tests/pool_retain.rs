@@ -77,7 +77,10 @@ fn a_growable_arena_in_a_fill_and_reset_loop_leaves_nothing_idle() {
     }
     // One chunk, at most twice a round's high-water mark, and it stops growing.
     let last = *kept.last().unwrap();
-    assert!(last <= 4 * ROUND, "kept {last} bytes for {ROUND}-byte rounds");
+    assert!(
+        last <= 4 * ROUND,
+        "kept {last} bytes for {ROUND}-byte rounds"
+    );
     assert_eq!(kept[ROUNDS - 2], last, "the kept chunk stopped growing");
     drop(arena);
     assert!(batch_pool_bytes() <= pool_retain());

@@ -1,4 +1,5 @@
-//! Peak resident memory of a fill-and-reset loop: our growable `Arena`, bumpalo and bump-scope.
+//! Peak resident memory of a fill-and-reset loop: our growable `Arena` and thread scratch arena
+//! (`with_arena`), bumpalo and bump-scope.
 //!
 //! ```text
 //! cargo bench -p engram-bench --bench pool_rss
@@ -17,13 +18,19 @@
 //! reset. Linux only (`/proc`).
 
 use allocator_api2::vec::Vec as ArenaVec;
-use engram_kernels::{Arena, ArenaAlloc};
+use engram_kernels::{Arena, ArenaAlloc, with_arena};
 use std::hint::black_box;
 use std::process::Command;
 
 const ROUNDS: usize = 40;
 const PUSHES: usize = 200_000;
-const MEMBERS: [&str; 4] = ["baseline", "engram_arena", "bumpalo", "bump_scope"];
+const MEMBERS: [&str; 5] = [
+    "baseline",
+    "engram_arena",
+    "engram_with_arena",
+    "bumpalo",
+    "bump_scope",
+];
 
 /// One round's worth of work through any bump allocator: `vec_u64` and `vec_u32` make the two
 /// vectors, `small` allocates a 24-byte block. Returns a checksum so nothing is optimised away.
@@ -40,7 +47,8 @@ macro_rules! round {
                 sum = sum.wrapping_add(block[1]);
             }
         }
-        sum.wrapping_add(a[PUSHES / 2]).wrapping_add(u64::from(b[PUSHES - 1]))
+        sum.wrapping_add(a[PUSHES / 2])
+            .wrapping_add(u64::from(b[PUSHES - 1]))
     }};
 }
 
@@ -57,6 +65,19 @@ fn run_member(name: &str) -> u64 {
                     |x| arena.alloc(x)
                 );
                 arena.reset();
+            }
+        }
+        "engram_with_arena" => {
+            // The thread's scratch arena: the first MiB is its own, the rest of each round
+            // overflows into chunks of the shared pool, which its outermost exit gives back.
+            for _ in 0..ROUNDS {
+                sum ^= with_arena(|s| {
+                    round!(
+                        ArenaVec::<u64, _>::new_in(s),
+                        ArenaVec::<u32, _>::new_in(s),
+                        |x| s.alloc(x)
+                    )
+                });
             }
         }
         "bumpalo" => {
@@ -124,12 +145,15 @@ fn main() {
                 .output()
                 .expect("the child runs");
             assert!(out.status.success(), "{name}: {out:?}");
-            let kib = String::from_utf8_lossy(&out.stdout).trim().parse().expect("a number");
+            let kib = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("a number");
             peaks[m].push(kib);
         }
     }
     let medians: Vec<u64> = peaks.into_iter().map(median).collect();
-    let (base, bumpalo) = (medians[0], medians[2]);
+    let (base, bumpalo) = (medians[0], medians[3]);
     println!(
         "fill-and-reset, {ROUNDS} rounds of ~6 MB; peak RSS (VmHWM), median of {runs} runs each"
     );
