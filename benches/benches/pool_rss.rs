@@ -158,12 +158,12 @@ fn main() {
         "fill-and-reset, {ROUNDS} rounds of ~6 MB; peak RSS (VmHWM), median of {runs} runs each"
     );
     println!(
-        "{:<14} {:>10} {:>16} {:>12}",
+        "{:<18} {:>10} {:>16} {:>12}",
         "member", "peak MiB", "above baseline", "vs bumpalo"
     );
     for (name, &kib) in MEMBERS.iter().zip(&medians) {
         println!(
-            "{name:<14} {:>10.1} {:>16.1} {:>11.2}x",
+            "{name:<18} {:>10.1} {:>16.1} {:>11.2}x",
             mib(kib),
             mib(kib.saturating_sub(base)),
             kib as f64 / bumpalo as f64

@@ -4,7 +4,7 @@
 use super::chunk::{Chunk, chain};
 use super::growth::To;
 use super::poison::{poison, unpoison};
-use super::{Checkpoint, Cycle, RawArena, Refill, at};
+use super::{Checkpoint, Cycle, RawArena, Refill, at, growth_after};
 use core::ptr::NonNull;
 
 impl RawArena {
@@ -197,6 +197,12 @@ impl RawArena {
             }
             let growth = c.header().growth;
             self.push_chunk(c, kept_visible, growth);
+            if !matches!(self.refill, Refill::Grow) {
+                // A scratch arena's next overflow grows as its first did, so the next round takes
+                // back the chunks this one gave the pool instead of a larger fresh one (which
+                // would hold both sizes resident).
+                self.next_size.set(growth_after(kept_visible));
+            }
             // The kept chunk starts the next cycle: what `push_chunk` folded in belongs to this
             // one.
             self.tally.clear_peak();
