@@ -3,9 +3,10 @@
 # published crate holds everything its build and its docs need (the README the crate docs
 # include, every module) and nothing it should not (the `include` list in Cargo.toml).
 #
-# The crate says `publish = false` (it is not released yet), which `cargo package` refuses, so
-# this works on a copy of the tracked files with that line removed. The verification build
-# compiles the crate once, with every feature, in the copy's own target directory.
+# It works on a copy of the files git knows (so nothing local slips into the package) with the
+# manifest's `publish = false` removed, as a release would have it. The verification build
+# compiles the unpacked crate once, with every feature, in the copy's own target directory
+# (about half a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,8 @@ git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t 
 sed -i '/^publish = false$/d' "$work/Cargo.toml"
 
 cd "$work"
-echo "packaging engram-kernels and building the package (all features): about a minute"
-cargo package -p engram-kernels --allow-dirty --all-features --quiet
+echo "packaging engram-kernels and building the package (all features): about half a minute"
+cargo package -p engram-kernels --allow-dirty --all-features 2>&1 | grep -v "^ *Compiling"
 list=$(cargo package -p engram-kernels --allow-dirty --list)
 for must in README.md src/lib.rs LICENSE-MIT LICENSE-APACHE; do
     grep -qx "$must" <<<"$list" || { echo "check-package: $must is not in the package" >&2; exit 1; }
