@@ -109,7 +109,7 @@ fn a_batch_within_the_retention_reuses_its_chunk() {
     let bytes = if cfg!(miri) { 1 << 20 } else { 4 << 20 };
     let at = |fill: u8| {
         with_arena_sized(bytes, |s| {
-            let b = s.alloc_slice_fill_copy(bytes / 2, fill);
+            let b = s.alloc_slice_fill_copy(4096, fill);
             assert!(b.iter().all(|&x| x == fill));
             b.as_ptr().addr()
         })
@@ -130,6 +130,9 @@ fn lowering_the_retention_trims_at_once() {
     assert_eq!(batch_pool_bytes(), 0);
 }
 
+/// More than a default thread arena (1 MiB) holds.
+const OVERFLOWING: usize = if cfg!(miri) { (1 << 20) + 4096 } else { 3 << 20 };
+
 #[test]
 fn a_thread_exit_gives_back_within_the_retention() {
     let cap = 256 << 10;
@@ -137,7 +140,7 @@ fn a_thread_exit_gives_back_within_the_retention() {
     std::thread::spawn(move || {
         // The thread arena (1 MiB) overflows into further chunks under the default policy.
         with_arena(|s| {
-            let big = s.alloc_slice_fill_copy(3 << 20, 9u8);
+            let big = s.alloc_slice_fill_copy(OVERFLOWING, 9u8);
             assert!(big.iter().all(|&x| x == 9));
         });
         assert!(batch_pool_bytes() <= cap);
