@@ -131,7 +131,11 @@ fn lowering_the_retention_trims_at_once() {
 }
 
 /// More than a default thread arena (1 MiB) holds.
-const OVERFLOWING: usize = if cfg!(miri) { (1 << 20) + 4096 } else { 3 << 20 };
+const OVERFLOWING: usize = if cfg!(miri) {
+    (1 << 20) + 4096
+} else {
+    3 << 20
+};
 
 #[test]
 fn a_thread_exit_gives_back_within_the_retention() {
