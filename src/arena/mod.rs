@@ -309,8 +309,9 @@ impl Arena {
     /// start of the buffer. Clears [`overflow_count`](Self::overflow_count); keeps
     /// [`high_water_mark`](Self::high_water_mark).
     ///
-    /// A growable arena keeps its largest chunk and returns the others to the shared pool
-    /// (scrubbed first when [zeroing](Self::set_zero_on_reset) is on).
+    /// A growable arena keeps its largest chunk, where its next round starts, and frees the
+    /// others (scrubbed first when [zeroing](Self::set_zero_on_reset) is on): a fill-and-reset
+    /// loop keeps about one round's memory resident.
     ///
     /// Cost: O(1) for a fixed arena, O(chunks) for a growable one; plus O(bytes used since the
     /// last reset) when zeroing is on.
@@ -331,9 +332,10 @@ impl Arena {
     }
 
     /// Whether [`reset`](Self::reset) zeroes the bytes used since the previous reset (off by
-    /// default). Only the used prefix is cleared, never the whole buffer. Chunks the arena gives
-    /// back to the shared pool (a growable arena's extra chunks at reset, every chunk when it is
-    /// dropped) are scrubbed too, so that no other arena receives this one's bytes.
+    /// default). Only the used prefix is cleared, never the whole buffer. Chunks the arena lets
+    /// go (a growable arena's extra chunks at reset, every chunk when it is dropped) are scrubbed
+    /// too, so that no other arena, and no other code of the process, receives this one's
+    /// bytes.
     ///
     /// # Example
     ///
