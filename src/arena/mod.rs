@@ -128,8 +128,8 @@ impl Arena {
     /// [`set_allocation_limit`](Self::set_allocation_limit).
     ///
     /// [`capacity`](Self::capacity) is the sum of its chunks. [`reset`](Self::reset) keeps the
-    /// largest chunk and returns the others to the pool, so a loop of fill-and-reset settles on
-    /// one chunk that fits a whole round instead of growing.
+    /// largest chunk and frees the others, so a loop of fill-and-reset settles on one chunk that
+    /// fits a whole round instead of growing, and keeps no more memory resident than that.
     ///
     /// # Example
     ///
