@@ -15,7 +15,7 @@
 //! The loop, as a user would write it: each round pushes 200,000 `u64` and as many `u32` into two
 //! `Vec`s in the arena (interleaved, so neither grows in place and every growth leaves its old
 //! buffer behind) and allocates a 24-byte block every fourth push: about 6 MB a round, then a
-//! reset. Linux only (`/proc`).
+//! reset (or the end of the `with_arena` scope). Linux only (`/proc`).
 
 use allocator_api2::vec::Vec as ArenaVec;
 use engram_kernels::{Arena, ArenaAlloc, with_arena};
