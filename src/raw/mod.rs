@@ -284,7 +284,7 @@ impl RawArena {
     }
 
     /// Bytes of chunks the arena holds (its chain and its spares): what the limit caps.
-    fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.chain_capacity() + self.spare_bytes.get()
     }
 
