@@ -397,7 +397,7 @@ impl RawArena {
             ),
             Refill::Fixed => panic!(
                 "arena refused {} bytes aligned to {}: {} of {} bytes remain; create it with a \
-                 larger capacity, reset it, or use Arena::growable",
+                 larger capacity, reset it, or use a growable Arena::new()",
                 layout.size(),
                 layout.align(),
                 self.remaining_in_chunk(),
