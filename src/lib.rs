@@ -100,9 +100,9 @@ pub(crate) mod raw;
 
 pub mod arena;
 mod arena_alloc;
-mod into_bump;
 pub mod config;
 pub mod diag;
+mod into_bump;
 pub mod metrics;
 pub mod scratch;
 mod sync;
@@ -125,9 +125,9 @@ pub use hashbrown;
 pub use allocator_api2::alloc::AllocError;
 pub use arena::{Arena, ArenaScope, ArenaStats};
 pub use arena_alloc::ArenaAlloc;
-pub use into_bump::{IntoBumpSlice, IntoBumpStr};
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
+pub use into_bump::{IntoBumpSlice, IntoBumpStr};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
 
 /// The usual names in one `use engram_kernels::prelude::*;`: the arena, its helpers, scratch

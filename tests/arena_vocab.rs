@@ -27,7 +27,11 @@ fn vec_macro_lists_zero_one_and_many_elements() {
     assert_eq!(one, [42]);
     let many = engram_kernels::vec![in &arena; 1u32, 2, 3, 4, 5,];
     assert_eq!(many, [1, 2, 3, 4, 5]);
-    assert_eq!(many.capacity(), 5, "one reservation of exactly the listed count");
+    assert_eq!(
+        many.capacity(),
+        5,
+        "one reservation of exactly the listed count"
+    );
 }
 
 #[test]
@@ -123,7 +127,10 @@ fn collect_in_a_fixed_arena_grows_the_newest_block_in_place() {
 #[test]
 fn collect_in_strings_from_chars_and_strs() {
     let arena = Arena::new();
-    let upper: String<_> = "arena".chars().map(|c| c.to_ascii_uppercase()).collect_in(&arena);
+    let upper: String<_> = "arena"
+        .chars()
+        .map(|c| c.to_ascii_uppercase())
+        .collect_in(&arena);
     assert_eq!(upper, "ARENA");
     let chars = ['é', 'ß', '✓'];
     let by_ref: String<_> = chars.iter().collect_in(&arena);
@@ -177,8 +184,11 @@ fn collect_in_hashbrown_maps_and_sets() {
     use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
     let arena = Arena::new();
     let words = "a b a c b a";
-    let map: HashMap<&str, usize, DefaultHashBuilder, _> =
-        words.split(' ').enumerate().map(|(i, w)| (w, i)).collect_in(&arena);
+    let map: HashMap<&str, usize, DefaultHashBuilder, _> = words
+        .split(' ')
+        .enumerate()
+        .map(|(i, w)| (w, i))
+        .collect_in(&arena);
     assert_eq!(map.len(), 3);
     assert_eq!(map["a"], 5, "a later value replaces an earlier one");
     let set: HashSet<&str, DefaultHashBuilder, _> = no_hint(words.split(' ')).collect_in(&arena);
@@ -209,7 +219,11 @@ fn into_bump_slice_gives_spare_capacity_back() {
     v.extend_from_slice(b"abc");
     let slice = v.into_bump_slice_mut();
     assert_eq!(slice, b"abc");
-    assert_eq!(arena.used(), 3, "the newest block shrinks in place to its length");
+    assert_eq!(
+        arena.used(),
+        3,
+        "the newest block shrinks in place to its length"
+    );
     slice[0] = b'x';
     let next = arena.alloc(9u8);
     assert_eq!((&*slice, *next), (&b"xbc"[..], 9));
@@ -239,7 +253,11 @@ fn into_bump_slice_never_drops_the_values() {
     assert_eq!(slice.len(), 3);
     assert_eq!(Rc::strong_count(&shared), 4);
     drop(arena);
-    assert_eq!(Rc::strong_count(&shared), 4, "the arena never runs destructors");
+    assert_eq!(
+        Rc::strong_count(&shared),
+        4,
+        "the arena never runs destructors"
+    );
 }
 
 #[test]
@@ -253,7 +271,12 @@ fn into_bump_str_survives_further_allocations() {
     let names = names.into_bump_slice();
     assert_eq!(names[0], "node-0000");
     assert_eq!(names[199], "node-0199");
-    assert!(names.iter().enumerate().all(|(i, n)| *n == format!("node-{i:04}")));
+    assert!(
+        names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| *n == format!("node-{i:04}"))
+    );
 
     let loud = String::from_str_in("quiet", &arena).into_bump_str_mut();
     loud.make_ascii_uppercase();
@@ -301,7 +324,10 @@ fn alloc_slice_fill_default_on_both_handles() {
     with_arena(|scratch| {
         let grid = scratch.alloc_slice_fill_default::<[f32; 4]>(8);
         assert!(grid.iter().all(|row| *row == [0.0; 4]));
-        assert_eq!(scratch.try_alloc_slice_fill_default::<u8>(5).unwrap(), &[0; 5]);
+        assert_eq!(
+            scratch.try_alloc_slice_fill_default::<u8>(5).unwrap(),
+            &[0; 5]
+        );
     });
 }
 
@@ -309,9 +335,16 @@ fn alloc_slice_fill_default_on_both_handles() {
 fn try_alloc_slice_fill_default_refuses_cleanly() {
     let arena = Arena::with_capacity(16);
     assert!(arena.try_alloc_slice_fill_default::<u64>(3).is_err());
-    assert!(arena.try_alloc_slice_fill_default::<u64>(usize::MAX).is_err());
+    assert!(
+        arena
+            .try_alloc_slice_fill_default::<u64>(usize::MAX)
+            .is_err()
+    );
     assert_eq!(arena.used(), 0);
-    assert_eq!(arena.try_alloc_slice_fill_default::<u64>(2).unwrap(), &[0, 0]);
+    assert_eq!(
+        arena.try_alloc_slice_fill_default::<u64>(2).unwrap(),
+        &[0, 0]
+    );
 }
 
 #[test]
