@@ -48,6 +48,7 @@
 //! | a copy of a slice (`T: Copy`) | `alloc_slice_copy(&[T])` | `try_alloc_slice_copy` |
 //! | a clone of a slice (`T: Clone`) | `alloc_slice_clone(&[T])` | `try_alloc_slice_clone` |
 //! | `n` copies of a value | `alloc_slice_fill_copy(n, v)` | `try_alloc_slice_fill_copy` |
+//! | `n` clones of a value | `alloc_slice_fill_clone(n, &v)` | `try_alloc_slice_fill_clone` |
 //! | `n` values from a function of the index | `alloc_slice_fill_with(n, f)` | `try_alloc_slice_fill_with` |
 //! | `n` default values | `alloc_slice_fill_default(n)` | `try_alloc_slice_fill_default` |
 //! | the items of an exact-size iterator | `alloc_slice_fill_iter(iter)` | `try_alloc_slice_fill_iter` |
