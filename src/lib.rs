@@ -12,6 +12,9 @@
 //!   [`with_global_arena`] (std `Vec`, `String`, `format!`, other crates) into the thread's arena.
 //! * [`metrics`] and [`config`]: process-wide counters, and the pool size and overflow policy
 //!   (also from `ENGRAM_ARENA_*` environment variables).
+//! * [`prelude`]: the usual names in one `use engram_kernels::prelude::*;`, with bumpalo's
+//!   vocabulary: [`vec!`](crate::vec), `collect_in` ([`collections::CollectIn`]),
+//!   `into_bump_slice` ([`IntoBumpSlice`]) and `into_bump_str` ([`IntoBumpStr`]).
 #![cfg_attr(
     feature = "kernels",
     doc = "* [`kernels`]: SIMD batch cosine similarity and top-k, spreading activation and decay, \
