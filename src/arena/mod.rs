@@ -24,13 +24,13 @@ use std::ptr::NonNull;
 /// * **Reset** is O(1) (O(used) with [`set_zero_on_reset`](Self::set_zero_on_reset)).
 /// * **Freeing** the most recent block gives its space back; any other free is a no-op until the
 ///   next reset. Values' destructors never run.
-/// * **Overflow** of a fixed arena ([`with_capacity`](Self::with_capacity))
-///   is an error: it never grows and never falls back to the heap. It answers [`AllocError`] (or,
-///   for the panicking helpers, a panic that says what was asked and what was left) and counts
-///   the refusal in [`overflow_count`](Self::overflow_count).
-/// * **Growth**: an arena from [`new`](Self::new) takes another chunk when the current
-///   one is full (doubling their size, 4 KiB first), up to an optional
+/// * **Growth**: an arena from [`new`](Self::new) takes another chunk when the current one is
+///   full (doubling their size, 4 KiB first), up to an optional
 ///   [allocation limit](Self::set_allocation_limit).
+/// * **Overflow** of a fixed arena ([`with_capacity`](Self::with_capacity)) is an error: it
+///   never grows and never falls back to the heap. It answers [`AllocError`] (or, for the
+///   panicking helpers, a panic that says what was asked and what was left) and counts the
+///   refusal in [`overflow_count`](Self::overflow_count).
 ///
 /// `&Arena` implements [`allocator_api2::alloc::Allocator`], so `allocator_api2` and `hashbrown`
 /// collections can live in it. An `Arena` is `Send` but not `Sync`.
