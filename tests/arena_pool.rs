@@ -21,7 +21,7 @@ fn empty_pool() -> MutexGuard<'static, ()> {
 /// Allocates `len` bytes from a fresh, non-zeroing growable arena (its first chunk comes from
 /// the pool: the best fit) and returns where the block lies and whether any byte is `poison`.
 fn next_arena_sees(len: usize, poison: u8) -> (usize, bool) {
-    let other = Arena::growable();
+    let other = Arena::new();
     let l = Layout::from_size_align(len, 64).unwrap();
     let p = (&other).allocate(l).unwrap().cast::<u8>();
     // SAFETY: the block is `len` bytes of a chunk that held this test's (initialised) bytes
@@ -47,7 +47,7 @@ fn fill(arena: &Arena, len: usize, byte: u8) -> usize {
 #[test]
 fn a_growable_arena_reset_gives_nothing_to_the_pool() {
     let _pool = empty_pool();
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     arena.set_zero_on_reset(true);
     fill(&arena, BIG, 0x5C);
     // A larger chunk: the one the reset keeps.
@@ -65,7 +65,7 @@ fn a_growable_arena_reset_gives_nothing_to_the_pool() {
 #[test]
 fn a_zeroing_arena_scrubs_its_chunks_when_dropped() {
     let _pool = empty_pool();
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     arena.set_zero_on_reset(true);
     let dirty = fill(&arena, BIG, 0x6C);
     drop(arena);
@@ -81,7 +81,7 @@ fn a_zeroing_arena_scrubs_its_chunks_when_dropped() {
 fn the_allocation_limit_counts_the_spare_chunks_an_arena_holds() {
     let _pool = empty_pool();
     let limit = if cfg!(miri) { 32 << 10 } else { 256 << 10 };
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     arena.set_allocation_limit(Some(limit));
     arena.alloc(0u8);
     {

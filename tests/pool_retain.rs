@@ -66,7 +66,7 @@ fn the_default_retention_is_the_documented_one() {
 #[test]
 fn a_growable_arena_in_a_fill_and_reset_loop_leaves_nothing_idle() {
     let _r = Retention::set(ArenaConfig::DEFAULT_POOL_RETAIN);
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     let mut kept = Vec::new();
     for r in 0..ROUNDS {
         round(&arena, r as u64);
@@ -92,7 +92,7 @@ fn the_pool_never_holds_more_than_the_retention() {
     let _r = Retention::set(cap);
     for r in 0..ROUNDS {
         // A dropped growable arena gives every chunk it held to the pool.
-        let arena = Arena::growable();
+        let arena = Arena::new();
         round(&arena, r as u64);
         drop(arena);
         assert!(batch_pool_bytes() <= cap, "{} > {cap}", batch_pool_bytes());

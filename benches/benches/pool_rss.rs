@@ -57,7 +57,7 @@ fn run_member(name: &str) -> u64 {
     match name {
         "baseline" => {}
         "engram_arena" => {
-            let mut arena = Arena::growable();
+            let mut arena = Arena::new();
             for _ in 0..ROUNDS {
                 sum ^= round!(
                     ArenaVec::<u64, _>::new_in(&arena),

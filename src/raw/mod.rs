@@ -288,7 +288,7 @@ impl RawArena {
     }
 
     /// Bytes of chunks the arena holds (its chain and its spares): what the limit caps.
-    fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.chain_capacity() + self.spare_bytes.get()
     }
 
@@ -401,7 +401,7 @@ impl RawArena {
             ),
             Refill::Fixed => panic!(
                 "arena refused {} bytes aligned to {}: {} of {} bytes remain; create it with a \
-                 larger capacity, reset it, or use Arena::growable",
+                 larger capacity, reset it, or use a growable Arena::new()",
                 layout.size(),
                 layout.align(),
                 self.remaining_in_chunk(),
