@@ -82,7 +82,7 @@ fn members() -> Vec<Member> {
             fixed.reset();
         }),
     );
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "loop32k_arena_growable",
         LOOP,
@@ -155,7 +155,7 @@ fn members() -> Vec<Member> {
             fixed.reset();
         }),
     );
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "mixed_arena_growable",
         MIXED,
@@ -232,7 +232,7 @@ fn members() -> Vec<Member> {
         }),
     );
 
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "vec8mb_arena_growable",
         PUSHES as usize,

@@ -129,7 +129,7 @@ pub(in crate::kernels) unsafe fn dots<
     }
 }
 
-/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when the spec's `mag(v)` is 0 (the sum is NaN,
+/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when `mag(v)` is 0 (the sum is NaN,
 /// infinite or below `1e-30`), which marks every score with `v` undefined.
 #[inline(always)]
 pub(super) fn inv_magnitude(sum_sq: f32) -> f64 {
