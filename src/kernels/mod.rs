@@ -1,6 +1,6 @@
 //! The Engram graph-memory kernels: batch cosine similarity, exponential decay and spreading
-//! activation, and fixed-size embedding operations ([`fixed`]). Their scratch comes from the
-//! thread's arena ([`with_arena`](crate::with_arena)).
+//! activation, and fixed-size embedding operations. Their scratch comes from the thread's
+//! arena ([`with_arena`](crate::with_arena)).
 //!
 //! What each kernel computes (the submodules give the details, precision and examples):
 //!
@@ -14,6 +14,10 @@
 //!   the C ABI; a half-life converts as `τ = half_life / ln 2`). Age 0 leaves `s` bit for bit;
 //!   NaN and ±∞ pass through; very large ages give exactly 0. The C exports round as the Engram
 //!   engine does: the factor in f64, rounded once to f32, then one f32 multiply.
+//! * [`fixed`]: the Engram engine's `compute` operations on fixed-size embeddings `&[f32; D]`
+//!   (cosine, batch cosine, dot, norm, add, scale, weighted average, ...) with that engine's
+//!   rules, which differ from [`similarity`]'s: a vector of norm exactly 0 scores 0, a NaN gives
+//!   NaN, and scores are clamped to `[-1, 1]`.
 //! * [`spread`]: iterated spreading activation. Each iteration snapshots the activations, adds
 //!   `cur[src] · w` to every edge's target in edge order (targets `≥ N` are skipped, sources keep
 //!   their own activation), and divides every node by the maximum if that exceeds 1 (maximum over
