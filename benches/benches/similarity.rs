@@ -301,11 +301,7 @@ fn main() {
                 black_box(stream_sum4(black_box(&cands)));
             }),
         ];
-        let shape = Shape {
-            queries: 1,
-            dim,
-            n,
-        };
+        let shape = Shape { queries: 1, dim, n };
         measure(&clock, &name, shape, &mut members, rounds, &mut csv);
     }
 

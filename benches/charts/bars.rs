@@ -1,8 +1,9 @@
 //! Grouped bar charts as SVG: one group per workload, one bar per measured member, a legend on
 //! the right, and a caption line saying how the figures were made.
 
-use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::error::Error;
 use std::ops::Range;
 use std::path::Path;
@@ -114,7 +115,9 @@ impl Bars {
         bottom.draw(&Text::new(
             self.caption.clone(),
             (12, 6),
-            ("sans-serif", 13).into_font().color(&RGBColor(0x55, 0x55, 0x55)),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&RGBColor(0x55, 0x55, 0x55)),
         ))?;
 
         let max = self.values.iter().map(|v| v.2).fold(f64::MIN, f64::max);
@@ -134,9 +137,11 @@ impl Bars {
         };
         match self.axis {
             Axis::Log => {
-                let lo = 10f64.powf(min.log10().floor());
-                let hi = 10f64.powf((max * 1.5).log10().ceil());
-                let mut chart = builder.build_cartesian_2d(groups, (lo..hi).log_scale())?;
+                // The axis starts and ends on labelled ticks, with room above the tallest bar
+                // for its value.
+                let lo = nice(min * 0.8, false);
+                let hi = nice(max * 1.4, true);
+                let mut chart = builder.build_cartesian_2d(groups, LogAxis(lo, hi))?;
                 chart
                     .configure_mesh()
                     .disable_x_mesh()
@@ -194,7 +199,8 @@ impl Bars {
             .unwrap_or(1);
         let plot_px = f64::from(WIDTH - LEGEND_WIDTH - 100);
         let bar_px = plot_px / self.groups.len() as f64 * FILL / widest as f64;
-        let text = ("sans-serif", 11).into_font().pos(Pos::new(HPos::Center, VPos::Bottom));
+        let text = TextStyle::from(("sans-serif", 11).into_font())
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
         for g in 0..self.groups.len() {
             let bars = self.group(g);
             let width = FILL / bars.len() as f64;
@@ -238,7 +244,7 @@ fn short(x: f64) -> String {
 pub struct GroupAxis(usize);
 
 impl Ranged for GroupAxis {
-    type FormatOption = NoDefaultFormatting;
+    type FormatOption = DefaultFormatting;
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
@@ -255,9 +261,78 @@ impl Ranged for GroupAxis {
     }
 }
 
+/// A logarithmic value axis from `.0` to `.1` (powers of ten), labelled at 1, 2 and 5 times
+/// each power of ten.
+#[derive(Clone)]
+pub struct LogAxis(f64, f64);
+
+impl Ranged for LogAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let (lo, hi) = (self.0.log10(), self.1.log10());
+        let at = (value.max(self.0).log10() - lo) / (hi - lo);
+        limit.0 + (at * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, _hint: H) -> Vec<f64> {
+        log_ticks(self.0, self.1)
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.0..self.1
+    }
+}
+
+/// The nearest 1, 2 or 5 times a power of ten above `x` (`up`) or below it.
+fn nice(x: f64, up: bool) -> f64 {
+    let decade = 10f64.powf(x.log10().floor());
+    let steps = [1.0, 2.0, 5.0, 10.0].map(|m| m * decade);
+    if up {
+        steps.into_iter().find(|&t| t >= x).unwrap_or(10.0 * decade)
+    } else {
+        steps.into_iter().rev().find(|&t| t <= x).unwrap_or(decade)
+    }
+}
+
+/// 1, 2 and 5 times each power of ten from `lo` to `hi`, both included.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi * 1.0001 {
+        for m in [1.0, 2.0, 5.0] {
+            let t = decade * m;
+            if t >= lo * 0.9999 && t <= hi * 1.0001 {
+                ticks.push(t);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
+}
+
 #[cfg(test)]
 mod tests {
-    use super::short;
+    use super::{log_ticks, nice, short};
+
+    #[test]
+    fn nice_bounds() {
+        assert_eq!(nice(0.62, false), 0.5);
+        assert_eq!(nice(45.6, true), 50.0);
+        assert_eq!(nice(3.0, false), 2.0);
+        assert_eq!(nice(6.0, true), 10.0);
+        assert_eq!(nice(1.0, true), 1.0);
+    }
+
+    #[test]
+    fn log_ticks_are_one_two_five() {
+        let t: Vec<String> = log_ticks(0.1, 100.0).into_iter().map(short).collect();
+        assert_eq!(
+            t,
+            ["0.1", "0.2", "0.5", "1", "2", "5", "10", "20", "50", "100"]
+        );
+    }
 
     #[test]
     fn three_significant_digits() {

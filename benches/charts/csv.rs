@@ -23,7 +23,11 @@ impl Table {
 
     fn parse(path: &str, text: &str) -> Result<Table, Box<dyn Error>> {
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let split = |l: &str| l.split(',').map(|f| f.trim().to_string()).collect::<Vec<_>>();
+        let split = |l: &str| {
+            l.split(',')
+                .map(|f| f.trim().to_string())
+                .collect::<Vec<_>>()
+        };
         let header = split(lines.next().ok_or_else(|| format!("{path}: empty"))?);
         let rows: Vec<Vec<String>> = lines.map(split).collect();
         if let Some(bad) = rows.iter().position(|r| r.len() != header.len()) {

@@ -43,8 +43,7 @@ fn main() -> Result<()> {
         drawn += 1;
     }
     if let Some(t) = Table::read_if_exists(&input.join("realworld.csv"))? {
-        realworld_chart(&t, "ratio_mimalloc", caption)?
-            .draw(&output.join("realworld-wall.svg"))?;
+        realworld_chart(&t, "ratio_mimalloc", caption)?.draw(&output.join("realworld-wall.svg"))?;
         drawn += 1;
         if t.column("instr_per_iter")?.iter().all(|v| !v.is_empty()) {
             realworld_chart(&t, "instr_per_iter", caption)?
@@ -90,13 +89,23 @@ const ALLOC_MEMBERS: [(&str, &str, &str); 18] = [
 fn alloc_chart(t: &Table, column: &str, caption: &str) -> Result<Bars> {
     let (title, unit, axis) = if column == "ns_per_op" {
         let title = "Arena allocation: time per operation (median of interleaved rounds)";
-        (title, "ns per operation (log scale)", Axis::Log)
+        (
+            title,
+            "ns per operation (log scale; lower is faster)",
+            Axis::Log,
+        )
     } else {
         let title = "Arena allocation: instructions per operation (callgrind)";
-        (title, "instructions per operation", Axis::Linear { reference: None })
+        (
+            title,
+            "instructions per operation (lower is fewer)",
+            Axis::Linear { reference: None },
+        )
     };
     let mut bars = Bars::new(title, unit, axis, caption);
-    bars.groups = ["loop32k", "mixed", "scope", "vec8mb"].map(String::from).to_vec();
+    bars.groups = ["loop32k", "mixed", "scope", "vec8mb"]
+        .map(String::from)
+        .to_vec();
     bars.group_notes = [
         "32k × 16 B allocate",
         "4096 × 8–256 B",
@@ -108,10 +117,10 @@ fn alloc_chart(t: &Table, column: &str, caption: &str) -> Result<Bars> {
     // engram's members in blues, the peers in warm colours, glibc in grey.
     for (name, rgb) in [
         ("with_arena handle", 0x1f77b4),
-        ("with_arena, empty scope", 0x9ecae1),
-        ("nested Scratch::scope", 0x6baed6),
-        ("&Arena, fixed", 0x3182bd),
-        ("&Arena, growable", 0x08519c),
+        ("with_arena, empty scope", 0xc6dbef),
+        ("nested Scratch::scope", 0x9ecae1),
+        ("&Arena, fixed", 0x17becf),
+        ("&Arena, growable", 0x08306b),
         ("bumpalo", 0xff7f0e),
         ("bump-scope", 0xd62728),
         ("glibc malloc + free", 0x7f7f7f),
@@ -188,7 +197,7 @@ fn realworld_chart(t: &Table, column: &str, caption: &str) -> Result<Bars> {
 /// the same bytes can merely be read (the floors).
 fn cosine_chart(t: &Table, caption: &str) -> Result<Bars> {
     let title = "Cosine similarity, one query against n candidates: throughput (median of interleaved rounds)";
-    let unit = "million candidate vectors per second (log scale)";
+    let unit = "million candidate vectors per second (log scale; higher is faster)";
     let mut bars = Bars::new(title, unit, Axis::Log, caption);
     for (name, rgb) in [
         ("engram", 0x1f77b4),
@@ -201,11 +210,18 @@ fn cosine_chart(t: &Table, caption: &str) -> Result<Bars> {
     }
     let (queries, dims, ns) = (t.numbers("queries")?, t.numbers("dim")?, t.numbers("n")?);
     let (members, secs) = (t.column("member")?, t.numbers("seconds")?);
-    for r in (0..members.len()).filter(|&r| queries[r] == 1.0) {
-        let group = format!("d{} × {}", dims[r], thousands(ns[r]));
-        if !bars.groups.contains(&group) {
-            bars.groups.push(group.clone());
-        }
+    let single: Vec<usize> = (0..members.len()).filter(|&r| queries[r] == 1.0).collect();
+    let label = |r: usize| format!("d{} × {}", dims[r], thousands(ns[r]));
+    // Groups by dimension, then by number of candidates.
+    let mut shapes: Vec<(u64, u64, usize)> = single
+        .iter()
+        .map(|&r| (dims[r] as u64, ns[r] as u64, r))
+        .collect();
+    shapes.sort_by_key(|&(d, n, _)| (d, n));
+    shapes.dedup_by_key(|&mut (d, n, _)| (d, n));
+    bars.groups = shapes.iter().map(|&(_, _, r)| label(r)).collect();
+    for r in single {
+        let group = label(r);
         let series = match members[r].as_str() {
             "floor (stream sum)" => "read floor, 1 stream",
             "floor (4 streams)" => "read floor, 4 streams",
