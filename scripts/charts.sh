@@ -4,8 +4,8 @@
 # backend).
 #
 #   scripts/charts.sh                # the full run (about 25 minutes on a 2-core machine)
-#   QUICK=1 scripts/charts.sh        # a fast pass (about 5 minutes): fewer rounds and sizes,
-#                                    # no callgrind
+#   QUICK=1 scripts/charts.sh        # a fast pass (about 3 minutes once built): fewer rounds,
+#                                    # sizes and workloads, no callgrind
 #   PLOT_ONLY=1 scripts/charts.sh    # redraw from the CSV files of the last run
 #   OUT=/tmp/charts scripts/charts.sh    # write the SVGs elsewhere
 #
@@ -32,7 +32,7 @@ if [ -z "${PLOT_ONLY:-}" ]; then
         alloc_rounds=41
         sim_rounds=9
         sim_cases=()
-        realworld=(env ROUNDS=5)
+        realworld=(env ROUNDS=9)
     fi
     rm -f "$data"/*.csv
     say "building the benchmarks (alloc_ratio, similarity) and the charts binary..."
@@ -55,7 +55,10 @@ if [ -z "${PLOT_ONLY:-}" ]; then
     "${realworld[@]}" CSV="$data/realworld.csv" scripts/bench-global-realworld.sh
 
     cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-    printf '%s\n' "scripts/charts.sh ($mode), $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $cpu, $(nproc) CPUs" \
+    simd=AVX2
+    grep -qw avx512f /proc/cpuinfo && simd=AVX-512
+    grep -qw avx2 /proc/cpuinfo || simd="no AVX2"
+    printf '%s\n' "scripts/charts.sh ($mode), $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $cpu ($simd), $(nproc) CPUs" \
         >"$data/caption.txt"
 fi
 
