@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The README's charts: runs the benchmarks behind them, saves their figures as CSV under
 # target/charts/, and draws docs/charts/*.svg from those files (benches/charts, plotters' SVG
-# backend).
+# backend). The CSV files are copied next to the charts (docs/charts/data/), so that the figures
+# behind a committed chart are committed too.
 #
-#   scripts/charts.sh                # the full run (about 25 minutes on a 2-core machine)
+#   scripts/charts.sh                # the full run (about 15 minutes on a 2-core machine)
 #   QUICK=1 scripts/charts.sh        # a fast pass (about 3 minutes once built): fewer rounds,
 #                                    # sizes and workloads, no callgrind
-#   PLOT_ONLY=1 scripts/charts.sh    # redraw from the CSV files of the last run
+#   PLOT_ONLY=1 scripts/charts.sh    # redraw from the CSV files of the last run (those in
+#                                    # target/charts/, else the committed ones)
 #   OUT=/tmp/charts scripts/charts.sh    # write the SVGs elsewhere
 #
 # Charts, and the benchmark that feeds each:
@@ -62,5 +64,12 @@ if [ -z "${PLOT_ONLY:-}" ]; then
         >"$data/caption.txt"
 fi
 
+if [ -z "${PLOT_ONLY:-}" ]; then
+    mkdir -p "$out/data"
+    rm -f "$out/data"/*.csv
+    cp "$data"/*.csv "$data/caption.txt" "$out/data/"
+elif ! ls "$data"/*.csv >/dev/null 2>&1; then
+    data=$out/data
+fi
 say "drawing the charts from $data/*.csv into $out/..."
 cargo run --quiet -p engram-bench --profile bench --bin charts -- "$data" "$out"

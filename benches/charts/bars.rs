@@ -145,6 +145,7 @@ impl Bars {
                 chart
                     .configure_mesh()
                     .disable_x_mesh()
+                    .light_line_style(WHITE)
                     .x_label_formatter(&|x| label(*x as usize))
                     .x_label_style(("sans-serif", 13))
                     .y_desc(&self.unit)
@@ -158,6 +159,7 @@ impl Bars {
                 chart
                     .configure_mesh()
                     .disable_x_mesh()
+                    .light_line_style(WHITE)
                     .x_label_formatter(&|x| label(*x as usize))
                     .x_label_style(("sans-serif", 13))
                     .y_desc(&self.unit)
