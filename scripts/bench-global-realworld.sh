@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="$PWD/target/realworld"
 PROFILE=${PROFILE:-release}
-echo "building benches/realworld (profile $PROFILE)..." >&2
+echo "building benches/realworld (profile $PROFILE; serde, toml, regex, syn): a few minutes the first time" >&2
 (cd benches/realworld && cargo build --profile "$PROFILE" --quiet --target-dir "$TARGET")
 BIN="$TARGET/$PROFILE" python3 - <<'PY'
 import os, statistics, subprocess, sys, tempfile, filecmp

@@ -83,7 +83,7 @@ fn members() -> Vec<Member> {
             fixed.reset();
         }),
     );
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "loop32k_arena_growable",
         LOOP,
@@ -156,7 +156,7 @@ fn members() -> Vec<Member> {
             fixed.reset();
         }),
     );
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "mixed_arena_growable",
         MIXED,
@@ -233,7 +233,7 @@ fn members() -> Vec<Member> {
         }),
     );
 
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "vec8mb_arena_growable",
         PUSHES as usize,

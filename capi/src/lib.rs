@@ -3,8 +3,8 @@
 //! one module per subject: [`similarity`], [`spread`], [`decay`] and [`arena`] (configuration and
 //! metrics of the per-thread scratch arenas).
 //!
-//! * The first eight exports keep the seed's names and signatures exactly; they return nothing,
-//!   so bad input makes them do nothing.
+//! * The first eight exports keep the Zig implementation's names and signatures exactly; they
+//!   return nothing, so bad input makes them do nothing.
 //! * The newer exports (CSR and frontier spreading, decay with an explicit τ, top-k and
 //!   many-query similarity) return a status: [`ENGRAM_OK`] or a negative `ENGRAM_ERR_*` code.
 //!

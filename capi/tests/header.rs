@@ -164,7 +164,7 @@ fn the_header_declares_exactly_the_exports() {
 
 #[test]
 fn the_seed_exports_keep_the_spec_signatures() {
-    // Copied from spec/kernels.md ("keep these eight exports exactly").
+    // The Zig implementation's eight exports, exactly as the Engram engine declares them.
     let spec = "
 void engram_vector_similarity(const float *query, const float *candidates, float *scores,
                               size_t query_len, size_t num_candidates);

@@ -124,7 +124,7 @@ unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
     }
 }
 
-/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when the spec's `mag(v)` is 0 (the sum is NaN,
+/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when `mag(v)` is 0 (the sum is NaN,
 /// infinite or below `1e-30`), which marks every score with `v` undefined.
 #[inline(always)]
 pub(super) fn inv_magnitude(sum_sq: f32) -> f64 {
