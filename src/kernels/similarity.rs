@@ -53,7 +53,7 @@ mod kernel;
 mod many;
 #[cfg(target_arch = "aarch64")]
 mod neon;
-mod select;
+pub(in crate::kernels) mod select;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -1,0 +1,84 @@
+//! The portable half of the PQ kernels: building the distance table (one function for every
+//! level, so every level scans the same table) and the scalar scan, which is the reference the
+//! SIMD scans match bit for bit.
+
+use super::{CENTROIDS, Metric};
+
+/// Fills `table` (`m × 256`) for `query` (`m × dsub`) against `codebook` (`m × 256 × dsub`).
+/// Lengths are validated by the caller. Each entry is an f32 sum over the `dsub` dimensions in
+/// order; the work is `m × 256 × dsub` multiply-adds per query, small next to a scan.
+pub(super) fn build_table(
+    query: &[f32],
+    codebook: &[f32],
+    dsub: usize,
+    metric: Metric,
+    table: &mut [f32],
+) {
+    let subs = query.chunks_exact(dsub);
+    let books = codebook.chunks_exact(CENTROIDS * dsub);
+    for ((q, book), out) in subs.zip(books).zip(table.chunks_exact_mut(CENTROIDS)) {
+        for (centroid, entry) in book.chunks_exact(dsub).zip(out) {
+            *entry = match metric {
+                Metric::L2 => q
+                    .iter()
+                    .zip(centroid)
+                    .fold(0.0, |acc, (&x, &c)| acc + (x - c) * (x - c)),
+                Metric::InnerProduct => q.iter().zip(centroid).fold(0.0, |acc, (&x, &c)| acc + x * c),
+            };
+        }
+    }
+}
+
+/// The score of one code row: `table[j][row[j]]` added in order of `j`, starting from 0. This
+/// order is the definition every SIMD kernel follows lane by lane.
+#[inline]
+pub(super) fn score_row(table: &[[f32; CENTROIDS]], row: &[u8]) -> f32 {
+    // A `u8` indexes a 256-entry array: no bounds check.
+    table
+        .iter()
+        .zip(row)
+        .fold(0.0, |acc, (t, &c)| acc + t[usize::from(c)])
+}
+
+/// Scores `scores.len()` rows of `table.len()` codes each (validated by the caller).
+pub(super) fn scan_scalar(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) {
+    for (row, s) in codes.chunks_exact(table.len()).zip(scores) {
+        *s = score_row(table, row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_entries_are_the_per_subspace_distances() {
+        // m = 2, dsub = 2; centroid c of sub-space j is (c, j).
+        let codebook: Vec<f32> = (0..2)
+            .flat_map(|j| (0..CENTROIDS).flat_map(move |c| [c as f32, j as f32]))
+            .collect();
+        let query = [1.0, 2.0, 3.0, -1.0];
+        let mut l2 = vec![0.0; 2 * CENTROIDS];
+        build_table(&query, &codebook, 2, Metric::L2, &mut l2);
+        assert_eq!(l2[0], 1.0 + 4.0);
+        assert_eq!(l2[5], 16.0 + 4.0);
+        assert_eq!(l2[CENTROIDS + 3], 0.0 + 4.0);
+        let mut ip = vec![0.0; 2 * CENTROIDS];
+        build_table(&query, &codebook, 2, Metric::InnerProduct, &mut ip);
+        assert_eq!(ip[5], 5.0);
+        assert_eq!(ip[CENTROIDS + 7], 21.0 - 1.0);
+    }
+
+    #[test]
+    fn scalar_scan_adds_in_subspace_order() {
+        // Entries chosen so that the order of the adds shows in the result: 1e8 + 1 - 1e8 is 0 in
+        // f32 when added left to right, 1 in any order that cancels the big terms first.
+        let mut table = vec![[0.0f32; CENTROIDS]; 3];
+        table[0][1] = 1e8;
+        table[1][2] = 1.0;
+        table[2][3] = -1e8;
+        let mut scores = [f32::NAN; 2];
+        scan_scalar(&table, &[1, 2, 3, /* */ 0, 2, 0], &mut scores);
+        assert_eq!(scores, [0.0, 1.0]);
+    }
+}
