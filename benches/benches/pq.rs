@@ -166,6 +166,7 @@ fn main() {
             .collect();
         let codes = bytes(rows * m, 11);
         let table = pq::distance_table(&query, &codebook, m, Metric::L2).unwrap();
+        let mut auto_scores = vec![0.0f32; rows];
         let mut members = vec![Member::new("floor (byte sum)", || {
             black_box(stream_sum(black_box(&codes)));
         })];
@@ -179,10 +180,9 @@ fn main() {
                 pq::scan(black_box(table), m, black_box(codes), &mut scores).unwrap();
             }));
         }
-        let mut scores = vec![0.0f32; rows];
         members.push(Member::new(format!("scan auto ({auto})"), || {
             dispatch::force(None).unwrap();
-            pq::scan(black_box(&table), m, black_box(&codes), &mut scores).unwrap();
+            pq::scan(black_box(&table), m, black_box(&codes), &mut auto_scores).unwrap();
         }));
         members.push(Member::new("top_k k10 auto", || {
             dispatch::force(None).unwrap();

@@ -47,10 +47,11 @@ fn scan_avx512_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]
         _mm512_set1_epi32(m as i32),
     );
     let low = _mm512_set1_epi32(0xFF);
-    for (block, out) in codes.chunks_exact(16 * m).zip(head.chunks_exact_mut(16)) {
-        let base = block.as_ptr();
-        let mut acc = _mm512_setzero_ps();
-        // Adds sub-space `j`'s entries, the lanes' codes in the low byte of `idx`'s lanes.
+    // Four vectors (64 rows) side by side: four independent sums in flight, and while they walk
+    // the sub-spaces the four sub-tables in use stay in L1 (the whole table may not fit).
+    for (block, out) in codes.chunks(64 * m).zip(head.chunks_mut(64)) {
+        let vectors = out.len() / 16;
+        let mut acc = [_mm512_setzero_ps(); 4];
         let add = |acc: __m512, j: usize, idx: __m512i| {
             let idx = _mm512_and_si512(idx, low);
             // SAFETY: every lane of `idx` is below 256, and `table[j]` holds 256 floats.
@@ -59,27 +60,35 @@ fn scan_avx512_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]
         };
         let mut j = 0;
         while j + 4 <= m {
-            // SAFETY: lane `r` reads bytes `r·m + j .. r·m + j + 4` of `block`, inside row `r`
-            // because `j + 4 <= m`; `block` holds 16 rows.
-            let c = unsafe { _mm512_i32gather_epi32::<1>(rows, base.add(j).cast()) };
-            acc = add(acc, j, c);
-            acc = add(acc, j + 1, _mm512_srli_epi32::<8>(c));
-            acc = add(acc, j + 2, _mm512_srli_epi32::<16>(c));
-            acc = add(acc, j + 3, _mm512_srli_epi32::<24>(c));
+            for (v, acc) in acc.iter_mut().enumerate().take(vectors) {
+                // SAFETY: lane `r` reads bytes `(16v + r)·m + j ..` `+ 4` of `block`, inside row
+                // `16v + r` because `j + 4 <= m`; `block` holds `16 · vectors` rows.
+                let c = unsafe {
+                    _mm512_i32gather_epi32::<1>(rows, block.as_ptr().add(16 * v * m + j).cast())
+                };
+                *acc = add(*acc, j, c);
+                *acc = add(*acc, j + 1, _mm512_srli_epi32::<8>(c));
+                *acc = add(*acc, j + 2, _mm512_srli_epi32::<16>(c));
+                *acc = add(*acc, j + 3, _mm512_srli_epi32::<24>(c));
+            }
             j += 4;
         }
-        if j < m {
-            // The last 1..3 codes: gather each row's last four bytes (`m >= 4`, so inside the
-            // row) and take the high ones.
-            // SAFETY: lane `r` reads bytes `r·m + m - 4 .. r·m + m` of `block`, inside row `r`.
-            let c = unsafe { _mm512_i32gather_epi32::<1>(rows, base.add(m - 4).cast()) };
-            for jj in j..m {
-                let shift = _mm_cvtsi32_si128((8 * (jj + 4 - m)) as i32);
-                acc = add(acc, jj, _mm512_srl_epi32(c, shift));
+        for (v, (acc, out)) in acc.iter_mut().zip(out.chunks_exact_mut(16)).enumerate() {
+            if j < m {
+                // The last 1..3 codes: gather each row's last four bytes (`m >= 4`, so inside
+                // the row) and take the high ones.
+                // SAFETY: lane `r` reads bytes `(16v + r)·m + m - 4 ..` `+ 4`, inside its row.
+                let c = unsafe {
+                    _mm512_i32gather_epi32::<1>(rows, block.as_ptr().add(16 * v * m + m - 4).cast())
+                };
+                for jj in j..m {
+                    let shift = _mm_cvtsi32_si128((8 * (jj + 4 - m)) as i32);
+                    *acc = add(*acc, jj, _mm512_srl_epi32(c, shift));
+                }
             }
+            // SAFETY: `out` holds 16 floats.
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr(), *acc) };
         }
-        // SAFETY: `out` holds 16 floats.
-        unsafe { _mm512_storeu_ps(out.as_mut_ptr(), acc) };
     }
     let rest = codes[full * m..].chunks_exact(m);
     for (row, s) in rest.zip(tail) {
@@ -97,9 +106,10 @@ fn scan_avx2_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) 
         _mm256_set1_epi32(m as i32),
     );
     let low = _mm256_set1_epi32(0xFF);
-    for (block, out) in codes.chunks_exact(8 * m).zip(head.chunks_exact_mut(8)) {
-        let base = block.as_ptr();
-        let mut acc = _mm256_setzero_ps();
+    // Eight vectors (64 rows) side by side, as in the AVX-512 kernel.
+    for (block, out) in codes.chunks(64 * m).zip(head.chunks_mut(64)) {
+        let vectors = out.len() / 8;
+        let mut acc = [_mm256_setzero_ps(); 8];
         let add = |acc: __m256, j: usize, idx: __m256i| {
             let idx = _mm256_and_si256(idx, low);
             // SAFETY: every lane of `idx` is below 256, and `table[j]` holds 256 floats.
@@ -108,24 +118,33 @@ fn scan_avx2_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) 
         };
         let mut j = 0;
         while j + 4 <= m {
-            // SAFETY: lane `r` reads bytes `r·m + j .. r·m + j + 4` of `block`, inside row `r`.
-            let c = unsafe { _mm256_i32gather_epi32::<1>(base.add(j).cast(), rows) };
-            acc = add(acc, j, c);
-            acc = add(acc, j + 1, _mm256_srli_epi32::<8>(c));
-            acc = add(acc, j + 2, _mm256_srli_epi32::<16>(c));
-            acc = add(acc, j + 3, _mm256_srli_epi32::<24>(c));
+            for (v, acc) in acc.iter_mut().enumerate().take(vectors) {
+                // SAFETY: lane `r` reads bytes `(8v + r)·m + j ..` `+ 4` of `block`, inside row
+                // `8v + r` because `j + 4 <= m`; `block` holds `8 · vectors` rows.
+                let c = unsafe {
+                    _mm256_i32gather_epi32::<1>(block.as_ptr().add(8 * v * m + j).cast(), rows)
+                };
+                *acc = add(*acc, j, c);
+                *acc = add(*acc, j + 1, _mm256_srli_epi32::<8>(c));
+                *acc = add(*acc, j + 2, _mm256_srli_epi32::<16>(c));
+                *acc = add(*acc, j + 3, _mm256_srli_epi32::<24>(c));
+            }
             j += 4;
         }
-        if j < m {
-            // SAFETY: lane `r` reads bytes `r·m + m - 4 .. r·m + m` of `block`, inside row `r`.
-            let c = unsafe { _mm256_i32gather_epi32::<1>(base.add(m - 4).cast(), rows) };
-            for jj in j..m {
-                let shift = _mm_cvtsi32_si128((8 * (jj + 4 - m)) as i32);
-                acc = add(acc, jj, _mm256_srl_epi32(c, shift));
+        for (v, (acc, out)) in acc.iter_mut().zip(out.chunks_exact_mut(8)).enumerate() {
+            if j < m {
+                // SAFETY: lane `r` reads bytes `(8v + r)·m + m - 4 ..` `+ 4`, inside its row.
+                let c = unsafe {
+                    _mm256_i32gather_epi32::<1>(block.as_ptr().add(8 * v * m + m - 4).cast(), rows)
+                };
+                for jj in j..m {
+                    let shift = _mm_cvtsi32_si128((8 * (jj + 4 - m)) as i32);
+                    *acc = add(*acc, jj, _mm256_srl_epi32(c, shift));
+                }
             }
+            // SAFETY: `out` holds 8 floats.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), *acc) };
         }
-        // SAFETY: `out` holds 8 floats.
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), acc) };
     }
     let rest = codes[full * m..].chunks_exact(m);
     for (row, s) in rest.zip(tail) {
