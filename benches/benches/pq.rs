@@ -67,7 +67,10 @@ mod x86 {
                 *a = _mm256_add_epi64(*a, _mm256_sad_epu8(v, zero));
             }
         }
-        let s = _mm256_add_epi64(_mm256_add_epi64(acc[0], acc[1]), _mm256_add_epi64(acc[2], acc[3]));
+        let s = _mm256_add_epi64(
+            _mm256_add_epi64(acc[0], acc[1]),
+            _mm256_add_epi64(acc[2], acc[3]),
+        );
         let mut lanes = [0u64; 4];
         // SAFETY: `lanes` holds 32 bytes.
         unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s) };
@@ -117,7 +120,8 @@ fn measure(
             for _ in 0..mb.iters {
                 (mb.run)();
             }
-            mb.times.push((clock.now() - t0).as_secs_f64() / f64::from(mb.iters));
+            mb.times
+                .push((clock.now() - t0).as_secs_f64() / f64::from(mb.iters));
         }
     }
     let median = |v: &[f64]| {
@@ -159,7 +163,10 @@ fn main() {
         if !wanted(&name) {
             continue;
         }
-        let query: Vec<f32> = bytes(m * DSUB, 3).iter().map(|&b| f32::from(b) / 128.0 - 1.0).collect();
+        let query: Vec<f32> = bytes(m * DSUB, 3)
+            .iter()
+            .map(|&b| f32::from(b) / 128.0 - 1.0)
+            .collect();
         let codebook: Vec<f32> = bytes(m * CENTROIDS * DSUB, 5)
             .iter()
             .map(|&b| f32::from(b) / 128.0 - 1.0)
@@ -171,7 +178,12 @@ fn main() {
             black_box(stream_sum(black_box(&codes)));
         })];
         // Forced levels: `force` is one atomic store, so each call runs the level it names.
-        let levels = [SimdLevel::Avx512, SimdLevel::Avx2Fma, SimdLevel::Neon, SimdLevel::Scalar];
+        let levels = [
+            SimdLevel::Avx512,
+            SimdLevel::Avx2Fma,
+            SimdLevel::Neon,
+            SimdLevel::Scalar,
+        ];
         for level in levels.into_iter().filter(|&l| dispatch::is_supported(l)) {
             let (table, codes) = (&table, &codes);
             let mut scores = vec![0.0f32; rows];

@@ -387,7 +387,11 @@ fn table_shape(query: &[f32], codebook: &[f32], m: usize) -> Result<usize, Kerne
         });
     }
     // m * 256 * dsub = query.len() * 256: overflows only for a query no slice can hold.
-    expect_len("codebook", query.len().saturating_mul(CENTROIDS), codebook.len())?;
+    expect_len(
+        "codebook",
+        query.len().saturating_mul(CENTROIDS),
+        codebook.len(),
+    )?;
     Ok(query.len() / m)
 }
 

@@ -23,7 +23,10 @@ pub(super) fn build_table(
                     .iter()
                     .zip(centroid)
                     .fold(0.0, |acc, (&x, &c)| acc + (x - c) * (x - c)),
-                Metric::InnerProduct => q.iter().zip(centroid).fold(0.0, |acc, (&x, &c)| acc + x * c),
+                Metric::InnerProduct => q
+                    .iter()
+                    .zip(centroid)
+                    .fold(0.0, |acc, (&x, &c)| acc + x * c),
             };
         }
     }
@@ -56,13 +59,27 @@ pub(super) fn scan_scalar(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut
     for (block, out) in codes.chunks(BLOCK * m).zip(scores.chunks_mut(BLOCK)) {
         out.fill(0.0);
         for (g, tables) in groups.iter().enumerate() {
-            for (row, acc) in block.chunks_exact(m).zip(out.iter_mut()) {
-                let word: [u8; 8] = row[8 * g..8 * g + 8].try_into().expect("8 codes");
-                let mut a = *acc;
-                for (t, c) in tables.iter().zip(word) {
-                    a += t[usize::from(c)];
+            // Four rows per step: four independent chains of adds for the pipeline to overlap.
+            let quads = block.chunks_exact(4 * m).zip(out.chunks_exact_mut(4));
+            for (rows, acc) in quads {
+                let words: [[u8; 8]; 4] = core::array::from_fn(|r| {
+                    let at = r * m + 8 * g;
+                    rows[at..at + 8].try_into().expect("8 codes")
+                });
+                let mut a: [f32; 4] = acc.try_into().expect("4 sums");
+                for (b, t) in tables.iter().enumerate() {
+                    for (a, w) in a.iter_mut().zip(&words) {
+                        *a += t[usize::from(w[b])];
+                    }
                 }
-                *acc = a;
+                acc.copy_from_slice(&a);
+            }
+            let done = out.len() / 4 * 4;
+            for (row, acc) in block[done * m..].chunks_exact(m).zip(&mut out[done..]) {
+                let word: [u8; 8] = row[8 * g..8 * g + 8].try_into().expect("8 codes");
+                for (t, c) in tables.iter().zip(word) {
+                    *acc += t[usize::from(c)];
+                }
             }
         }
         for (row, acc) in block.chunks_exact(m).zip(out.iter_mut()) {

@@ -11,7 +11,12 @@ use super::kernel::score_row;
 use crate::kernels::dispatch::NeonToken;
 
 /// Scores with NEON. Lengths as `scan_at` validated them.
-pub(super) fn scan_neon(_: NeonToken, table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) {
+pub(super) fn scan_neon(
+    _: NeonToken,
+    table: &[[f32; CENTROIDS]],
+    codes: &[u8],
+    scores: &mut [f32],
+) {
     // SAFETY: the token proves NEON was detected at run time.
     unsafe { scan_neon_impl(table, codes, scores) }
 }

@@ -31,7 +31,12 @@ pub(super) fn scan_avx512(
 }
 
 /// Scores with AVX2. Lengths as `scan_at` validated them.
-pub(super) fn scan_avx2(_: Avx2Token, table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) {
+pub(super) fn scan_avx2(
+    _: Avx2Token,
+    table: &[[f32; CENTROIDS]],
+    codes: &[u8],
+    scores: &mut [f32],
+) {
     // SAFETY: the token proves AVX2 and FMA were detected at run time.
     unsafe { scan_avx2_impl(table, codes, scores) }
 }
@@ -39,7 +44,11 @@ pub(super) fn scan_avx2(_: Avx2Token, table: &[[f32; CENTROIDS]], codes: &[u8], 
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn scan_avx512_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) {
     let m = table.len();
-    let full = if gathers(m) { scores.len() / 16 * 16 } else { 0 };
+    let full = if gathers(m) {
+        scores.len() / 16 * 16
+    } else {
+        0
+    };
     let (head, tail) = scores.split_at_mut(full);
     // Byte offset of each lane's row from the block's first row; `gathers` keeps 15·m + m in i32.
     let rows = _mm512_mullo_epi32(
