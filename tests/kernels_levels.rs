@@ -78,8 +78,8 @@ fn every_level_agrees_with_the_reference_and_many_with_single() {
     });
     assert!(levels.contains(&SimdLevel::Scalar));
     // The Miri run enables these features so that it executes the x86 paths: make sure it did.
-    if cfg!(all(miri, target_feature = "avx512f")) {
-        assert!(levels.contains(&SimdLevel::Avx2Fma) && levels.contains(&SimdLevel::Avx512));
+    if cfg!(all(miri, target_feature = "avx2")) {
+        assert!(levels.contains(&SimdLevel::Avx2Fma));
     }
 }
 
@@ -95,6 +95,11 @@ fn pq_scans_agree_with_the_definition_at_every_level() {
     };
     let mut levels = Vec::new();
     for_each_level(|level| {
+        // Miri does not implement the AVX-512 gathers (`llvm.x86.avx512.gather.*`); it runs the
+        // AVX2 ones. The native run covers AVX-512 where the CPU has it.
+        if cfg!(miri) && level == SimdLevel::Avx512 {
+            return;
+        }
         levels.push(level);
         for &(m, n) in shapes {
             let table = values(m * CENTROIDS, 3);
@@ -117,7 +122,7 @@ fn pq_scans_agree_with_the_definition_at_every_level() {
             }
         }
     });
-    if cfg!(all(miri, target_feature = "avx512f")) {
-        assert!(levels.contains(&SimdLevel::Avx2Fma) && levels.contains(&SimdLevel::Avx512));
+    if cfg!(all(miri, target_feature = "avx2")) {
+        assert!(levels.contains(&SimdLevel::Avx2Fma));
     }
 }

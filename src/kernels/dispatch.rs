@@ -213,6 +213,7 @@ static FORCED: AtomicBool = AtomicBool::new(false);
 /// Whether the level in use was set by [`force`]. A kernel whose best code at a level is not
 /// that level's SIMD code (the PQ scan) runs the level's own code only when it is forced, so
 /// that tests and benchmarks can still compare every level.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) fn is_forced() -> bool {
     FORCED.load(Ordering::Relaxed)
 }
