@@ -24,8 +24,16 @@
 //! one portable function at every level, and every kernel computes a row's score in the same
 //! order: `((0 + table[0][c₀]) + table[1][c₁]) + … + table[m−1][c_{m−1}]`, in f32. The SIMD
 //! kernels put *rows* in lanes (16 rows per AVX-512 vector, 8 per AVX2, 4 per NEON) and fetch
-//! each lane's table entry with a gather, so no lane ever adds in another order; there is no FMA
-//! and no tree reduction. The tests compare scores with `to_bits`.
+//! each lane's table entry (a gather on x86, scalar loads on NEON), so no lane ever adds in
+//! another order; there is no FMA and no tree reduction. The tests compare scores with `to_bits`.
+//!
+//! # Speed
+//!
+//! A scan is bound by its table lookups, not by reading the codes: at `m = 96` each row costs 96
+//! dependent-address loads. On x86_64 the automatic choice is a blocked scalar-load scan at every
+//! level, because the AVX2 and AVX-512 gathers measured slower than scalar loads (AMD Zen 4; the
+//! figures and the command are in the README's Performance section); forcing a level with
+//! [`dispatch::force`] runs its gather kernel. On aarch64 the NEON kernel runs.
 //!
 //! Non-finite values are not errors: a NaN or infinity in the query or the codebook spreads into
 //! the table and the scores by IEEE rules. The top-k functions skip NaN scores.
