@@ -78,8 +78,8 @@ fn every_level_matches_the_definition_bit_for_bit() {
 
 #[test]
 fn the_order_of_the_adds_shows() {
-    // (1e8 + 1) - 1e8 is 0 in f32, left to right; an order that cancels the big entries first
-    // (a pairwise tree over rows of 4, say) gives 1.
+    // (1e8 + 1) - 1e8 is 0 in f32, left to right; an order that adds the two big entries first
+    // gives 1.
     let mut table = vec![0.0f32; 3 * CENTROIDS];
     table[1] = 1e8;
     table[CENTROIDS + 2] = 1.0;
