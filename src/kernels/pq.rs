@@ -451,7 +451,7 @@ fn positive(what: &'static str, value: usize) -> Result<(), KernelError> {
 /// `table.len() == m * 256`, `codes.len() == scores.len() * m`.
 ///
 /// On x86 the automatic choice is the scalar-load kernel at every level: the gather kernels
-/// measured 1.7x (AVX-512) and 1.8x (AVX2) slower on AMD Zen 4 (`cargo bench -p engram-bench
+/// measured 1.7x (AVX-512) and 2.1x (AVX2) slower on AMD Zen 4 (`cargo bench -p engram-bench
 /// --bench pq`). They run when a level is [forced](dispatch::force), so tests and the benchmark
 /// still compare every level; they give the same scores bit for bit.
 fn scan_at(token: Token, table: &[f32], codes: &[u8], scores: &mut [f32]) {
