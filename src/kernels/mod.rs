@@ -1,6 +1,6 @@
-//! The Engram graph-memory kernels: batch cosine similarity, exponential decay and spreading
-//! activation, and fixed-size embedding operations. Their scratch comes from the thread's
-//! arena ([`with_arena`](crate::with_arena)).
+//! The Engram graph-memory kernels: batch cosine similarity, exponential decay, spreading
+//! activation, fixed-size embedding operations and product-quantization scans. Their scratch
+//! comes from the thread's arena ([`with_arena`](crate::with_arena)).
 //!
 //! What each kernel computes (the submodules give the details, precision and examples):
 //!
@@ -32,6 +32,7 @@ pub mod decay;
 pub mod dispatch;
 mod error;
 pub mod fixed;
+pub mod pq;
 pub mod similarity;
 pub mod spread;
 pub mod staging;

@@ -54,7 +54,7 @@ pub(super) mod kernel;
 mod many;
 #[cfg(target_arch = "aarch64")]
 pub(super) mod neon;
-mod select;
+pub(in crate::kernels) mod select;
 #[cfg(target_arch = "x86_64")]
 pub(super) mod x86;
 
