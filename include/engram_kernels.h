@@ -196,6 +196,47 @@ int32_t engram_top_k_similarity_many(const float *queries, size_t num_queries,
                                      size_t k, size_t *out_indices, float *out_scores,
                                      size_t *out_counts);
 
+/* ------- Product-quantization (PQ) asymmetric-distance scans ------- */
+
+/*
+ * A PQ codebook splits dim dimensions into m sub-spaces of dsub = dim / m, each with 256
+ * centroids: codebook holds dim * 256 floats (sub-space, then centroid, then dimension), and a
+ * vector is stored as m bytes, one centroid index per sub-space. metric is one of: */
+#define ENGRAM_PQ_L2 0            /* squared L2 distance; smaller is nearer */
+#define ENGRAM_PQ_INNER_PRODUCT 1 /* inner product; larger is nearer */
+
+/*
+ * The distance table of query (dim floats) against codebook, into table (m * 256 floats):
+ * table[j * 256 + c] is the L2 distance (or inner product) of the query's sub-vector j with
+ * centroid c of sub-space j. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID for an
+ * unknown metric, dim == 0, m == 0 or m not dividing dim, a size overflow or an overlap. On error
+ * table is untouched. No scratch.
+ */
+int32_t engram_pq_build_table(const float *query, size_t dim, const float *codebook, size_t m,
+                              uint32_t metric, float *table);
+
+/*
+ * Scores num_codes code rows (m bytes each, row-major) against a table: scores[i] is the sum of
+ * table[j * 256 + codes[i * m + j]] over j, added in order of j in float (bit for bit the same
+ * at every SIMD level). Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID for m == 0, a
+ * size overflow or an overlap. On error scores is untouched. No scratch.
+ */
+int32_t engram_pq_scan(const float *table, size_t m, const uint8_t *codes, size_t num_codes,
+                       float *scores);
+
+/*
+ * The k nearest of num_codes code rows to query under metric: builds the table, scans, and
+ * writes n <= min(k, num_codes) row indices and scores, nearest first (equal scores: lower index
+ * first; NaN scores skipped), and n to *out_count. out_indices and out_scores hold k entries;
+ * out_count must not be null. Returns ENGRAM_OK; ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID for an
+ * unknown metric, k == 0, dim == 0, m == 0 or m not dividing dim, a size overflow or an overlap;
+ * ENGRAM_ERR_SCRATCH under error_return. On error nothing is written.
+ * Scratch: 1 KiB * m for the table plus 16 * min(k, num_codes) bytes.
+ */
+int32_t engram_pq_top_k(const float *query, size_t dim, const float *codebook, size_t m,
+                        uint32_t metric, const uint8_t *codes, size_t num_codes, size_t k,
+                        size_t *out_indices, float *out_scores, size_t *out_count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,9 +5,11 @@
 #
 #   scripts/bench-alloc-instr.sh                 # default profile
 #   PROFILE=bench-lto scripts/bench-alloc-instr.sh
+#   CSV=target/charts/alloc-instr.csv scripts/bench-alloc-instr.sh   # also write member,instr_per_op
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${PROFILE:-bench}"
+echo "building alloc_ratio with the peers (bumpalo, bump-scope, mimalloc, simsimd, numkong) in profile $profile: a few minutes the first time" >&2
 bin=$(cargo bench -p engram-bench --profile "$profile" --no-run --bench alloc_ratio \
     --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
@@ -23,7 +25,9 @@ members=(
     "scope_with_arena_empty 10000" "scope_with_arena 10000" "scope_nested 10000"
     "scope_bump_scope 10000"
 )
+echo "running each member twice under callgrind (${#members[@]} members, about 10 s each)" >&2
 printf '%-26s %14s\n' member "instr/op"
+if [ -n "${CSV:-}" ]; then echo "member,instr_per_op" >"$CSV"; fi
 for entry in "${members[@]}"; do
     read -r name ops <<<"$entry"
     ir() {
@@ -34,4 +38,7 @@ for entry in "${members[@]}"; do
     short=$(ir 2)
     long=$(ir 12)
     python3 -c "print(f'{\"$name\":<26} {($long - $short) / (10 * $ops):14.1f}')"
+    if [ -n "${CSV:-}" ]; then
+        python3 -c "print(f'$name,{($long - $short) / (10 * $ops)}')" >>"$CSV"
+    fi
 done

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 
 # name | dependency line | program
 dependents=(
-    "engram-kernels|engram-kernels = { path = \"$repo\" }|use engram_kernels::ArenaAlloc; let a = engram_kernels::Arena::growable(); let x = (&a).alloc(5u32); println!(\"{x}\");"
+    "engram-kernels|engram-kernels = { path = \"$repo\" }|use engram_kernels::ArenaAlloc; let a = engram_kernels::Arena::new(); let x = (&a).alloc(5u32); println!(\"{x}\");"
     "engram-kernels+kernels|engram-kernels = { path = \"$repo\", features = [\"kernels\"] }|let s = engram_kernels::kernels::similarity::cosine_similarity(&[1.0f32, 0.0], &[1.0, 0.0]); println!(\"{s:?}\");"
     "bumpalo|bumpalo = \"3\"|let b = bumpalo::Bump::new(); let x = b.alloc(5u32); println!(\"{x}\");"
     "bump-scope|bump-scope = \"2\"|let b: bump_scope::Bump = bump_scope::Bump::new(); let x = b.alloc(5u32); println!(\"{x}\");"

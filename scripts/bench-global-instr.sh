@@ -25,6 +25,10 @@ for l in sys.stdin:
         print(m["executable"])' "$1"
 }
 
+echo "building the global-allocator benches (with mimalloc): a few minutes the first time" >&2
+cargo bench -p engram-bench --no-run --bench global_system --bench global_arena \
+  --bench global_mimalloc --bench global_arena_mimalloc >/dev/null 2>&1
+
 ir() { # instructions of one run: bench, filter, iterations
   GLOBAL_BENCH_ITERS=$3 GLOBAL_BENCH_FILTER=$2 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$(exe "$1")" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'

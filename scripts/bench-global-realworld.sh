@@ -19,10 +19,12 @@
 #   WORKLOADS="json_100k maps" ROUNDS=3 scripts/bench-global-realworld.sh
 #   NO_CALLGRIND=1 scripts/bench-global-realworld.sh  # wall clock only
 #   PROFILE=release-lto scripts/bench-global-realworld.sh  # fat LTO
+#   CSV=target/charts/realworld.csv scripts/bench-global-realworld.sh  # also write the figures as CSV
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="$PWD/target/realworld"
 PROFILE=${PROFILE:-release}
+echo "building benches/realworld (profile $PROFILE; serde, toml, regex, syn): a few minutes the first time" >&2
 (cd benches/realworld && cargo build --profile "$PROFILE" --quiet --target-dir "$TARGET")
 BIN="$TARGET/$PROFILE" python3 - <<'PY'
 import os, statistics, subprocess, sys, tempfile, filecmp
@@ -61,6 +63,8 @@ def ir(binary, w, mode, n, out):
 instr, wall, mem, mismatch = {}, {}, {}, []
 for w in W:
     n, t_iters = ITERS[w]
+    print(f"[{w}: {'callgrind, then ' if CALLGRIND else ''}{ROUNDS} timed rounds...]",
+          file=sys.stderr, flush=True)
     ref = None
     for name, binary, mode in CONFIGS:
         out = f"{tmp}/{w}.{binary}.{mode}"
@@ -104,6 +108,17 @@ for w in W:
                  if mem[w, name][0][4] else f"{'-':>6}")
         print(f"{w:10} {name:22} {ic} {med:10.2f} {ratio(w, name, 'System'):9.3f}"
               f" {ratio(w, name, 'mimalloc'):11.3f} {faults:11.1f} {hwm:11.1f} {huge * 100:8.0f}% {arena}")
+if os.environ.get("CSV"):
+    with open(os.environ["CSV"], "w") as f:
+        f.write("workload,configuration,instr_per_iter,median_ns,ratio_system,ratio_mimalloc,"
+                "faults_per_iter,peak_rss_kb\n")
+        for w in W:
+            for name, _, _ in CONFIGS:
+                i = f"{instr[w, name]:.0f}" if CALLGRIND else ""
+                faults = statistics.median(x[0] for x in mem[w, name])
+                hwm = statistics.median(x[1] for x in mem[w, name])
+                f.write(f"{w},{name},{i},{statistics.median(wall[w, name])},"
+                        f"{ratio(w, name, 'System')},{ratio(w, name, 'mimalloc')},{faults},{hwm}\n")
 print(f"outputs identical to System's: {'yes' if not mismatch else 'NO: ' + ', '.join(mismatch)}")
 sys.exit(1 if mismatch else 0)
 PY

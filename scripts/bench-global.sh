@@ -14,7 +14,9 @@ BENCHES=(global_system global_arena global_mimalloc global_arena_mimalloc)
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 
+echo "building the global-allocator benches (with mimalloc): a few minutes the first time" >&2
 cargo bench -p engram-bench --quiet --no-run $(printf -- '--bench %s ' "${BENCHES[@]}") >/dev/null 2>&1
+echo "running ${#BENCHES[@]} benches x $ROUNDS rounds, interleaved (about $(( ${#BENCHES[@]} * ROUNDS * (WARMUP + MEASURE + 2) )) s and more)" >&2
 for round in $(seq 1 "$ROUNDS"); do
   for b in "${BENCHES[@]}"; do
     cargo bench -p engram-bench --quiet --bench "$b" -- --warm-up-time "$WARMUP" --measurement-time "$MEASURE" \

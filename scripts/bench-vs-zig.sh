@@ -47,6 +47,7 @@ fi
 work="$root/target/vs-zig"
 rm -rf "$work" && mkdir -p "$work"
 cp -r "$src" "$work/zig"
+echo "building the Zig library (zig build -Doptimize=ReleaseFast)" >&2
 (cd "$work/zig" && "${zig[@]}" build -Doptimize=ReleaseFast)
 zlib=$(find "$work/zig/zig-out/lib" -name '*.a' | head -n1)
 renames=()
@@ -58,6 +59,7 @@ done
 ld -r -o "$work/zig_kernels.o" --whole-archive "$zlib"
 objcopy "${renames[@]}" "$work/zig_kernels.o"
 
+echo "building the C library (scripts/dist.sh): a minute or two the first time" >&2
 scripts/dist.sh >/dev/null 2>&1
 # -O3 vectorises the memory floor's loop; the kernels themselves come prebuilt.
 gcc -O3 -no-pie -o "$work/vs_zig" benches/c/vs_zig.c -I target/dist/include \

@@ -8,7 +8,8 @@
 # beyond Miri; the same adapter runs under Miri with a hand-written executor in global_future).
 # The kernels' SIMD loads are checked by `kernels_levels`, a small
 # file run last with the AVX2, FMA and AVX-512F target features on, so that Miri executes those
-# paths whatever CPU runs it (the AVX-512 decay path uses an intrinsic Miri does not implement).
+# paths whatever CPU runs it (the AVX-512 decay path and the AVX-512 PQ gathers use intrinsics
+# Miri does not implement).
 # Proptest cases are kept low: Miri is ~1000x slower than native, and the native run of the same
 # property tests covers the breadth.
 set -euo pipefail

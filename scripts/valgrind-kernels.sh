@@ -20,7 +20,7 @@ export PROPTEST_CASES="${PROPTEST_CASES:-6}"
 # proptest writes regression files next to the tests; not wanted from a memcheck run.
 export PROPTEST_FAILURE_PERSISTENCE=off
 
-tests=(kernels_similarity kernels_many kernels_decay kernels_dispatch kernels_scratch)
+tests=(kernels_similarity kernels_many kernels_fixed kernels_decay kernels_dispatch kernels_scratch kernels_pq)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 

@@ -45,18 +45,20 @@ fn or_refused<'a, H: sealed::Handle<'a>, T>(h: H, layout: Layout, r: Result<T, A
 /// reference that lives as long as the handle's blocks: until the arena is reset or dropped
 /// (`&'a Arena`), or until the scope ends (`Scratch<'s>`).
 ///
-/// | what you have               | panics when refused         | returns `Err(AllocError)`       |
-/// |-----------------------------|-----------------------------|---------------------------------|
-/// | a value                     | [`alloc`]                   | [`try_alloc`]                   |
-/// | a closure that builds one   | [`alloc_with`]              | [`try_alloc_with`]              |
-/// | a slice of `Copy` items     | [`alloc_slice_copy`]        | [`try_alloc_slice_copy`]        |
-/// | a slice of `Clone` items    | [`alloc_slice_clone`]       | [`try_alloc_slice_clone`]       |
-/// | one `Copy` value, n times   | [`alloc_slice_fill_copy`]   | [`try_alloc_slice_fill_copy`]   |
-/// | a closure of the index      | [`alloc_slice_fill_with`]   | [`try_alloc_slice_fill_with`]   |
-/// | an exact-size iterator      | [`alloc_slice_fill_iter`]   | [`try_alloc_slice_fill_iter`]   |
-/// | nothing yet (uninit slice)  | [`alloc_uninit_slice`]      | [`try_alloc_uninit_slice`]      |
-/// | a `&str`                    | [`alloc_str`]               | [`try_alloc_str`]               |
-/// | `format_args!(..)`          | [`alloc_fmt`]               | [`try_alloc_fmt`]               |
+/// | what you have              | panics when refused          | returns `Err(AllocError)`        |
+/// |----------------------------|------------------------------|----------------------------------|
+/// | a value                    | [`alloc`]                    | [`try_alloc`]                    |
+/// | a closure that builds one  | [`alloc_with`]               | [`try_alloc_with`]               |
+/// | a slice of `Copy` items    | [`alloc_slice_copy`]         | [`try_alloc_slice_copy`]         |
+/// | a slice of `Clone` items   | [`alloc_slice_clone`]        | [`try_alloc_slice_clone`]        |
+/// | one `Copy` value, n times  | [`alloc_slice_fill_copy`]    | [`try_alloc_slice_fill_copy`]    |
+/// | one `Clone` value, n times | [`alloc_slice_fill_clone`]   | [`try_alloc_slice_fill_clone`]   |
+/// | a closure of the index     | [`alloc_slice_fill_with`]    | [`try_alloc_slice_fill_with`]    |
+/// | `T::default()`, n times    | [`alloc_slice_fill_default`] | [`try_alloc_slice_fill_default`] |
+/// | an exact-size iterator     | [`alloc_slice_fill_iter`]    | [`try_alloc_slice_fill_iter`]    |
+/// | nothing yet (uninit slice) | [`alloc_uninit_slice`]       | [`try_alloc_uninit_slice`]       |
+/// | a `&str`                   | [`alloc_str`]                | [`try_alloc_str`]                |
+/// | `format_args!(..)`         | [`alloc_fmt`]                | [`try_alloc_fmt`]                |
 ///
 /// What "refused" means depends on the handle: a fixed [`Arena`] refuses when it is full; a
 /// growable one grows up to its allocation limit and refuses beyond it; a scratch handle
@@ -74,8 +76,12 @@ fn or_refused<'a, H: sealed::Handle<'a>, T>(h: H, layout: Layout, r: Result<T, A
 /// [`try_alloc_slice_clone`]: Self::try_alloc_slice_clone
 /// [`alloc_slice_fill_copy`]: Self::alloc_slice_fill_copy
 /// [`try_alloc_slice_fill_copy`]: Self::try_alloc_slice_fill_copy
+/// [`alloc_slice_fill_clone`]: Self::alloc_slice_fill_clone
+/// [`try_alloc_slice_fill_clone`]: Self::try_alloc_slice_fill_clone
 /// [`alloc_slice_fill_with`]: Self::alloc_slice_fill_with
 /// [`try_alloc_slice_fill_with`]: Self::try_alloc_slice_fill_with
+/// [`alloc_slice_fill_default`]: Self::alloc_slice_fill_default
+/// [`try_alloc_slice_fill_default`]: Self::try_alloc_slice_fill_default
 /// [`alloc_slice_fill_iter`]: Self::alloc_slice_fill_iter
 /// [`try_alloc_slice_fill_iter`]: Self::try_alloc_slice_fill_iter
 /// [`alloc_uninit_slice`]: Self::alloc_uninit_slice
@@ -305,6 +311,50 @@ pub trait ArenaAlloc<'a>: sealed::Handle<'a> {
         self.try_alloc_slice_fill_with(len, |_| value)
     }
 
+    /// A slice of `len` clones of `value`.
+    ///
+    /// # Panics
+    /// If the handle refuses the block, `len` elements exceed `isize::MAX` bytes, or a `clone`
+    /// panics.
+    ///
+    /// # Example
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    /// let arena = Arena::with_capacity(256);
+    /// let rows = arena.alloc_slice_fill_clone(2, &vec![0u8; 3]);
+    /// assert_eq!(rows, &[[0, 0, 0], [0, 0, 0]]);
+    /// ```
+    #[inline]
+    fn alloc_slice_fill_clone<T: Clone>(self, len: usize, value: &T) -> &'a mut [T] {
+        self.alloc_slice_fill_with(len, |_| value.clone())
+    }
+
+    /// Like [`alloc_slice_fill_clone`](Self::alloc_slice_fill_clone), but returns `Err` if
+    /// refused.
+    ///
+    /// # Errors
+    /// `AllocError` when the handle refuses the block or the size overflows.
+    ///
+    /// # Panics
+    /// If a `clone` panics.
+    ///
+    /// # Example
+    /// ```
+    /// use engram_kernels::{ArenaAlloc, with_arena};
+    /// with_arena(|s| {
+    ///     let v = s.try_alloc_slice_fill_clone(2, &String::from("ab")).unwrap();
+    ///     assert_eq!(v, ["ab", "ab"]);
+    /// });
+    /// ```
+    #[inline]
+    fn try_alloc_slice_fill_clone<T: Clone>(
+        self,
+        len: usize,
+        value: &T,
+    ) -> Result<&'a mut [T], AllocError> {
+        self.try_alloc_slice_fill_with(len, |_| value.clone())
+    }
+
     /// A slice of `len` elements, element `i` being `f(i)`.
     ///
     /// # Panics
@@ -346,6 +396,50 @@ pub trait ArenaAlloc<'a>: sealed::Handle<'a> {
         }
         // SAFETY: every element was written above (a panic in `f` never gets here).
         Ok(unsafe { assume_init(slots) })
+    }
+
+    /// A slice of `len` default values (`T::default()`, called once per element).
+    ///
+    /// # Panics
+    /// If the handle refuses the block, `len` elements exceed `isize::MAX` bytes, or `default`
+    /// panics.
+    ///
+    /// # Example
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    /// let arena = Arena::with_capacity(256);
+    /// let counts = arena.alloc_slice_fill_default::<u32>(4);
+    /// counts[1] += 1;
+    /// assert_eq!(counts, &[0, 1, 0, 0]);
+    /// ```
+    #[inline]
+    fn alloc_slice_fill_default<T: Default>(self, len: usize) -> &'a mut [T] {
+        self.alloc_slice_fill_with(len, |_| T::default())
+    }
+
+    /// Like [`alloc_slice_fill_default`](Self::alloc_slice_fill_default), but returns `Err` if
+    /// refused.
+    ///
+    /// # Errors
+    /// `AllocError` when the handle refuses the block or the size overflows.
+    ///
+    /// # Panics
+    /// If `default` panics.
+    ///
+    /// # Example
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    /// let arena = Arena::with_capacity(8);
+    /// assert_eq!(arena.try_alloc_slice_fill_default::<String>(0).unwrap().len(), 0);
+    /// assert_eq!(arena.try_alloc_slice_fill_default::<u16>(4).unwrap(), &[0; 4]);
+    /// assert!(arena.try_alloc_slice_fill_default::<u64>(2).is_err());
+    /// ```
+    #[inline]
+    fn try_alloc_slice_fill_default<T: Default>(
+        self,
+        len: usize,
+    ) -> Result<&'a mut [T], AllocError> {
+        self.try_alloc_slice_fill_with(len, |_| T::default())
     }
 
     /// A slice of the items of an iterator that knows its length.

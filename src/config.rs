@@ -1,4 +1,5 @@
-//! Configuration of the thread scratch arenas: pool size, overflow policy, zeroing.
+//! Configuration of the thread scratch arenas (pool size, overflow policy, zeroing) and of the
+//! process-wide chunk pool's retention (how many idle bytes it keeps).
 //!
 //! The configuration is process-wide. It starts from [`ArenaConfig::default`], is overlaid once
 //! by the environment (the first time any of it is read), and can then be changed with
@@ -10,6 +11,7 @@
 //! | `ENGRAM_ARENA_SIZE` | bytes, 64 KiB to 1 GiB inclusive, as a number with an optional binary suffix: `65536`, `64K`, `4M`, `4 MiB`, `1G` (`K` = 1024) |
 //! | `ENGRAM_ARENA_OVERFLOW` | `panic`, `error` (or `error_return`, the C spelling) or `fallback` |
 //! | `ENGRAM_ARENA_ZERO` | `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off` |
+//! | `ENGRAM_ARENA_POOL_RETAIN` | bytes, 0 or more, written as `ENGRAM_ARENA_SIZE` is: the most idle memory the shared chunk pool keeps (8 MiB by default) |
 //! | `ENGRAM_ARENA_STRICT` | as `ENGRAM_ARENA_ZERO`; when on, an invalid value above is fatal |
 //! | `ENGRAM_SIMD` | `scalar`, `avx2`, `avx512` or `neon`: the highest instruction set the kernels may use (see `kernels::dispatch`); an invalid value is reported and ignored |
 //!
@@ -18,7 +20,8 @@
 //!
 //! **Invalid values.** By default an invalid value never panics: it is reported once on stderr
 //! and
-//! * an invalid `ENGRAM_ARENA_SIZE` or `ENGRAM_ARENA_ZERO` keeps the default;
+//! * an invalid `ENGRAM_ARENA_SIZE`, `ENGRAM_ARENA_POOL_RETAIN` or `ENGRAM_ARENA_ZERO` keeps the
+//!   default;
 //! * an invalid `ENGRAM_ARENA_OVERFLOW` selects **`error`**, not the default `fallback`: whoever
 //!   set the variable wanted to change the default, and the only other choices bound the memory,
 //!   so a typo such as `eror` must not silently leave the pool unbounded. (`error` rather than
@@ -121,6 +124,7 @@ impl OverflowPolicy {
 /// assert_eq!(cfg.pool_size, 1 << 20);
 /// assert_eq!(cfg.overflow, OverflowPolicy::Fallback);
 /// assert!(!cfg.zero_on_reset);
+/// assert_eq!(cfg.pool_retain, 8 << 20);
 /// assert!(cfg.validate().is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -132,6 +136,13 @@ pub struct ArenaConfig {
     pub overflow: OverflowPolicy,
     /// Whether a reset zeroes the bytes used since the previous one.
     pub zero_on_reset: bool,
+    /// The most idle bytes the process-wide chunk pool keeps for reuse (any value; 0 keeps
+    /// none). Chunks that arenas give back beyond it go back to the system, the smallest first.
+    /// Applies from the next chunk given back; [`scratch::set_pool_retain`] also trims the pool
+    /// at once.
+    ///
+    /// [`scratch::set_pool_retain`]: crate::scratch::set_pool_retain
+    pub pool_retain: usize,
 }
 
 impl ArenaConfig {
@@ -146,6 +157,18 @@ impl ArenaConfig {
     /// assert_eq!(engram_kernels::ArenaConfig::DEFAULT_POOL_SIZE, 1 << 20);
     /// ```
     pub const DEFAULT_POOL_SIZE: usize = 1 << 20;
+    /// The default pool retention: 8 MiB. Enough for a loop of
+    /// [`with_arena_sized`](crate::with_arena_sized) batches of up to 8 MiB, or of scratch
+    /// scopes that overflow by as much, to reuse its chunks round after round; small enough that
+    /// a loop that fills and resets a growable arena keeps about one round's memory resident
+    /// (the arena keeps its largest chunk itself, and frees the others at reset).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(engram_kernels::ArenaConfig::DEFAULT_POOL_RETAIN, 8 << 20);
+    /// ```
+    pub const DEFAULT_POOL_RETAIN: usize = 8 << 20;
 
     /// Checks the pool size range.
     ///
@@ -174,6 +197,7 @@ impl Default for ArenaConfig {
             pool_size: Self::DEFAULT_POOL_SIZE,
             overflow: OverflowPolicy::Fallback,
             zero_on_reset: false,
+            pool_retain: Self::DEFAULT_POOL_RETAIN,
         }
     }
 }
@@ -234,6 +258,7 @@ impl std::error::Error for ConfigError {}
 const SIZE_VAR: &str = "ENGRAM_ARENA_SIZE";
 const OVERFLOW_VAR: &str = "ENGRAM_ARENA_OVERFLOW";
 const ZERO_VAR: &str = "ENGRAM_ARENA_ZERO";
+const RETAIN_VAR: &str = "ENGRAM_ARENA_POOL_RETAIN";
 const STRICT_VAR: &str = "ENGRAM_ARENA_STRICT";
 const SIMD_VAR: &str = "ENGRAM_SIMD";
 /// The values `ENGRAM_SIMD` accepts: the names of the kernels' `dispatch::SimdLevel`s (a test
@@ -273,7 +298,37 @@ fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigErro
 /// ```
 pub fn parse_pool_size(s: &str) -> Result<usize, ConfigError> {
     let expected = "bytes from 64K to 1G, as a number with an optional K, M or G suffix";
-    let err = || invalid(SIZE_VAR, s, expected);
+    parse_bytes(s)
+        .filter(|b| (ArenaConfig::MIN_POOL_SIZE..=ArenaConfig::MAX_POOL_SIZE).contains(b))
+        .ok_or_else(|| invalid(SIZE_VAR, s, expected))
+}
+
+/// Parses an `ENGRAM_ARENA_POOL_RETAIN` value: bytes written as for
+/// [`parse_pool_size`], any size from 0 up.
+///
+/// # Errors
+///
+/// [`ConfigError::InvalidEnv`] for anything that is not such a number, or that overflows.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::config::parse_pool_retain;
+///
+/// assert_eq!(parse_pool_retain("0"), Ok(0));
+/// assert_eq!(parse_pool_retain(" 16 MiB "), Ok(16 << 20));
+/// assert!(parse_pool_retain("lots").is_err());
+/// assert!(parse_pool_retain("-1").is_err());
+/// ```
+pub fn parse_pool_retain(s: &str) -> Result<usize, ConfigError> {
+    let expected = "bytes, as a number with an optional K, M or G suffix";
+    parse_bytes(s).ok_or_else(|| invalid(RETAIN_VAR, s, expected))
+}
+
+/// A decimal number of bytes with an optional binary suffix (`K`, `M`, `G`, optionally followed
+/// by `B` or `iB`, in any case, after optional spaces), trimmed; `None` if it does not parse or
+/// overflows.
+fn parse_bytes(s: &str) -> Option<usize> {
     let t = s.trim();
     let digits = t.bytes().take_while(u8::is_ascii_digit).count();
     let (number, suffix) = t.split_at(digits);
@@ -282,13 +337,10 @@ pub fn parse_pool_size(s: &str) -> Result<usize, ConfigError> {
         "k" | "kb" | "kib" => 10,
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
-        _ => return Err(err()),
+        _ => return None,
     };
-    let n: usize = number.parse().map_err(|_| err())?;
-    let bytes = n
-        .checked_mul(1 << shift)
-        .filter(|b| (ArenaConfig::MIN_POOL_SIZE..=ArenaConfig::MAX_POOL_SIZE).contains(b));
-    bytes.ok_or_else(err)
+    let n: usize = number.parse().ok()?;
+    n.checked_mul(1 << shift)
 }
 
 /// Parses a boolean spelling, trimmed and in any case.
@@ -406,6 +458,12 @@ pub fn from_env_with(
             Err(e) => errors.push(e),
         }
     }
+    if let Some(v) = read_var(&lookup, RETAIN_VAR) {
+        match parse_pool_retain(&v) {
+            Ok(n) => cfg.pool_retain = n,
+            Err(e) => errors.push(e),
+        }
+    }
     (cfg, errors)
 }
 
@@ -462,6 +520,9 @@ fn consequence(e: &ConfigError, cfg: &ArenaConfig) -> std::string::String {
         ConfigError::InvalidEnv { var, .. } if *var == SIZE_VAR => {
             format!("keeping {} bytes", cfg.pool_size)
         }
+        ConfigError::InvalidEnv { var, .. } if *var == RETAIN_VAR => {
+            format!("keeping {} bytes", cfg.pool_retain)
+        }
         ConfigError::InvalidEnv { var, .. } if *var == ZERO_VAR => {
             format!("keeping {}", cfg.zero_on_reset)
         }
@@ -472,6 +533,7 @@ fn consequence(e: &ConfigError, cfg: &ArenaConfig) -> std::string::String {
 static ENV: Once = Once::new();
 static POOL_SIZE: AtomicUsize = AtomicUsize::new(ArenaConfig::DEFAULT_POOL_SIZE);
 static OVERFLOW: AtomicU8 = AtomicU8::new(OverflowPolicy::Fallback.to_u8());
+static POOL_RETAIN: AtomicUsize = AtomicUsize::new(ArenaConfig::DEFAULT_POOL_RETAIN);
 /// The zeroing flag: 0 or 1, or [`ZERO_UNKNOWN`] until the environment has been read, so that
 /// the scope path learns both from one load.
 static ZERO: AtomicU8 = AtomicU8::new(ZERO_UNKNOWN);
@@ -480,6 +542,7 @@ const ZERO_UNKNOWN: u8 = 2;
 fn store(cfg: ArenaConfig) {
     POOL_SIZE.store(cfg.pool_size, Relaxed);
     OVERFLOW.store(cfg.overflow.to_u8(), Relaxed);
+    POOL_RETAIN.store(cfg.pool_retain, Relaxed);
     ZERO.store(u8::from(cfg.zero_on_reset), Relaxed);
 }
 
@@ -530,6 +593,7 @@ pub fn current() -> ArenaConfig {
         pool_size: POOL_SIZE.load(Relaxed),
         overflow: overflow_policy(),
         zero_on_reset: ZERO.load(Relaxed) == 1,
+        pool_retain: pool_retain(),
     }
 }
 
@@ -571,6 +635,18 @@ pub fn set_overflow_policy(policy: OverflowPolicy) {
     OVERFLOW.store(policy.to_u8(), Relaxed);
 }
 
+/// Sets only the pool retention; [`crate::scratch::set_pool_retain`] also trims the pool.
+pub(crate) fn store_pool_retain(bytes: usize) {
+    load_env_once();
+    POOL_RETAIN.store(bytes, Relaxed);
+}
+
+/// The pool retention in force; read each time a chunk is given back to the pool (a cold path).
+pub(crate) fn pool_retain() -> usize {
+    load_env_once();
+    POOL_RETAIN.load(Relaxed)
+}
+
 /// The configured zeroing flag alone: what every scratch reset reads, so it is one load and a
 /// compare once the environment has been read (which `store` does before setting the flag).
 #[inline]
@@ -610,6 +686,7 @@ mod tests {
             (SIZE_VAR, "1e6"),
             (OVERFLOW_VAR, "explode"),
             (ZERO_VAR, "yes please"),
+            (RETAIN_VAR, "-4M"),
         ];
         let (cfg, errors) = from_env_with(ArenaConfig::default(), env(garbage));
         assert_eq!(
@@ -626,9 +703,10 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             })
             .collect();
-        assert_eq!(vars, [SIZE_VAR, OVERFLOW_VAR, ZERO_VAR]);
+        assert_eq!(vars, [SIZE_VAR, OVERFLOW_VAR, ZERO_VAR, RETAIN_VAR]);
         assert!(consequence(&errors[1], &cfg).starts_with("using error"));
         assert_eq!(consequence(&errors[0], &cfg), "keeping 1048576 bytes");
+        assert_eq!(consequence(&errors[3], &cfg), "keeping 8388608 bytes");
     }
 
     #[test]
@@ -734,6 +812,7 @@ mod tests {
             (SIZE_VAR, "131072"),
             (OVERFLOW_VAR, "panic"),
             (ZERO_VAR, "true"),
+            (RETAIN_VAR, " 0 "),
         ];
         let (cfg, errors) = from_env_with(ArenaConfig::default(), env(ok));
         assert!(errors.is_empty());
@@ -742,7 +821,8 @@ mod tests {
             ArenaConfig {
                 pool_size: 131072,
                 overflow: OverflowPolicy::Panic,
-                zero_on_reset: true
+                zero_on_reset: true,
+                pool_retain: 0,
             }
         );
     }

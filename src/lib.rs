@@ -12,6 +12,9 @@
 //!   [`with_global_arena`] (std `Vec`, `String`, `format!`, other crates) into the thread's arena.
 //! * [`metrics`] and [`config`]: process-wide counters, and the pool size and overflow policy
 //!   (also from `ENGRAM_ARENA_*` environment variables).
+//! * [`prelude`]: the usual names in one `use engram_kernels::prelude::*;`, with bumpalo's
+//!   vocabulary: [`vec!`](crate::vec), `collect_in` ([`collections::CollectIn`]),
+//!   `into_bump_slice` ([`IntoBumpSlice`]) and `into_bump_str` ([`IntoBumpStr`]).
 #![cfg_attr(
     feature = "kernels",
     doc = "* [`kernels`]: SIMD batch cosine similarity and top-k, spreading activation and decay, \
@@ -48,7 +51,9 @@
 //! | a copy of a slice (`T: Copy`) | `alloc_slice_copy(&[T])` | `try_alloc_slice_copy` |
 //! | a clone of a slice (`T: Clone`) | `alloc_slice_clone(&[T])` | `try_alloc_slice_clone` |
 //! | `n` copies of a value | `alloc_slice_fill_copy(n, v)` | `try_alloc_slice_fill_copy` |
+//! | `n` clones of a value | `alloc_slice_fill_clone(n, &v)` | `try_alloc_slice_fill_clone` |
 //! | `n` values from a function of the index | `alloc_slice_fill_with(n, f)` | `try_alloc_slice_fill_with` |
+//! | `n` default values | `alloc_slice_fill_default(n)` | `try_alloc_slice_fill_default` |
 //! | the items of an exact-size iterator | `alloc_slice_fill_iter(iter)` | `try_alloc_slice_fill_iter` |
 //! | `n` uninitialised slots | `alloc_uninit_slice(n)` | `try_alloc_uninit_slice` |
 //! | a copy of a `&str` | `alloc_str(s)` | `try_alloc_str` |
@@ -59,8 +64,8 @@
 //!
 //! | Handle | When the memory is used up |
 //! |---|---|
-//! | a fixed `Arena` (`Arena::new`, `Arena::with_capacity`) | refuses: `AllocError`, or a panic from a plain helper |
-//! | a growable `Arena` (`Arena::growable`) | takes a new chunk; refuses only past its allocation limit |
+//! | a growable `Arena` (`Arena::new`, `Arena::default`) | takes a new chunk; refuses only past its allocation limit |
+//! | a fixed `Arena` (`Arena::with_capacity`) | refuses: `AllocError`, or a panic from a plain helper |
 //! | a [`with_arena`] / [`with_arena_sized`] handle | follows the [`OverflowPolicy`]: served from further chunks of the shared pool (or the heap, for a request larger than any chunk) and counted (`Fallback`, the default), refused (`Error`), or a panic (`Panic`) |
 //! | inside [`with_global_arena`] | served by the inner allocator and counted |
 //!
@@ -101,6 +106,7 @@ pub mod arena;
 mod arena_alloc;
 pub mod config;
 pub mod diag;
+mod into_bump;
 pub mod metrics;
 pub mod scratch;
 mod sync;
@@ -125,7 +131,42 @@ pub use arena::{Arena, ArenaScope, ArenaStats};
 pub use arena_alloc::ArenaAlloc;
 pub use config::{ArenaConfig, ConfigError, OverflowPolicy};
 pub use global::{GlobalArena, GlobalStats, with_global_arena};
+pub use into_bump::{IntoBumpSlice, IntoBumpStr};
 pub use scratch::{Scratch, thread_arena_stats, with_arena, with_arena_sized};
+
+/// The usual names in one `use engram_kernels::prelude::*;`: the arena, its helpers, scratch
+/// scopes, `collect_in` and the `into_bump_*` conversions.
+///
+/// Two names are left out on purpose, because a glob import would shadow or clash with the
+/// standard ones: the arena vector type (add `use engram_kernels::allocator_api2::vec::Vec;`,
+/// the line a bumpalo program has for `bumpalo::collections::Vec`), and the
+/// [`vec!`](crate::vec) macro (a glob-imported `vec` makes every `vec!` ambiguous, E0659: write
+/// `engram_kernels::vec![in ..]` or `use engram_kernels::vec;`).
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::allocator_api2::vec::Vec;
+/// use engram_kernels::prelude::*;
+///
+/// let arena = Arena::new();
+/// let id = arena.alloc(7u32);
+/// let evens: Vec<u32, _> = (0..10).filter(|n| n % 2 == 0).collect_in(&arena);
+/// let evens: &[u32] = evens.into_bump_slice();
+/// let name: &str = format_in!(&arena, "run-{id}").into_bump_str();
+/// assert_eq!((evens.len(), name), (5, "run-7"));
+/// let heap = vec![1, 2, 3]; // still the standard macro
+/// assert_eq!(heap.len(), 3);
+/// ```
+pub mod prelude {
+    pub use crate::arena::{Arena, ArenaScope};
+    pub use crate::arena_alloc::ArenaAlloc;
+    pub use crate::collections::{CollectIn, FromIteratorIn};
+    pub use crate::into_bump::{IntoBumpSlice, IntoBumpStr};
+    pub use crate::scratch::{Scratch, with_arena, with_arena_sized};
+    pub use crate::{format_in, try_format_in};
+    pub use allocator_api2::alloc::{AllocError, Allocator};
+}
 
 /// The README's examples, compiled and run as doc tests (they use the default features).
 #[cfg(all(doctest, feature = "kernels", feature = "hashbrown"))]

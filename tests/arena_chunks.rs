@@ -33,7 +33,7 @@ fn assert_disjoint(ranges: &mut [(usize, usize)]) {
 
 #[test]
 fn a_growable_arena_grows_past_its_first_chunk_and_keeps_every_block() {
-    let arena = Arena::growable();
+    let arena = Arena::new();
     assert_eq!((arena.capacity(), arena.used()), (0, 0));
     let mut blocks = Vec::new();
     for i in 0..(30 * SCALE) as u32 {
@@ -53,7 +53,7 @@ fn a_growable_arena_grows_past_its_first_chunk_and_keeps_every_block() {
 
 #[test]
 fn a_request_larger_than_any_chunk_gets_its_own() {
-    let arena = Arena::growable();
+    let arena = Arena::new();
     arena.alloc(1u8);
     let n = 10_000 * SCALE;
     let big = arena.alloc_slice_fill_copy(n, 7u16);
@@ -67,7 +67,7 @@ fn a_request_larger_than_any_chunk_gets_its_own() {
 
 #[test]
 fn vec_and_hashmap_outgrow_the_first_chunk_without_aborting() {
-    let arena = Arena::growable();
+    let arena = Arena::new();
     let mut v = AVec::new_in(&arena);
     let n = 2000 * SCALE as u64;
     for i in 0..n {
@@ -84,7 +84,7 @@ fn vec_and_hashmap_outgrow_the_first_chunk_without_aborting() {
 
 #[test]
 fn the_allocation_limit_refuses_cleanly() {
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     arena.set_allocation_limit(Some(16 << 10));
     assert_eq!(arena.allocation_limit(), Some(16 << 10));
     let mut v: AVec<u8, &Arena> = AVec::new_in(&arena);
@@ -103,7 +103,7 @@ fn the_allocation_limit_refuses_cleanly() {
 
 #[test]
 fn reset_keeps_the_largest_chunk_so_fill_and_reset_stops_growing() {
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     let mut caps = Vec::new();
     let n = 200 * SCALE as u32;
     for round in 0..6 {
@@ -138,7 +138,7 @@ fn a_fixed_arena_never_grows_and_keeps_its_exact_capacity() {
 
 #[test]
 fn scopes_rewind_across_chunks() {
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     let keep: *const u8 = arena.alloc_slice_fill_copy(1000, 1u8).as_ptr();
     let used = arena.used();
     {
@@ -291,7 +291,7 @@ fn a_spilled_block_shrunk_to_a_smaller_alignment_is_freed_correctly() {
 /// that the last block after it can still be freed and resized in place.
 #[test]
 fn after_a_scope_that_grew_the_last_block_is_freed_and_resized_in_place() {
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     arena.alloc_slice_fill_copy(64, 1u8);
     {
         let scope = arena.scope();

@@ -14,6 +14,7 @@ fn garbage_environment_keeps_defaults_but_never_runs_unbounded() {
         std::env::set_var("ENGRAM_ARENA_SIZE", "4096"); // below the 64 KiB minimum
         std::env::set_var("ENGRAM_ARENA_OVERFLOW", "explode");
         std::env::set_var("ENGRAM_ARENA_ZERO", "maybe");
+        std::env::set_var("ENGRAM_ARENA_POOL_RETAIN", "lots"); // not a size: the default stands
     }
     assert_eq!(
         config::current(),

@@ -131,6 +131,7 @@ fn big_heaps_spill_under_fallback_and_fail_under_error() {
         pool_size: ArenaConfig::MIN_POOL_SIZE,
         overflow,
         zero_on_reset: false,
+        ..ArenaConfig::default()
     };
     with_config(small(OverflowPolicy::Fallback), || {
         let before = metrics::snapshot();
@@ -210,6 +211,7 @@ fn top_k_parts_match_top_k_and_leave_outputs_alone_on_error() {
         pool_size: ArenaConfig::MIN_POOL_SIZE,
         overflow: OverflowPolicy::Error,
         zero_on_reset: false,
+        ..ArenaConfig::default()
     };
     with_config(small, || {
         let (mut idx, mut sc) = (vec![1usize; k], vec![1.0f32; k]);

@@ -5,7 +5,7 @@
 //! | Layer | Files |
 //! |---|---|
 //! | shared leaves | `config.rs`, `diag.rs`, `sync.rs`, `metrics.rs`, `collections/` |
-//! | raw core | `bump.rs`, `raw/`, `arena_alloc.rs` (the typed helpers' trait) |
+//! | raw core | `bump.rs`, `raw/`, `arena_alloc.rs` (the typed helpers' trait), `into_bump.rs` |
 //! | `Arena` and scratch, side by side | `arena/` (the rest), `scratch/` |
 //! | global allocator | `global/` |
 //! | kernels | `kernels/` |
@@ -58,6 +58,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("src/raw/", Layer::Raw),
     ("src/raw.rs", Layer::Raw),
     ("src/arena_alloc.rs", Layer::Raw),
+    ("src/into_bump.rs", Layer::Raw),
     ("src/arena", Layer::Arena),
     ("src/scratch", Layer::Scratch),
     ("src/global", Layer::Global),

@@ -109,9 +109,9 @@ impl Owned {
     fn new(rng: &mut Rng) -> Owned {
         let mut arena = match rng.below(3) {
             0 => Arena::with_capacity(4096 << rng.below(5)),
-            1 => Arena::growable(),
+            1 => Arena::new(),
             _ => {
-                let mut a = Arena::growable();
+                let mut a = Arena::new();
                 a.set_allocation_limit(Some(256 << 10));
                 a
             }

@@ -13,7 +13,8 @@
 //! `ENGRAM_RATIO_ROUNDS` sets the number of rounds (default 41). With `ENGRAM_RATIO_ONLY=NAME`
 //! and `ENGRAM_RATIO_ROUNDS=N` the binary runs one member N times and prints nothing else: run it
 //! under callgrind for two values of N and subtract, and start-up cancels (see
-//! `scripts/bench-alloc-instr.sh`).
+//! `scripts/bench-alloc-instr.sh`). With `ENGRAM_BENCH_CSV=FILE` it also writes each member's
+//! median to FILE as CSV (`member,ops,ns_per_op`), for `scripts/charts.sh`.
 //!
 //! Workloads (each block written once, so nothing is optimised away; the handle itself is used
 //! as user code would, never passed through `black_box`):
@@ -82,7 +83,7 @@ fn members() -> Vec<Member> {
             fixed.reset();
         }),
     );
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "loop32k_arena_growable",
         LOOP,
@@ -155,7 +156,7 @@ fn members() -> Vec<Member> {
             fixed.reset();
         }),
     );
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "mixed_arena_growable",
         MIXED,
@@ -232,7 +233,7 @@ fn members() -> Vec<Member> {
         }),
     );
 
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     add(
         "vec8mb_arena_growable",
         PUSHES as usize,
@@ -324,5 +325,12 @@ fn main() {
             });
         let ratio = base.map_or(String::from("-"), |b| format!("{:.2}", meds[i] / meds[b]));
         println!("{:<26} {:>12.3} {:>10}", m.name, meds[i], ratio);
+    }
+    if let Ok(path) = std::env::var("ENGRAM_BENCH_CSV") {
+        let mut csv = String::from("member,ops,ns_per_op\n");
+        for (m, med) in ms.iter().zip(&meds) {
+            csv += &format!("{},{},{med}\n", m.name, m.ops);
+        }
+        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("writing {path}: {e}"));
     }
 }

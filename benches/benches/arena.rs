@@ -339,7 +339,7 @@ fn loop32k(c: &mut Criterion<BenchClock>) {
         })
     });
     drop(arena);
-    let mut grow = Arena::growable();
+    let mut grow = Arena::new();
     g.bench_function("arena_growable_allocate", |b| {
         b.iter(|| {
             let a = &grow;
@@ -389,7 +389,7 @@ const PUSHES: u64 = 1 << 20;
 fn vec8mb(c: &mut Criterion<BenchClock>) {
     let mut g = c.benchmark_group("vec8mb");
     g.throughput(Throughput::Elements(PUSHES));
-    let mut arena = Arena::growable();
+    let mut arena = Arena::new();
     g.bench_function("arena_growable_warm", |b| {
         b.iter(|| {
             let mut v = allocator_api2::vec::Vec::new_in(&arena);
@@ -430,7 +430,7 @@ fn vec8mb(c: &mut Criterion<BenchClock>) {
     drop(bs);
     g.bench_function("arena_growable_cold", |b| {
         b.iter(|| {
-            let arena = Arena::growable();
+            let arena = Arena::new();
             let mut v = allocator_api2::vec::Vec::new_in(&arena);
             for i in 0..PUSHES {
                 v.push(i);

@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Output: one line per member with its median time per call, the candidate bytes per second,
-//! and its time relative to engram (`x1.00` is engram; above 1 is slower than engram).
+//! and its time relative to engram (`x1.00` is engram; above 1 is slower than engram). With
+//! `ENGRAM_BENCH_CSV=FILE` it also writes every member's median to FILE as CSV
+//! (`case,queries,dim,n,member,seconds`), for `scripts/charts.sh`.
 
 #[path = "support/clock.rs"]
 mod clock;
@@ -190,15 +192,25 @@ impl<'a> Member<'a> {
     }
 }
 
+/// One case's shape, for the CSV rows: queries per call, dimension, candidates.
+struct Shape {
+    queries: usize,
+    dim: usize,
+    n: usize,
+}
+
 /// Runs `members` in `rounds` interleaved rounds (the order rotates each round) and prints the
-/// medians; the first member is the reference of the ratio column.
+/// medians; the first member is the reference of the ratio column. Appends one CSV row per
+/// member to `csv`.
 fn measure(
     clock: &clock::BenchClock,
     case: &str,
-    bytes: usize,
+    shape: Shape,
     members: &mut [Member<'_>],
     rounds: usize,
+    csv: &mut String,
 ) {
+    let bytes = shape.dim * shape.n * 4;
     for m in members.iter_mut() {
         // Warm-up call, then size the sample.
         (m.run)();
@@ -234,6 +246,8 @@ fn measure(
             bytes as f64 / t / 1e9,
             t / reference
         );
+        let Shape { queries, dim, n } = shape;
+        *csv += &format!("{case},{queries},{dim},{n},{},{t}\n", m.name);
     }
 }
 
@@ -252,6 +266,7 @@ fn main() {
         "engram cosine uses SIMD level {}; {rounds} interleaved rounds per case",
         dispatch::active()
     );
+    let mut csv = String::from("case,queries,dim,n,member,seconds\n");
 
     for (dim, n) in SINGLE {
         let name = format!("single d{dim} n{n}");
@@ -286,7 +301,8 @@ fn main() {
                 black_box(stream_sum4(black_box(&cands)));
             }),
         ];
-        measure(&clock, &name, dim * n * 4, &mut members, rounds);
+        let shape = Shape { queries: 1, dim, n };
+        measure(&clock, &name, shape, &mut members, rounds, &mut csv);
     }
 
     for (nq, dim, n) in MANY {
@@ -321,7 +337,12 @@ fn main() {
                 black_box(stream_sum(black_box(&cands)));
             }),
         ];
-        measure(&clock, &name, dim * n * 4, &mut members, rounds);
+        let shape = Shape {
+            queries: nq,
+            dim,
+            n,
+        };
+        measure(&clock, &name, shape, &mut members, rounds, &mut csv);
         drop(members);
         // The packed kernel agrees with ours (it returns 1 - cos).
         let diff = nk_out
@@ -331,5 +352,8 @@ fn main() {
             .map(|(a, &b)| (1.0 - a - f64::from(b)).abs())
             .fold(0.0f64, f64::max);
         eprintln!("  max |numkong - engram| = {diff:e}");
+    }
+    if let Ok(path) = std::env::var("ENGRAM_BENCH_CSV") {
+        std::fs::write(&path, csv).unwrap_or_else(|e| panic!("writing {path}: {e}"));
     }
 }

@@ -1,12 +1,13 @@
 //! The C library of `engram-kernels`: `libengram_kernels.a` and `libengram_kernels.so`, declared in
 //! `include/engram_kernels.h` and built by `scripts/dist.sh`. A thin layer over the Rust API,
-//! one module per subject: [`similarity`], [`spread`], [`decay`] and [`arena`] (configuration and
-//! metrics of the per-thread scratch arenas).
+//! one module per subject: [`similarity`], [`spread`], [`decay`], [`pq`] (product-quantization
+//! scans) and [`arena`] (configuration and metrics of the per-thread scratch arenas).
 //!
-//! * The first eight exports keep the seed's names and signatures exactly; they return nothing,
-//!   so bad input makes them do nothing.
+//! * The first eight exports keep the Zig implementation's names and signatures exactly; they
+//!   return nothing, so bad input makes them do nothing.
 //! * The newer exports (CSR and frontier spreading, decay with an explicit τ, top-k and
-//!   many-query similarity) return a status: [`ENGRAM_OK`] or a negative `ENGRAM_ERR_*` code.
+//!   many-query similarity, PQ scans) return a status: [`ENGRAM_OK`] or a negative
+//!   `ENGRAM_ERR_*` code.
 //!
 //! Rules shared by every export:
 //!
@@ -30,6 +31,7 @@ mod args;
 
 pub mod arena;
 pub mod decay;
+pub mod pq;
 pub mod similarity;
 pub mod spread;
 

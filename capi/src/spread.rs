@@ -1,5 +1,5 @@
-//! C exports of spreading activation: the seed's edge-list form, iterated CSR, and the sparse
-//! frontier from seeds.
+//! C exports of spreading activation: the Zig implementation's edge-list form, iterated CSR, and
+//! the sparse frontier from seeds.
 
 use crate::args::{Args, guard_status, status};
 use crate::{ENGRAM_ERR_INVALID, ENGRAM_OK};
@@ -7,9 +7,10 @@ use engram_kernels::kernels::spread::{self, CsrGraph, FrontierParams};
 use engram_kernels::kernels::staging::stage;
 use engram_kernels::scratch::with_arena;
 
-/// Legacy spreading activation on the seed's edge list: `num_edges` targets in `adjacency` and
-/// weights in `weights`, `num_nodes` activations updated in place, edge `e` belonging to node
-/// `e / ceil(E/N)`. See [`spread_legacy`](engram_kernels::kernels::spread::spread_legacy).
+/// Legacy spreading activation on the Zig implementation's edge list: `num_edges` targets in
+/// `adjacency` and weights in `weights`, `num_nodes` activations updated in place, edge `e`
+/// belonging to node `e / ceil(E/N)`. See
+/// [`spread_legacy`](engram_kernels::kernels::spread::spread_legacy).
 ///
 /// # Safety
 ///

@@ -159,12 +159,12 @@ fn the_header_declares_exactly_the_exports() {
     for (name, decl) in &rust {
         assert_eq!(&header[name], decl, "{name}: header vs capi/src");
     }
-    assert_eq!(rust.len(), 14);
+    assert_eq!(rust.len(), 17);
 }
 
 #[test]
 fn the_seed_exports_keep_the_spec_signatures() {
-    // Copied from spec/kernels.md ("keep these eight exports exactly").
+    // The Zig implementation's eight exports, exactly as the Engram engine declares them.
     let spec = "
 void engram_vector_similarity(const float *query, const float *candidates, float *scores,
                               size_t query_len, size_t num_candidates);
@@ -208,6 +208,11 @@ fn the_header_status_codes_match_the_rust_constants() {
     assert_eq!(value("ENGRAM_ERR_NULL"), ffi::ENGRAM_ERR_NULL);
     assert_eq!(value("ENGRAM_ERR_INVALID"), ffi::ENGRAM_ERR_INVALID);
     assert_eq!(value("ENGRAM_ERR_SCRATCH"), ffi::ENGRAM_ERR_SCRATCH);
+    assert_eq!(value("ENGRAM_PQ_L2"), ffi::pq::ENGRAM_PQ_L2 as i32);
+    assert_eq!(
+        value("ENGRAM_PQ_INNER_PRODUCT"),
+        ffi::pq::ENGRAM_PQ_INNER_PRODUCT as i32
+    );
 }
 
 #[test]

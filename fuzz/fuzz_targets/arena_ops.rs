@@ -168,7 +168,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = arena_run(&mut ops, Arena::with_capacity(cap));
         }
         1 => {
-            let mut a = Arena::growable();
+            let mut a = Arena::new();
             if ops.byte().unwrap_or(0) % 2 == 0 {
                 a.set_allocation_limit(Some(256 << 10));
             }

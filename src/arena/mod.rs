@@ -1,4 +1,4 @@
-//! [`Arena`]: a bump arena you own, fixed-capacity by default or growable.
+//! [`Arena`]: a bump arena you own, growable by default or fixed-capacity.
 //!
 //! Every arena in the crate is a handle on one raw arena (`crate::raw::RawArena`), which owns a
 //! chain of chunks from a process-wide pool. A fixed arena has one chunk and refuses what does
@@ -15,7 +15,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-/// A bump arena: fixed-capacity by default, or growable ([`Arena::growable`]).
+/// A bump arena: growable by default ([`Arena::new`], like bumpalo's `Bump::new`), or fixed
+/// ([`Arena::with_capacity`]).
 ///
 /// * **Allocation** is O(1): align the cursor, check the limit, move the cursor. Alignment is
 ///   exact and absolute (any power of two a [`Layout`] allows), and nothing wraps near
@@ -23,13 +24,13 @@ use std::ptr::NonNull;
 /// * **Reset** is O(1) (O(used) with [`set_zero_on_reset`](Self::set_zero_on_reset)).
 /// * **Freeing** the most recent block gives its space back; any other free is a no-op until the
 ///   next reset. Values' destructors never run.
-/// * **Overflow** of a fixed arena ([`new`](Self::new), [`with_capacity`](Self::with_capacity))
-///   is an error: it never grows and never falls back to the heap. It answers [`AllocError`] (or,
-///   for the panicking helpers, a panic that says what was asked and what was left) and counts
-///   the refusal in [`overflow_count`](Self::overflow_count).
-/// * **Growth**: an arena from [`growable`](Self::growable) takes another chunk when the current
-///   one is full (doubling their size, 4 KiB first), up to an optional
+/// * **Growth**: an arena from [`new`](Self::new) takes another chunk when the current one is
+///   full (doubling their size, 4 KiB first), up to an optional
 ///   [allocation limit](Self::set_allocation_limit).
+/// * **Overflow** of a fixed arena ([`with_capacity`](Self::with_capacity)) is an error: it
+///   never grows and never falls back to the heap. It answers [`AllocError`] (or, for the
+///   panicking helpers, a panic that says what was asked and what was left) and counts the
+///   refusal in [`overflow_count`](Self::overflow_count).
 ///
 /// `&Arena` implements [`allocator_api2::alloc::Allocator`], so `allocator_api2` and `hashbrown`
 /// collections can live in it. An `Arena` is `Send` but not `Sync`.
@@ -66,28 +67,46 @@ pub struct Arena {
 unsafe impl Send for Arena {}
 
 impl Arena {
-    /// The default capacity: 1 MiB, the size of the Zig implementation's per-thread pool.
-    pub const DEFAULT_CAPACITY: usize = crate::config::ArenaConfig::DEFAULT_POOL_SIZE;
-
-    /// An arena of [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) bytes.
+    /// A growable arena, like bumpalo's `Bump::new()`: no memory until the first allocation, then
+    /// chunks of 4 KiB, 8 KiB, ... (doubling up to 8 MiB; a larger request gets a chunk of its
+    /// own size). Unlimited until [`set_allocation_limit`](Self::set_allocation_limit).
     ///
-    /// Cost: one system allocation. Panics if the system allocator refuses it.
+    /// [`capacity`](Self::capacity) is the sum of its chunks. [`reset`](Self::reset) keeps the
+    /// largest chunk and frees the others, so a loop of fill-and-reset settles on one chunk that
+    /// fits a whole round instead of growing, and keeps no more memory resident than that.
+    ///
+    /// For an arena that never grows (and refuses what does not fit), use
+    /// [`with_capacity`](Self::with_capacity).
     ///
     /// # Example
     ///
     /// ```
     /// use engram_kernels::{Arena, ArenaAlloc};
+    /// use allocator_api2::vec::Vec;
     ///
-    /// assert_eq!(Arena::new().capacity(), 1 << 20);
+    /// let mut arena = Arena::new();
+    /// assert_eq!(arena.capacity(), 0);
+    /// let mut v = Vec::new_in(&arena);
+    /// v.extend(0..1_000_000u64); // 8 MB: far beyond the first chunk
+    /// assert_eq!(v.iter().sum::<u64>(), 499_999_500_000);
+    /// assert!(arena.capacity() >= 8_000_000);
+    /// drop(v);
+    /// arena.reset();
+    /// assert_eq!(arena.used(), 0);
     /// ```
     pub fn new() -> Arena {
-        Self::with_capacity(Self::DEFAULT_CAPACITY)
+        Arena {
+            raw: RawArena::new(Refill::Grow),
+        }
     }
 
-    /// An arena of exactly `bytes` bytes; `0` is allowed (every non-empty request then fails).
+    /// A fixed arena of exactly `bytes` bytes: it never grows, and refuses what does not fit
+    /// (unlike bumpalo's `Bump::with_capacity`, whose capacity is only a first chunk). `0` is
+    /// allowed (every non-empty request then fails).
     ///
-    /// Cost: one chunk from the pool, or one system allocation (none for `0`). Panics if `bytes` exceeds `isize::MAX` or the
-    /// system allocator refuses it; see [`try_with_capacity`](Self::try_with_capacity).
+    /// Cost: one chunk from the pool, or one system allocation (none for `0`). Panics if `bytes`
+    /// exceeds `isize::MAX` or the system allocator refuses it; see
+    /// [`try_with_capacity`](Self::try_with_capacity).
     ///
     /// # Example
     ///
@@ -123,36 +142,6 @@ impl Arena {
         })
     }
 
-    /// A growable arena: no memory until the first allocation, then chunks of 4 KiB, 8 KiB, ...
-    /// (doubling up to 8 MiB; a larger request gets a chunk of its own size). Unlimited until
-    /// [`set_allocation_limit`](Self::set_allocation_limit).
-    ///
-    /// [`capacity`](Self::capacity) is the sum of its chunks. [`reset`](Self::reset) keeps the
-    /// largest chunk and returns the others to the pool, so a loop of fill-and-reset settles on
-    /// one chunk that fits a whole round instead of growing.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use engram_kernels::{Arena, ArenaAlloc};
-    /// use allocator_api2::vec::Vec;
-    ///
-    /// let mut arena = Arena::growable();
-    /// assert_eq!(arena.capacity(), 0);
-    /// let mut v = Vec::new_in(&arena);
-    /// v.extend(0..1_000_000u64); // 8 MB: far beyond the first chunk
-    /// assert_eq!(v.iter().sum::<u64>(), 499_999_500_000);
-    /// assert!(arena.capacity() >= 8_000_000);
-    /// drop(v);
-    /// arena.reset();
-    /// assert_eq!(arena.used(), 0);
-    /// ```
-    pub fn growable() -> Arena {
-        Arena {
-            raw: RawArena::new(Refill::Grow),
-        }
-    }
-
     /// Caps the bytes of chunks a growable arena may hold (`None`: no cap), like bumpalo's
     /// `set_allocation_limit`. Past it, requests fail with [`AllocError`] and collections'
     /// `try_reserve` fails cleanly. The chunks a [`scope`](Self::scope) gave up and the arena
@@ -166,7 +155,7 @@ impl Arena {
     /// use engram_kernels::{Arena, ArenaAlloc};
     /// use allocator_api2::vec::Vec;
     ///
-    /// let mut arena = Arena::growable();
+    /// let mut arena = Arena::new();
     /// arena.set_allocation_limit(Some(64 << 10));
     /// let mut v: Vec<u8, _> = Vec::new_in(&arena);
     /// assert!(v.try_reserve(32 << 10).is_ok());
@@ -184,7 +173,7 @@ impl Arena {
     /// ```
     /// use engram_kernels::{Arena, ArenaAlloc};
     ///
-    /// let mut arena = Arena::growable();
+    /// let mut arena = Arena::new();
     /// assert_eq!(arena.allocation_limit(), None);
     /// arena.set_allocation_limit(Some(1 << 20));
     /// assert_eq!(arena.allocation_limit(), Some(1 << 20));
@@ -206,6 +195,35 @@ impl Arena {
     #[inline]
     pub fn capacity(&self) -> usize {
         self.raw.capacity()
+    }
+
+    /// Bytes of chunks the arena holds, like bumpalo's `Bump::allocated_bytes`: what
+    /// [`set_allocation_limit`](Self::set_allocation_limit) caps, whether handed out or not, and
+    /// without the chunks' 64-byte headers (so the system gave the arena a little more).
+    ///
+    /// It is [`capacity`](Self::capacity) plus the chunks a [`scope`](Self::scope) gave up and
+    /// the arena keeps for reuse until the next [`reset`](Self::reset); so
+    /// `used() <= capacity() <= allocated_bytes()`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    ///
+    /// let mut arena = Arena::new();
+    /// assert_eq!(arena.allocated_bytes(), 0); // nothing until the first allocation
+    /// arena.alloc(1u8);
+    /// assert_eq!(arena.allocated_bytes(), arena.capacity());
+    /// {
+    ///     let scope = arena.scope();
+    ///     scope.alloc_slice_fill_copy(64 << 10, 0u8); // takes a larger chunk
+    /// } // the scope gives it up; the arena keeps it as a spare
+    /// assert!(arena.allocated_bytes() > arena.capacity());
+    /// arena.reset();
+    /// assert_eq!(arena.allocated_bytes(), arena.capacity());
+    /// ```
+    pub fn allocated_bytes(&self) -> usize {
+        self.raw.held()
     }
 
     /// Bytes consumed since the last reset, alignment padding included.
@@ -309,8 +327,9 @@ impl Arena {
     /// start of the buffer. Clears [`overflow_count`](Self::overflow_count); keeps
     /// [`high_water_mark`](Self::high_water_mark).
     ///
-    /// A growable arena keeps its largest chunk and returns the others to the shared pool
-    /// (scrubbed first when [zeroing](Self::set_zero_on_reset) is on).
+    /// A growable arena keeps its largest chunk, where its next round starts, and frees the
+    /// others (scrubbed first when [zeroing](Self::set_zero_on_reset) is on): a fill-and-reset
+    /// loop keeps about one round's memory resident.
     ///
     /// Cost: O(1) for a fixed arena, O(chunks) for a growable one; plus O(bytes used since the
     /// last reset) when zeroing is on.
@@ -331,9 +350,10 @@ impl Arena {
     }
 
     /// Whether [`reset`](Self::reset) zeroes the bytes used since the previous reset (off by
-    /// default). Only the used prefix is cleared, never the whole buffer. Chunks the arena gives
-    /// back to the shared pool (a growable arena's extra chunks at reset, every chunk when it is
-    /// dropped) are scrubbed too, so that no other arena receives this one's bytes.
+    /// default). Only the used prefix is cleared, never the whole buffer. Chunks the arena lets
+    /// go (a growable arena's extra chunks at reset, every chunk when it is dropped) are scrubbed
+    /// too, so that no other arena, and no other code of the process, receives this one's
+    /// bytes.
     ///
     /// # Example
     ///

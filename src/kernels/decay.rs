@@ -3,7 +3,7 @@
 //! `τ` is an e-folding time constant (one `τ` multiplies by `e⁻¹`); [`Decay::from_half_life`]
 //! converts a true half-life. Ages are whole seconds (`u64`).
 //!
-//! Behaviour (`spec/kernels.md`):
+//! Behaviour:
 //! * age 0 leaves a strength bit-for-bit unchanged (`-0.0` and NaN payloads included);
 //! * NaN stays NaN and ±∞ stays ±∞ (the factor is always positive, so the sign is kept);
 //! * negative strengths and strengths above 1 are multiplied like any other;
@@ -18,7 +18,7 @@
 //! multiply-add; either is accurate to 3·10⁻¹⁴ for the `k` that occur) and `p` the degree-7 Taylor polynomial, whose truncation error on
 //! `|r| ≤ ln 2 / 2` is below 8·10⁻⁹. The product `s · p · 2ᵏ` is formed in f64, so neither large
 //! strengths nor subnormal results lose accuracy. The relative error against an f64 reference is
-//! therefore about one f32 rounding (≤ 2⁻²⁴ plus 10⁻⁸) at every age, well inside the spec's
+//! therefore about one f32 rounding (≤ 2⁻²⁴ plus 10⁻⁸) at every age, well inside a target of
 //! `2.4·10⁻⁷ · (1 + age/τ)`; results in the f32 subnormal range are within one subnormal step.
 //!
 //! # The C exports round like the engine

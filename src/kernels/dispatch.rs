@@ -28,7 +28,7 @@
 //! ```
 
 use core::fmt;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 /// An instruction-set level a kernel can run at.
@@ -207,6 +207,17 @@ fn rank(level: SimdLevel) -> Option<u8> {
 /// 0 until the first [`active`] call; afterwards `SimdLevel::code` of the level in use.
 static ACTIVE: AtomicU8 = AtomicU8::new(0);
 
+/// Whether [`force`] set the level (`Some`) rather than the automatic choice.
+static FORCED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the level in use was set by [`force`]. A kernel whose best code at a level is not
+/// that level's SIMD code (the PQ scan) runs the level's own code only when it is forced, so
+/// that tests and benchmarks can still compare every level.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn is_forced() -> bool {
+    FORCED.load(Ordering::Relaxed)
+}
+
 /// The level chosen from [`detected`] and `ENGRAM_SIMD`, computed once.
 fn automatic() -> SimdLevel {
     static AUTOMATIC: OnceLock<SimdLevel> = OnceLock::new();
@@ -312,6 +323,7 @@ impl std::error::Error for UnsupportedSimdLevel {}
 /// }
 /// ```
 pub fn force(level: Option<SimdLevel>) -> Result<(), UnsupportedSimdLevel> {
+    let forced = level.is_some();
     let level = match level {
         None => automatic(),
         Some(l) if is_supported(l) => l,
@@ -323,6 +335,7 @@ pub fn force(level: Option<SimdLevel>) -> Result<(), UnsupportedSimdLevel> {
         }
     };
     ACTIVE.store(level.code(), Ordering::Relaxed);
+    FORCED.store(forced, Ordering::Relaxed);
     Ok(())
 }
 

@@ -1,17 +1,17 @@
 //! Cosine similarity of one query, or of many queries, against row-major candidates, and top-k
 //! selection.
 //!
-//! Behaviour (`spec/kernels.md`): `mag(v) = sqrt(dot(v, v))`, taken as 0 when `dot(v, v)` is NaN,
-//! infinite or below `1e-30`. A query of magnitude 0 scores 0 against everything; a candidate of
+//! Behaviour: `mag(v) = sqrt(dot(v, v))`, taken as 0 when `dot(v, v)` is NaN, infinite or below
+//! `1e-30`. A query of magnitude 0 scores 0 against everything; a candidate of
 //! magnitude 0 scores 0; otherwise the score is `dot(q, c) / (mag(q) * mag(c))`, clamped to
 //! `[-1, 1]`. So a NaN or infinity anywhere in a candidate makes its score 0.
 //!
 //! A score the definition has to set to 0 (a candidate with a NaN or infinite component or zero
-//! magnitude, or a query of zero magnitude) is *undefined*: the batch functions write 0, as the
-//! spec says, but the top-k functions skip such candidates rather than rank their 0 above genuine
-//! negative matches. A query with a NaN or infinite component is an error
-//! ([`KernelError::NotFinite`]) in this Rust API; the C export `engram_vector_similarity` keeps
-//! the seed's all-zero scores for it.
+//! magnitude, or a query of zero magnitude) is *undefined*: the batch functions write 0, but the
+//! top-k functions skip such candidates rather than rank their 0 above genuine negative matches.
+//! A query with a NaN or infinite component is an error ([`KernelError::NotFinite`]) in this
+//! Rust API; the C export `engram_vector_similarity` keeps all-zero scores for it, as the Zig
+//! implementation does.
 //!
 //! Each candidate is read once per call: one streaming pass accumulates `dot(q, c)` and
 //! `dot(c, c)` together in f32, four candidate rows at a time, and `mag(q)` is computed once per
@@ -49,13 +49,14 @@ use crate::kernels::error::expect_len;
 use crate::kernels::staging::stage;
 use crate::scratch::with_arena;
 
-mod kernel;
+// `kernel`'s lanes trait and the per-ISA lane types are shared with `kernels::fixed`.
+pub(super) mod kernel;
 mod many;
 #[cfg(target_arch = "aarch64")]
-mod neon;
-mod select;
+pub(super) mod neon;
+pub(in crate::kernels) mod select;
 #[cfg(target_arch = "x86_64")]
-mod x86;
+pub(super) mod x86;
 
 pub use many::{cosine_similarity_many, top_k_many, top_k_many_into, top_k_many_into_parts};
 
@@ -89,8 +90,8 @@ pub struct Match {
 ///   candidates an empty query is fine, and every score is 0);
 /// * [`KernelError::LengthMismatch`] unless `candidates.len() == scores.len() * dim`;
 /// * [`KernelError::NotFinite`] if `query` holds a NaN or an infinity. `scores` is then filled with
-///   0, the spec's score for such a query, so a caller that ignores the error (the C export) keeps
-///   the seed's behaviour. On the other errors `scores` is untouched.
+///   0, the score of a query of magnitude 0, so a caller that ignores the error (the C export)
+///   gets the Zig implementation's scores. On the other errors `scores` is untouched.
 ///
 /// # Example
 ///

@@ -5,14 +5,16 @@
 //! followed by the usable bytes, which start [`CHUNK_ALIGN`]-aligned. An arena links its chunks
 //! through their headers, newest first, so it needs no memory of its own to track them.
 //!
-//! The pool keeps chunks that arenas gave back (a growable arena's extra chunks at reset, or
-//! the spares it gives up to stay within its limit; a scratch scope's extra chunks at its
-//! outermost exit; every chunk of an arena that is dropped, a batch scope's and a thread arena's
-//! included) and hands an arena that needs a chunk the smallest idle one that is large enough,
-//! on any thread. Chunks arrive as their arena's `RawArena::leave` made them: scrubbed if that
-//! arena zeroes, never otherwise. It is bounded ([`POOL_MAX_CHUNKS`], [`POOL_MAX_BYTES`]): beyond
-//! either bound the smallest idle chunks go back to the system. [`trim`] empties it. The pool's
-//! lock is held only to link or unlink a chunk.
+//! The pool keeps chunks that arenas gave back (the spares a growable arena gives up to stay
+//! within its limit; a scratch scope's extra chunks at its outermost exit; every chunk of an
+//! arena that is dropped, a batch scope's and a thread arena's included) and hands an arena that
+//! needs a chunk the smallest idle one that is large enough, on any thread. Chunks arrive as
+//! their arena's `RawArena::leave` made them: scrubbed if that arena zeroes, never otherwise.
+//! It is bounded by [`POOL_MAX_CHUNKS`] and by the configured retention
+//! ([`crate::config::ArenaConfig::pool_retain`], read at every give-back): beyond either bound
+//! the smallest idle chunks go back to the system, so the memory a process keeps idle is what
+//! its user allows, whichever arena gave it up. [`trim_to`] shrinks it. The pool's lock is held
+//! only to link or unlink a chunk.
 
 use crate::sync::Mutex;
 use core::ptr::NonNull;
@@ -24,10 +26,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 pub(crate) const CHUNK_ALIGN: usize = 64;
 /// Bytes before the usable part of a chunk.
 pub(crate) const HEADER: usize = CHUNK_ALIGN;
-/// The pool keeps at most this many idle chunks...
+/// The pool keeps at most this many idle chunks (and at most the configured retention in
+/// bytes): a best-fit search walks them under the lock.
 pub(crate) const POOL_MAX_CHUNKS: usize = 32;
-/// ...and at most this many idle bytes.
-pub(crate) const POOL_MAX_BYTES: usize = 256 << 20;
 
 /// The start of every chunk.
 #[repr(C, align(64))]
@@ -197,11 +198,19 @@ pub(crate) fn take(usable: usize) -> Option<Chunk> {
     reused.or_else(|| Chunk::alloc(usable))
 }
 
-/// Hands a chunk back to the pool (or to the system, if the pool is full).
+/// Hands a chunk back to the pool; beyond the pool's bounds, the smallest idle chunks go back
+/// to the system (this one too, if it alone is larger than the retention).
 ///
 /// # Safety
 /// The caller must own `chunk`, and no block in it may be used afterwards.
 pub(crate) unsafe fn give_back(mut chunk: Chunk) {
+    // Read before the lock: the first read of the configuration may read the environment.
+    let retain = crate::config::pool_retain();
+    if chunk.usable() > retain {
+        // SAFETY: the caller hands ownership over and uses no block in it again.
+        unsafe { chunk.free() };
+        return;
+    }
     let evicted = {
         let mut idle = POOL.lock();
         // SAFETY: the caller hands ownership over.
@@ -211,18 +220,24 @@ pub(crate) unsafe fn give_back(mut chunk: Chunk) {
         idle.head = Some(chunk);
         idle.count += 1;
         idle.bytes += chunk.usable();
-        let mut evicted = None::<Chunk>;
-        while idle.count > POOL_MAX_CHUNKS || idle.bytes > POOL_MAX_BYTES {
-            let Some(mut small) = unlink_smallest(&mut idle, 0) else {
-                break;
-            };
-            // SAFETY: `small` is now ours; chain it on the list to free outside the lock.
-            unsafe { small.header_mut() }.next = evicted;
-            evicted = Some(small);
-        }
-        evicted
+        evict(&mut idle, POOL_MAX_CHUNKS, retain)
     };
     free_list(evicted);
+}
+
+/// Unlinks the smallest idle chunks until the pool holds at most `chunks` chunks and `bytes`
+/// bytes, and returns them as a list for the caller to free outside the lock.
+fn evict(idle: &mut Idle, chunks: usize, bytes: usize) -> Option<Chunk> {
+    let mut evicted = None::<Chunk>;
+    while idle.count > chunks || idle.bytes > bytes {
+        let Some(mut small) = unlink_smallest(idle, 0) else {
+            break;
+        };
+        // SAFETY: `small` is now ours; chain it on the list to free outside the lock.
+        unsafe { small.header_mut() }.next = evicted;
+        evicted = Some(small);
+    }
+    evicted
 }
 
 /// Unlinks the smallest idle chunk with at least `usable` bytes (best fit; the list is short,
@@ -252,15 +267,11 @@ pub(crate) fn idle_bytes() -> usize {
     POOL.lock().bytes
 }
 
-/// Frees every idle chunk. Chunks in use stay with their arenas.
-pub(crate) fn trim() {
-    let list = {
-        let mut idle = POOL.lock();
-        idle.count = 0;
-        idle.bytes = 0;
-        idle.head.take()
-    };
-    free_list(list);
+/// Frees idle chunks, the smallest first, until at most `bytes` idle bytes remain (0 empties
+/// the pool). Chunks in use stay with their arenas.
+pub(crate) fn trim_to(bytes: usize) {
+    let evicted = evict(&mut POOL.lock(), POOL_MAX_CHUNKS, bytes);
+    free_list(evicted);
 }
 
 #[cfg(test)]
@@ -281,6 +292,33 @@ mod tests {
         }
         assert!(Chunk::alloc(usize::MAX).is_none());
         assert!(Chunk::alloc(isize::MAX as usize).is_none());
+    }
+
+    /// Eviction brings a list within both bounds, the smallest chunks first. (On a local list:
+    /// the shared pool is process-wide state that other unit tests use.)
+    #[test]
+    fn eviction_keeps_the_largest_chunks_within_the_bounds() {
+        let mut idle = Idle {
+            head: None,
+            count: 0,
+            bytes: 0,
+        };
+        for usable in [4096usize, 65536, 1 << 20, 8192] {
+            let mut c = Chunk::alloc(usable).unwrap();
+            // SAFETY: fresh chunk, owned by this test.
+            unsafe { c.header_mut() }.next = idle.head;
+            idle.head = Some(c);
+            idle.count += 1;
+            idle.bytes += usable;
+        }
+        let evicted = evict(&mut idle, POOL_MAX_CHUNKS, (1 << 20) + 65536);
+        let gone: Vec<usize> = chain(evicted).map(|c| c.usable()).collect();
+        assert_eq!(gone, [8192, 4096], "the smallest go first");
+        assert_eq!((idle.count, idle.bytes), (2, (1 << 20) + 65536));
+        let evicted_all = evict(&mut idle, 1, 0);
+        assert_eq!((idle.count, idle.bytes, idle.head), (0, 0, None));
+        free_list(evicted);
+        free_list(evicted_all);
     }
 
     #[test]

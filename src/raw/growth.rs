@@ -1,11 +1,21 @@
 //! How a raw arena's chain changes: growth takes a spare or a pool chunk (within the limit,
 //! which counts the spares), and every chunk that leaves the arena goes through one door,
-//! [`RawArena::leave`], which decides what it carries: scrubbed when the arena zeroes, poisoned.
+//! [`RawArena::leave`], which decides what it carries (scrubbed when the arena zeroes, poisoned)
+//! and where it goes ([`To`]: the pool, or the system).
 
 use super::chunk::{self, CHUNK_ALIGN, Chunk, chain};
 use super::poison::{poison, unpoison};
 use super::{MAX_GROWTH, RawArena, Refill};
 use allocator_api2::alloc::Layout;
+
+/// Where a chunk that leaves an arena goes.
+#[derive(Clone, Copy)]
+pub(super) enum To {
+    /// The process-wide pool, for any arena to reuse (within the pool's bounds).
+    Pool,
+    /// Straight back to the system: chunks no arena is expected to need.
+    System,
+}
 
 impl RawArena {
     /// Makes a chunk with room for `layout` current: a spare one, or one from the pool sized by
@@ -61,19 +71,19 @@ impl RawArena {
         for c in chain(self.spare.take()) {
             // SAFETY: spares belong to this arena (now unlinked), and no block in them is in use
             // (their scope ended).
-            unsafe { self.leave(c) };
+            unsafe { self.leave(c, To::Pool) };
         }
         self.lone.set(false);
     }
 
     /// The one way a chunk leaves the arena: scrubbed of everything it handed out when the
-    /// arena zeroes (the pool may give it to any arena, on any thread), poisoned, and given
-    /// back to the pool.
+    /// arena zeroes (the pool may give it to any arena, on any thread, and the system to any
+    /// code of the process), poisoned, and given back to the pool or freed.
     ///
     /// # Safety
     /// The arena must own `c`, `c` must no longer be linked in the chain or the spares, and no
     /// block in it may be used afterwards.
-    pub(super) unsafe fn leave(&self, c: Chunk) {
+    pub(super) unsafe fn leave(&self, c: Chunk, to: To) {
         let visible = c.header().visible;
         if self.zero.get() {
             unpoison(c.start().as_ptr(), visible);
@@ -83,8 +93,12 @@ impl RawArena {
             unsafe { c.start().as_ptr().write_bytes(0, visible) };
         }
         poison(c.start().as_ptr(), c.usable());
-        // SAFETY: the caller's contract: the arena owned `c` and is done with it.
-        unsafe { chunk::give_back(c) };
+        match to {
+            // SAFETY: the caller's contract: the arena owned `c` and is done with it.
+            To::Pool => unsafe { chunk::give_back(c) },
+            // SAFETY: as above.
+            To::System => unsafe { c.free() },
+        }
     }
 
     /// Unlinks and returns the first spare chunk with at least `need` usable bytes.

@@ -79,6 +79,11 @@ pub(crate) const MAX_GROWTH: usize = 8 << 20;
 /// chunk.
 pub(crate) const MAX_SCRATCH_CHUNK: usize = 64 << 20;
 
+/// The first growth chunk's size for an arena whose first chunk has `capacity` bytes.
+fn growth_after(capacity: usize) -> usize {
+    capacity.clamp(FIRST_GROWTH, MAX_GROWTH).next_power_of_two()
+}
+
 /// Where a scope began: restored when it ends.
 #[derive(Clone, Copy)]
 pub(crate) struct Checkpoint {
@@ -172,8 +177,7 @@ impl RawArena {
             let c = chunk::take(capacity).ok_or(AllocError)?;
             raw.push_chunk(c, capacity, false);
         }
-        raw.next_size
-            .set(capacity.clamp(FIRST_GROWTH, MAX_GROWTH).next_power_of_two());
+        raw.next_size.set(growth_after(capacity));
         Ok(raw)
     }
 
@@ -284,7 +288,7 @@ impl RawArena {
     }
 
     /// Bytes of chunks the arena holds (its chain and its spares): what the limit caps.
-    fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.chain_capacity() + self.spare_bytes.get()
     }
 
@@ -397,7 +401,7 @@ impl RawArena {
             ),
             Refill::Fixed => panic!(
                 "arena refused {} bytes aligned to {}: {} of {} bytes remain; create it with a \
-                 larger capacity, reset it, or use Arena::growable",
+                 larger capacity, reset it, or use a growable Arena::new()",
                 layout.size(),
                 layout.align(),
                 self.remaining_in_chunk(),

@@ -2,8 +2,9 @@
 //! cursor and the floor alike), and the reset that keeps one chunk and gives the rest back.
 
 use super::chunk::{Chunk, chain};
+use super::growth::To;
 use super::poison::{poison, unpoison};
-use super::{Checkpoint, Cycle, RawArena, Refill, at};
+use super::{Checkpoint, Cycle, RawArena, Refill, at, growth_after};
 use core::ptr::NonNull;
 
 impl RawArena {
@@ -117,7 +118,10 @@ impl RawArena {
     }
 
     /// Empties the arena: frees the spills, keeps one chunk (the largest of a growable arena,
-    /// the first of any other) and gives every other chunk back to the pool. When `zero`, zeroes
+    /// the first of any other) and lets every other chunk go: a growable arena frees them (its
+    /// next round starts in the largest, and its growth goes on from its last size, so it would
+    /// not take them back, and pooled they would double what a fill-and-reset loop keeps resident); a scratch
+    /// arena gives them to the pool, where its next overflow finds them. When `zero`, zeroes
     /// the kept chunk's used bytes and scrubs the chunks given back (and remembers the setting
     /// for the chunks a drop gives back). Returns the finished cycle.
     ///
@@ -157,6 +161,10 @@ impl RawArena {
             self.spills.free_from_depth(0);
         }
         let keep = self.choose_kept();
+        let to = match self.refill {
+            Refill::Grow => To::System,
+            _ => To::Pool,
+        };
         let mut kept_visible = 0;
         self.spare_bytes.set(0);
         // Walk the chain, then the spares: everything but `keep` goes back.
@@ -167,7 +175,7 @@ impl RawArena {
             }
             // SAFETY: the arena owned `c` (now unlinked: the walk read its link already), and a
             // reset means no block in it is in use.
-            unsafe { self.leave(c) };
+            unsafe { self.leave(c, to) };
         }
         self.cursor.set(NonNull::dangling());
         self.end.set(align_of::<u8>());
@@ -189,6 +197,12 @@ impl RawArena {
             }
             let growth = c.header().growth;
             self.push_chunk(c, kept_visible, growth);
+            if !matches!(self.refill, Refill::Grow) {
+                // A scratch arena's next overflow grows as its first did, so the next round takes
+                // back the chunks this one gave the pool instead of a larger fresh one (which
+                // would hold both sizes resident).
+                self.next_size.set(growth_after(kept_visible));
+            }
             // The kept chunk starts the next cycle: what `push_chunk` folded in belongs to this
             // one.
             self.tally.clear_peak();

@@ -7,6 +7,7 @@
 //! when the scope ends.
 
 use super::{OnThisThread, Scratch, run_scope, scratch_refill};
+use crate::config;
 use crate::raw::RawArena;
 use crate::raw::chunk;
 use allocator_api2::alloc::AllocError;
@@ -33,8 +34,10 @@ fn rounded_capacity(bytes: usize) -> usize {
 /// Cost: a short lock to pick a buffer and one to give it back; a system allocation only when
 /// no pooled buffer is large enough. Capacities are rounded up to a power of two of at least
 /// 1 MiB so that buffers are shared across similar sizes. The pool is the one every arena shares
-/// (see [`batch_pool_bytes`]): it keeps at most 32 idle chunks and 256 MiB, and beyond either
-/// bound gives its smallest idle chunks back to the system.
+/// (see [`batch_pool_bytes`]): it keeps at most 32 idle chunks and the configured retention
+/// (8 MiB by default, [`set_pool_retain`]), and beyond either bound gives its smallest idle
+/// chunks back to the system. A batch larger than the retention maps its chunk afresh each call
+/// unless the retention is raised to its size.
 ///
 /// # Example
 ///
@@ -63,12 +66,14 @@ pub fn with_arena_sized<R>(bytes: usize, f: impl for<'s> FnOnce(Scratch<'s>) -> 
 /// Bytes currently held idle by the chunk pool that batch scopes, growable arenas and scratch
 /// growth share.
 ///
-/// The pool takes the chunks arenas give up (a growable arena's extra chunks at reset and every
-/// chunk when it is dropped, a scratch scope's extra chunks at its outermost exit, a batch
-/// scope's chunks, a thread arena's chunk when its thread exits) and hands each to the next
-/// arena, on any thread, that needs one of at most its size (the smallest that fits). It keeps at
-/// most 32 idle chunks and 256 MiB; beyond either bound its smallest idle chunks go back to the
-/// system. An arena that zeroes on reset scrubs its chunks before they reach the pool.
+/// The pool takes the chunks arenas give up (every chunk of a growable arena when it is dropped,
+/// a scratch scope's extra chunks at its outermost exit, a batch scope's chunks, a thread
+/// arena's chunk when its thread exits) and hands each to the next arena, on any thread, that
+/// needs one of at most its size (the smallest that fits). It keeps at most 32 idle chunks and
+/// [`pool_retain`] bytes; beyond either bound its smallest idle chunks go back to the system.
+/// (A growable arena's reset keeps its largest chunk and frees the others itself: its next
+/// round starts in that chunk, so they would only sit idle.) An arena that zeroes on reset
+/// scrubs its chunks before they reach the pool.
 ///
 /// # Example
 ///
@@ -97,7 +102,44 @@ pub fn batch_pool_bytes() -> usize {
 /// assert_eq!(engram_kernels::scratch::batch_pool_bytes(), 0);
 /// ```
 pub fn trim_batch_pool() {
-    chunk::trim();
+    chunk::trim_to(0);
+}
+
+/// The most idle bytes the chunk pool keeps: [`ArenaConfig::pool_retain`](crate::config::ArenaConfig::pool_retain) (8 MiB unless
+/// configured, or set by `ENGRAM_ARENA_POOL_RETAIN`).
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::scratch::{batch_pool_bytes, pool_retain};
+///
+/// assert!(batch_pool_bytes() <= pool_retain());
+/// ```
+pub fn pool_retain() -> usize {
+    config::pool_retain()
+}
+
+/// Sets the most idle bytes the chunk pool keeps, and trims the pool to it at once (the
+/// smallest idle chunks go back to the system first). 0 keeps nothing idle: every chunk an arena
+/// gives up goes straight back to the system. The same setting as
+/// [`ArenaConfig::pool_retain`](crate::config::ArenaConfig::pool_retain).
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::scratch::{batch_pool_bytes, pool_retain, set_pool_retain, with_arena_sized};
+///
+/// let before = pool_retain();
+/// set_pool_retain(16 << 20);
+/// with_arena_sized(16 << 20, |s| s.stats().capacity); // its 16 MiB chunk stays pooled
+/// assert!(batch_pool_bytes() >= 16 << 20);
+/// set_pool_retain(1 << 20);
+/// assert!(batch_pool_bytes() <= 1 << 20);
+/// set_pool_retain(before);
+/// ```
+pub fn set_pool_retain(bytes: usize) {
+    config::store_pool_retain(bytes);
+    chunk::trim_to(bytes);
 }
 
 #[cfg(test)]

@@ -51,7 +51,9 @@
 
 mod batch;
 
-pub use batch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
+pub use batch::{
+    batch_pool_bytes, pool_retain, set_pool_retain, trim_batch_pool, with_arena_sized,
+};
 
 use crate::arena_alloc::sealed;
 use crate::config::{self, OverflowPolicy};

@@ -27,7 +27,7 @@ use super::Undefined;
 ///
 /// Every method may only run on a CPU with the type's instruction set (the entry points hold a
 /// detection token), and `load`/`load_partial` need their pointer valid for the lanes they read.
-pub(super) trait Vector: Copy {
+pub(in crate::kernels) trait Vector: Copy {
     /// Lanes per register.
     const LANES: usize;
     /// All lanes 0.
@@ -45,7 +45,7 @@ pub(super) trait Vector: Copy {
 }
 
 /// Rows in flight in the single-query loop, one from each of as many contiguous parts.
-pub(super) const ROWS: usize = 4;
+pub(in crate::kernels) const ROWS: usize = 4;
 /// Rows in flight per query block in the many-query loop.
 const MANY_ROWS: usize = 2;
 /// Candidate bytes per tile of the many-query loop: a tile is streamed from memory once and then
@@ -66,7 +66,12 @@ const SUPER_QUERIES: usize = 64;
 /// The CPU runs `V`'s instruction set; each `qs[j]` is valid for `dim` reads and
 /// `rows + r · stride` for `dim` reads for every `r < R`; `dim > 0`.
 #[inline(always)]
-unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
+pub(in crate::kernels) unsafe fn dots<
+    V: Vector,
+    const Q: usize,
+    const R: usize,
+    const NORMS: bool,
+>(
     qs: &[*const f32; Q],
     rows: *const f32,
     stride: usize,
@@ -124,7 +129,7 @@ unsafe fn dots<V: Vector, const Q: usize, const R: usize, const NORMS: bool>(
     }
 }
 
-/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when the spec's `mag(v)` is 0 (the sum is NaN,
+/// `1 / mag(v)` from `dot(v, v)`, in f64; 0 when `mag(v)` is 0 (the sum is NaN,
 /// infinite or below `1e-30`), which marks every score with `v` undefined.
 #[inline(always)]
 pub(super) fn inv_magnitude(sum_sq: f32) -> f64 {
@@ -309,7 +314,7 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
 /// vector registers (SSE2 on x86_64). No fused multiply-add: without FMA hardware it would be a
 /// library call.
 #[derive(Clone, Copy)]
-pub(super) struct Scalar8([f32; 8]);
+pub(in crate::kernels) struct Scalar8(pub(in crate::kernels) [f32; 8]);
 
 impl Vector for Scalar8 {
     const LANES: usize = 8;

@@ -47,7 +47,7 @@ fn shape(queries: &[f32], dim: usize, candidates: &[f32]) -> Result<(usize, usiz
 ///   `dim`;
 /// * [`KernelError::LengthMismatch`] unless `scores.len() == nq * n`;
 /// * [`KernelError::NotFinite`] if a query holds a NaN or an infinity (`index` is the position in
-///   `queries`). Every score is still written; that query's are 0, the spec's score.
+///   `queries`). Every score is still written; that query's are 0, as for a query of magnitude 0.
 ///
 /// On the other errors `scores` is untouched.
 ///

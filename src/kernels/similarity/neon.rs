@@ -8,7 +8,7 @@ use super::kernel::{Vector, batch, many};
 use crate::kernels::dispatch::NeonToken;
 
 #[derive(Clone, Copy)]
-pub(super) struct Neon(float32x4_t);
+pub(in crate::kernels) struct Neon(pub(in crate::kernels) float32x4_t);
 
 // SAFETY (every method): the trait's contract; the caller runs on a CPU with NEON.
 impl Vector for Neon {

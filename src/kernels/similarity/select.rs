@@ -3,19 +3,19 @@
 use super::Match;
 
 /// Keeps the best `slots.len()` matches pushed so far, in `slots`; the root is the worst kept.
-pub(super) struct TopK<'a> {
+pub(in crate::kernels) struct TopK<'a> {
     slots: &'a mut [Match],
     len: usize,
 }
 
 impl<'a> TopK<'a> {
-    pub(super) fn new(slots: &'a mut [Match]) -> Self {
+    pub(in crate::kernels) fn new(slots: &'a mut [Match]) -> Self {
         TopK { slots, len: 0 }
     }
 
     /// Offers one candidate; a NaN score (undefined: the kernel's marker) is skipped.
     #[inline]
-    pub(super) fn push(&mut self, index: usize, score: f32) {
+    pub(in crate::kernels) fn push(&mut self, index: usize, score: f32) {
         if score.is_nan() || self.slots.is_empty() {
             return;
         }
@@ -31,7 +31,7 @@ impl<'a> TopK<'a> {
     }
 
     /// Sorts the kept matches best first and returns how many there are.
-    pub(super) fn finish(self) -> usize {
+    pub(in crate::kernels) fn finish(self) -> usize {
         let kept = &mut self.slots[..self.len];
         kept.sort_unstable_by(|a, b| {
             if better(a, b) {

@@ -8,7 +8,7 @@ use super::kernel::{Vector, batch, many};
 use crate::kernels::dispatch::{Avx2Token, Avx512Token};
 
 #[derive(Clone, Copy)]
-pub(super) struct Avx2(__m256);
+pub(in crate::kernels) struct Avx2(pub(in crate::kernels) __m256);
 
 // SAFETY (every method): the trait's contract; the caller runs on a CPU with AVX2 and FMA.
 impl Vector for Avx2 {
@@ -71,7 +71,7 @@ impl Vector for Avx2 {
 }
 
 #[derive(Clone, Copy)]
-pub(super) struct Avx512(__m512);
+pub(in crate::kernels) struct Avx512(pub(in crate::kernels) __m512);
 
 // SAFETY (every method): the trait's contract; the caller runs on a CPU with AVX-512F.
 impl Vector for Avx512 {

@@ -1,10 +1,11 @@
-//! The seed's edge-list form, kept for the `engram_spread_activation` C export.
+//! The Zig implementation's edge-list form, kept for the `engram_spread_activation` C export.
 
 use super::iterate::with_snapshot;
 use crate::kernels::KernelError;
 use crate::kernels::error::expect_len;
 
-/// Runs `iterations` rounds of spreading activation on the seed's edge-list layout, in place.
+/// Runs `iterations` rounds of spreading activation on the Zig implementation's edge-list
+/// layout, in place.
 ///
 /// `N = activations.len()` and `E = adjacency.len()`. No sources are given: edge `e` belongs to
 /// node `e / ceil(E/N)`, that is, edges are listed in node order in equal runs. Edge `e` goes to

@@ -3,9 +3,9 @@
 //! Three entry points share one per-edge operation, `act[t] += cur[src] * w`, always applied in
 //! edge order with no fused multiply-add, so every form is bit-for-bit reproducible:
 //!
-//! * [`spread`]: the iterated spread of the spec on a validated [`CsrGraph`] (the recommended API);
-//! * [`spread_legacy`]: the same iteration on the seed's edge list, where edge `e` belongs to node
-//!   `e / ceil(E/N)` (kept for the `engram_spread_activation` C export);
+//! * [`spread`]: the iterated spread below, on a validated [`CsrGraph`] (the recommended API);
+//! * [`spread_legacy`]: the same iteration on the Zig implementation's edge list, where edge `e`
+//!   belongs to node `e / ceil(E/N)` (kept for the `engram_spread_activation` C export);
 //! * [`spread_frontier`]: a sparse, hop-by-hop variant from seed nodes, with per-hop decay, an
 //!   activation threshold and a hop limit ([`FrontierParams`]).
 //!

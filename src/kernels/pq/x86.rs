@@ -1,0 +1,162 @@
+//! x86_64 PQ scans: AVX-512F (16 rows per vector) and AVX2 (8 rows), both built on gathers.
+//!
+//! One lane holds one row's running score. For each group of four sub-spaces a 32-bit gather
+//! fetches four code bytes of every row (row `r`'s bytes `j..j + 4` sit at `r * m + j`), shifts
+//! and masks split them into four index vectors, and a float gather per sub-space fetches each
+//! lane's table entry. The lane adds its entries in order of `j`, as `kernel::score_row` does, so
+//! the scores are the scalar reference's bit for bit. Rows past the last full vector, and every
+//! row when `m < 4` (a code gather would read past a row), go through `score_row`.
+
+use core::arch::x86_64::*;
+
+use super::CENTROIDS;
+use super::kernel::score_row;
+use crate::kernels::dispatch::{Avx2Token, Avx512Token};
+
+/// Whether the gather kernels handle rows of `m` codes: a four-byte code gather needs `m >= 4`,
+/// and the byte offsets of 16 rows must fit an `i32`.
+fn gathers(m: usize) -> bool {
+    m >= 4 && m <= i32::MAX as usize / 16
+}
+
+/// Scores with AVX-512F. Lengths as `scan_at` validated them.
+pub(super) fn scan_avx512(
+    _: Avx512Token,
+    table: &[[f32; CENTROIDS]],
+    codes: &[u8],
+    scores: &mut [f32],
+) {
+    // SAFETY: the token proves AVX-512F (with AVX2 and FMA) was detected at run time.
+    unsafe { scan_avx512_impl(table, codes, scores) }
+}
+
+/// Scores with AVX2. Lengths as `scan_at` validated them.
+pub(super) fn scan_avx2(
+    _: Avx2Token,
+    table: &[[f32; CENTROIDS]],
+    codes: &[u8],
+    scores: &mut [f32],
+) {
+    // SAFETY: the token proves AVX2 and FMA were detected at run time.
+    unsafe { scan_avx2_impl(table, codes, scores) }
+}
+
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn scan_avx512_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) {
+    let m = table.len();
+    let full = if gathers(m) {
+        scores.len() / 16 * 16
+    } else {
+        0
+    };
+    let (head, tail) = scores.split_at_mut(full);
+    // Byte offset of each lane's row from the block's first row; `gathers` keeps 15·m + m in i32.
+    let rows = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(m as i32),
+    );
+    let low = _mm512_set1_epi32(0xFF);
+    // Four vectors (64 rows) side by side: four independent sums in flight, and while they walk
+    // the sub-spaces the four sub-tables in use stay in L1 (the whole table may not fit).
+    for (block, out) in codes.chunks(64 * m).zip(head.chunks_mut(64)) {
+        let vectors = out.len() / 16;
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let add = |acc: __m512, j: usize, idx: __m512i| {
+            let idx = _mm512_and_si512(idx, low);
+            // SAFETY: every lane of `idx` is below 256, and `table[j]` holds 256 floats.
+            let t = unsafe { _mm512_i32gather_ps::<4>(idx, table[j].as_ptr()) };
+            _mm512_add_ps(acc, t)
+        };
+        let mut j = 0;
+        while j + 4 <= m {
+            for (v, acc) in acc.iter_mut().enumerate().take(vectors) {
+                // SAFETY: lane `r` reads bytes `(16v + r)·m + j ..` `+ 4` of `block`, inside row
+                // `16v + r` because `j + 4 <= m`; `block` holds `16 · vectors` rows.
+                let c = unsafe {
+                    _mm512_i32gather_epi32::<1>(rows, block.as_ptr().add(16 * v * m + j).cast())
+                };
+                *acc = add(*acc, j, c);
+                *acc = add(*acc, j + 1, _mm512_srli_epi32::<8>(c));
+                *acc = add(*acc, j + 2, _mm512_srli_epi32::<16>(c));
+                *acc = add(*acc, j + 3, _mm512_srli_epi32::<24>(c));
+            }
+            j += 4;
+        }
+        for (v, (acc, out)) in acc.iter_mut().zip(out.chunks_exact_mut(16)).enumerate() {
+            if j < m {
+                // The last 1..3 codes: gather each row's last four bytes (`m >= 4`, so inside
+                // the row) and take the high ones.
+                // SAFETY: lane `r` reads bytes `(16v + r)·m + m - 4 ..` `+ 4`, inside its row.
+                let c = unsafe {
+                    _mm512_i32gather_epi32::<1>(rows, block.as_ptr().add(16 * v * m + m - 4).cast())
+                };
+                for jj in j..m {
+                    let shift = _mm_cvtsi32_si128((8 * (jj + 4 - m)) as i32);
+                    *acc = add(*acc, jj, _mm512_srl_epi32(c, shift));
+                }
+            }
+            // SAFETY: `out` holds 16 floats.
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr(), *acc) };
+        }
+    }
+    let rest = codes[full * m..].chunks_exact(m);
+    for (row, s) in rest.zip(tail) {
+        *s = score_row(table, row);
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn scan_avx2_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) {
+    let m = table.len();
+    let full = if gathers(m) { scores.len() / 8 * 8 } else { 0 };
+    let (head, tail) = scores.split_at_mut(full);
+    let rows = _mm256_mullo_epi32(
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        _mm256_set1_epi32(m as i32),
+    );
+    let low = _mm256_set1_epi32(0xFF);
+    // Eight vectors (64 rows) side by side, as in the AVX-512 kernel.
+    for (block, out) in codes.chunks(64 * m).zip(head.chunks_mut(64)) {
+        let vectors = out.len() / 8;
+        let mut acc = [_mm256_setzero_ps(); 8];
+        let add = |acc: __m256, j: usize, idx: __m256i| {
+            let idx = _mm256_and_si256(idx, low);
+            // SAFETY: every lane of `idx` is below 256, and `table[j]` holds 256 floats.
+            let t = unsafe { _mm256_i32gather_ps::<4>(table[j].as_ptr(), idx) };
+            _mm256_add_ps(acc, t)
+        };
+        let mut j = 0;
+        while j + 4 <= m {
+            for (v, acc) in acc.iter_mut().enumerate().take(vectors) {
+                // SAFETY: lane `r` reads bytes `(8v + r)·m + j ..` `+ 4` of `block`, inside row
+                // `8v + r` because `j + 4 <= m`; `block` holds `8 · vectors` rows.
+                let c = unsafe {
+                    _mm256_i32gather_epi32::<1>(block.as_ptr().add(8 * v * m + j).cast(), rows)
+                };
+                *acc = add(*acc, j, c);
+                *acc = add(*acc, j + 1, _mm256_srli_epi32::<8>(c));
+                *acc = add(*acc, j + 2, _mm256_srli_epi32::<16>(c));
+                *acc = add(*acc, j + 3, _mm256_srli_epi32::<24>(c));
+            }
+            j += 4;
+        }
+        for (v, (acc, out)) in acc.iter_mut().zip(out.chunks_exact_mut(8)).enumerate() {
+            if j < m {
+                // SAFETY: lane `r` reads bytes `(8v + r)·m + m - 4 ..` `+ 4`, inside its row.
+                let c = unsafe {
+                    _mm256_i32gather_epi32::<1>(block.as_ptr().add(8 * v * m + m - 4).cast(), rows)
+                };
+                for jj in j..m {
+                    let shift = _mm_cvtsi32_si128((8 * (jj + 4 - m)) as i32);
+                    *acc = add(*acc, jj, _mm256_srl_epi32(c, shift));
+                }
+            }
+            // SAFETY: `out` holds 8 floats.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), *acc) };
+        }
+    }
+    let rest = codes[full * m..].chunks_exact(m);
+    for (row, s) in rest.zip(tail) {
+        *s = score_row(table, row);
+    }
+}

@@ -1,0 +1,285 @@
+//! PQ asymmetric-distance scans: the table against an f64 reference, every SIMD level's scores
+//! against the scalar definition bit for bit, top-k against a sort, and the error messages.
+
+mod kernels_common;
+
+use engram_kernels::kernels::KernelError;
+use engram_kernels::kernels::pq::{self, CENTROIDS, Metric};
+use engram_kernels::kernels::similarity::Match;
+use kernels_common::for_each_level;
+use proptest::prelude::*;
+
+/// Deterministic pseudo-random values (xorshift), in [-1, 1) times `scale`.
+fn floats(len: usize, mut seed: u64, scale: f32) -> Vec<f32> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            ((seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0) * scale
+        })
+        .collect()
+}
+
+fn bytes(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 32) as u8
+        })
+        .collect()
+}
+
+/// The definition of a score: table entries added left to right in f32, from 0.
+fn score_ref(table: &[f32], row: &[u8]) -> f32 {
+    row.iter().enumerate().fold(0.0f32, |acc, (j, &c)| {
+        acc + table[j * CENTROIDS + usize::from(c)]
+    })
+}
+
+/// A table whose entries span many magnitudes, so that adding in any other order than the
+/// definition's changes the low bits of most scores (and the test would see it).
+fn wild_table(m: usize, seed: u64) -> Vec<f32> {
+    floats(m * CENTROIDS, seed, 1.0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| x * [1.0, 1e-3, 1e4, 3.7][i % 4])
+        .collect()
+}
+
+#[test]
+fn every_level_matches_the_definition_bit_for_bit() {
+    // m around the four-code gather groups and the eight-code words; row counts around the
+    // 4/8/16-row vectors and the 64-row blocks.
+    let ms = [1, 2, 3, 4, 5, 7, 8, 9, 12, 17, 96, 97];
+    let ns = [0, 1, 3, 8, 15, 16, 17, 63, 64, 65, 130, 300];
+    for_each_level(|level| {
+        for &m in &ms {
+            let table = wild_table(m, m as u64);
+            for &n in &ns {
+                let codes = bytes(n * m, (m * 1000 + n) as u64);
+                let mut scores = vec![f32::NAN; n];
+                pq::scan(&table, m, &codes, &mut scores).unwrap();
+                for (i, row) in codes.chunks_exact(m).enumerate() {
+                    let want = score_ref(&table, row);
+                    assert_eq!(
+                        scores[i].to_bits(),
+                        want.to_bits(),
+                        "{level} m {m} n {n} row {i}: {} vs {want}",
+                        scores[i]
+                    );
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn the_order_of_the_adds_shows() {
+    // (1e8 + 1) - 1e8 is 0 in f32, left to right; an order that adds the two big entries first
+    // gives 1.
+    let mut table = vec![0.0f32; 3 * CENTROIDS];
+    table[1] = 1e8;
+    table[CENTROIDS + 2] = 1.0;
+    table[2 * CENTROIDS + 3] = -1e8;
+    let codes: Vec<u8> = [1u8, 2, 3].repeat(40);
+    for_each_level(|level| {
+        let mut scores = vec![f32::NAN; 40];
+        pq::scan(&table, 3, &codes, &mut scores).unwrap();
+        assert!(scores.iter().all(|&s| s == 0.0), "{level}: {scores:?}");
+    });
+}
+
+#[test]
+fn the_table_matches_an_f64_reference() {
+    for (m, dsub) in [(1, 1), (3, 5), (96, 8)] {
+        let query = floats(m * dsub, 1, 2.0);
+        let codebook = floats(m * CENTROIDS * dsub, 2, 2.0);
+        for metric in [Metric::L2, Metric::InnerProduct] {
+            let table = pq::distance_table(&query, &codebook, m, metric).unwrap();
+            for j in 0..m {
+                let q = &query[j * dsub..(j + 1) * dsub];
+                for c in 0..CENTROIDS {
+                    let cent = &codebook[(j * CENTROIDS + c) * dsub..][..dsub];
+                    let want: f64 = q
+                        .iter()
+                        .zip(cent)
+                        .map(|(&x, &y)| match metric {
+                            Metric::L2 => (f64::from(x) - f64::from(y)).powi(2),
+                            Metric::InnerProduct => f64::from(x) * f64::from(y),
+                        })
+                        .sum();
+                    // dsub f32 adds of terms below 16: a few units in the last place of 16·dsub.
+                    let got = f64::from(table[j * CENTROIDS + c]);
+                    assert!(
+                        (got - want).abs() <= 1e-5 * 16.0 * dsub as f64,
+                        "{metric:?} {j} {c}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The top k by sorting every score: nearest first, ties by lower index, NaN skipped.
+fn top_ref(scores: &[f32], metric: Metric, k: usize) -> Vec<Match> {
+    let mut all: Vec<Match> = scores
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_nan())
+        .map(|(index, &score)| Match { index, score })
+        .collect();
+    all.sort_by(|a, b| {
+        let by = match metric {
+            Metric::L2 => a.score.total_cmp(&b.score),
+            Metric::InnerProduct => b.score.total_cmp(&a.score),
+        };
+        by.then(a.index.cmp(&b.index))
+    });
+    all.truncate(k);
+    all
+}
+
+#[test]
+fn top_k_matches_a_sort_at_every_level() {
+    let (m, dsub, n) = (12, 2, 700);
+    let query = floats(m * dsub, 3, 1.0);
+    let codebook = floats(m * CENTROIDS * dsub, 4, 1.0);
+    // Few distinct codes, so many rows tie.
+    let codes: Vec<u8> = bytes(n * m, 5).iter().map(|b| b % 3).collect();
+    for_each_level(|level| {
+        for metric in [Metric::L2, Metric::InnerProduct] {
+            let table = pq::distance_table(&query, &codebook, m, metric).unwrap();
+            let mut scores = vec![0.0; n];
+            pq::scan(&table, m, &codes, &mut scores).unwrap();
+            for k in [1, 10, 699, 700, 1000] {
+                let want = top_ref(&scores, metric, k);
+                let got = pq::top_k(&query, &codebook, m, metric, &codes, k).unwrap();
+                assert_eq!(got, want, "{level} {metric:?} k {k}");
+                let (mut idx, mut sc) = (vec![usize::MAX; k], vec![f32::NAN; k]);
+                let found =
+                    pq::top_k_into_parts(&query, &codebook, m, metric, &codes, &mut idx, &mut sc)
+                        .unwrap();
+                assert_eq!(found, want.len());
+                for (i, w) in want.iter().enumerate() {
+                    assert_eq!((idx[i], sc[i].to_bits()), (w.index, w.score.to_bits()));
+                }
+                assert!(idx[found..].iter().all(|&i| i == usize::MAX), "untouched");
+            }
+        }
+    });
+}
+
+#[test]
+fn top_k_skips_nan_scores_and_handles_no_rows() {
+    let mut table = vec![1.0f32; CENTROIDS];
+    table[7] = f32::NAN;
+    table[8] = f32::INFINITY;
+    let mut out = [Match::default(); 4];
+    let n = pq::top_k_with_table(&table, 1, Metric::InnerProduct, &[7, 8, 0, 7], &mut out).unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        out[0],
+        Match {
+            index: 1,
+            score: f32::INFINITY
+        }
+    );
+    assert_eq!(
+        out[1],
+        Match {
+            index: 2,
+            score: 1.0
+        }
+    );
+    let n = pq::top_k_with_table(&table, 1, Metric::L2, &[], &mut out).unwrap();
+    assert_eq!(n, 0);
+    let codebook = vec![0.0; CENTROIDS];
+    assert_eq!(
+        pq::top_k(&[1.0], &codebook, 1, Metric::L2, &[], 3).unwrap(),
+        []
+    );
+}
+
+#[test]
+fn errors_name_the_argument() {
+    let codebook = vec![0.0f32; 2 * CENTROIDS * 3]; // m = 2, dsub = 3
+    let query = [0.0f32; 6];
+    let msg = |e: KernelError| e.to_string();
+    let table_err =
+        |q: &[f32], cb: &[f32], m| msg(pq::distance_table(q, cb, m, Metric::L2).unwrap_err());
+    assert_eq!(
+        table_err(&query, &codebook, 0),
+        "m is 0, but it must be at least 1 and divide query.len()"
+    );
+    assert_eq!(
+        table_err(&query, &codebook, 4),
+        "m is 4, but it must be at least 1 and divide query.len()"
+    );
+    assert_eq!(table_err(&[], &codebook, 2), "query is empty");
+    assert_eq!(
+        table_err(&query, &codebook[1..], 2),
+        "codebook has length 1535, expected 1536"
+    );
+    let mut table = vec![0.0; 2 * CENTROIDS];
+    let e = pq::build_table(&query, &codebook, 2, Metric::L2, &mut table[1..]).unwrap_err();
+    assert_eq!(msg(e), "table has length 511, expected 512");
+
+    let mut scores = [0.0; 2];
+    assert_eq!(
+        msg(pq::scan(&table, 0, &[], &mut []).unwrap_err()),
+        "m is 0, but it must be at least 1"
+    );
+    assert_eq!(
+        msg(pq::scan(&table, 3, &[0; 6], &mut scores).unwrap_err()),
+        "table has length 512, expected 768"
+    );
+    assert_eq!(
+        msg(pq::scan(&table, 2, &[0; 5], &mut scores).unwrap_err()),
+        "codes has length 5, expected 4"
+    );
+    assert_eq!(scores, [0.0; 2], "untouched on error");
+
+    let e = pq::top_k(&query, &codebook, 2, Metric::L2, &[0; 4], 0).unwrap_err();
+    assert_eq!(msg(e), "k is 0, but it must be at least 1");
+    let e = pq::top_k(&query, &codebook, 2, Metric::L2, &[0; 5], 1).unwrap_err();
+    assert_eq!(
+        msg(e),
+        "codes has length 5, which is not a multiple of the dimension 2"
+    );
+    let (mut idx, mut sc) = ([0usize; 2], [0.0f32; 1]);
+    let e = pq::top_k_into_parts(&query, &codebook, 2, Metric::L2, &[0; 4], &mut idx, &mut sc);
+    assert_eq!(msg(e.unwrap_err()), "scores has length 1, expected 2");
+    let mut out: [Match; 0] = [];
+    let e = pq::top_k_with_table(&table, 2, Metric::L2, &[0; 4], &mut out).unwrap_err();
+    assert_eq!(msg(e), "k is 0, but it must be at least 1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn random_shapes_match_the_definition_at_every_level(
+        m in 1usize..40,
+        n in 0usize..200,
+        seed in any::<u64>(),
+        scale in prop_oneof![Just(1.0f32), Just(1e-30), Just(1e30)],
+    ) {
+        let seed = seed | 1;
+        let table: Vec<f32> = floats(m * CENTROIDS, seed, scale);
+        let codes = bytes(n * m, seed.rotate_left(7) | 1);
+        let want: Vec<u32> = codes.chunks_exact(m).map(|r| score_ref(&table, r).to_bits()).collect();
+        let mut failures = Vec::new();
+        for_each_level(|level| {
+            let mut scores = vec![f32::NAN; n];
+            pq::scan(&table, m, &codes, &mut scores).unwrap();
+            let got: Vec<u32> = scores.iter().map(|s| s.to_bits()).collect();
+            if got != want {
+                failures.push(level);
+            }
+        });
+        prop_assert!(failures.is_empty(), "levels {:?} differ", failures);
+    }
+}
