@@ -457,3 +457,24 @@ fn allocated_bytes_stays_under_the_allocation_limit() {
     assert!(arena.allocated_bytes() <= 32 << 10);
     assert!(arena.allocated_bytes() >= total);
 }
+
+#[test]
+fn growable_with_capacity_starts_with_its_chunk_and_grows_past_it() {
+    let mut arena = Arena::growable_with_capacity(8 << 10);
+    assert_eq!(arena.capacity(), 8 << 10);
+    // The first chunk serves its bytes without growth...
+    let first = arena.alloc_slice_fill_copy(8 << 10, 7u8);
+    assert_eq!(arena.capacity(), 8 << 10);
+    assert_eq!(arena.used(), 8 << 10);
+    // ...and the arena grows past it instead of refusing, leaving the first bytes intact.
+    let more = arena.alloc_slice_fill_copy(20 << 10, 9u8);
+    assert!(arena.capacity() >= 28 << 10, "{}", arena.capacity());
+    assert!(first.iter().all(|&b| b == 7) && more.iter().all(|&b| b == 9));
+    arena.reset();
+    assert_eq!(arena.used(), 0);
+    assert!(arena.capacity() >= 20 << 10, "the largest chunk is kept");
+
+    assert_eq!(Arena::growable_with_capacity(0).capacity(), 0);
+    assert!(Arena::try_growable_with_capacity(usize::MAX).is_err());
+    assert!(Arena::try_growable_with_capacity(isize::MAX as usize + 1).is_err());
+}

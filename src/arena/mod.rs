@@ -142,6 +142,57 @@ impl Arena {
         })
     }
 
+    /// A growable arena whose first chunk holds `bytes` bytes, like bumpalo's
+    /// `Bump::with_capacity(n)`: the first `bytes` bytes need no further chunk, and the arena
+    /// grows past them as [`new`](Self::new)'s does (doubling from the first chunk's size, up to
+    /// 8 MiB a chunk). `0` is [`new`](Self::new).
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` exceeds `isize::MAX` or the system allocator refuses the first chunk; see
+    /// [`try_growable_with_capacity`](Self::try_growable_with_capacity).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::{Arena, ArenaAlloc};
+    ///
+    /// let arena = Arena::growable_with_capacity(1 << 10);
+    /// assert_eq!(arena.capacity(), 1 << 10);
+    /// arena.alloc_slice_fill_copy(4 << 10, 0u8); // more than the first chunk: it grows
+    /// assert!(arena.capacity() > 4 << 10);
+    /// ```
+    pub fn growable_with_capacity(bytes: usize) -> Arena {
+        match Self::try_growable_with_capacity(bytes) {
+            Ok(a) => a,
+            Err(AllocError) => {
+                panic!("Arena::growable_with_capacity: cannot allocate a {bytes}-byte first chunk")
+            }
+        }
+    }
+
+    /// Like [`growable_with_capacity`](Self::growable_with_capacity), but returns
+    /// `Err(AllocError)` instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// `AllocError` if `bytes` exceeds `isize::MAX` or the system allocator refuses the first
+    /// chunk.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::Arena;
+    ///
+    /// assert!(Arena::try_growable_with_capacity(usize::MAX).is_err());
+    /// assert_eq!(Arena::try_growable_with_capacity(0).unwrap().capacity(), 0);
+    /// ```
+    pub fn try_growable_with_capacity(bytes: usize) -> Result<Arena, AllocError> {
+        Ok(Arena {
+            raw: RawArena::with_capacity(Refill::Grow, bytes)?,
+        })
+    }
+
     /// Caps the bytes of chunks a growable arena may hold (`None`: no cap), like bumpalo's
     /// `set_allocation_limit`. Past it, requests fail with [`AllocError`] and collections'
     /// `try_reserve` fails cleanly. The chunks a [`scope`](Self::scope) gave up and the arena
