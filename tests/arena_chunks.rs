@@ -253,9 +253,9 @@ fn an_outer_grow_before_any_inner_allocation_never_grows_in_place() {
 
 #[test]
 fn batch_chunks_return_to_the_pool_and_are_reused() {
-    use engram_kernels::scratch::{batch_pool_bytes, with_arena_sized};
+    use engram_kernels::scratch::{pool_bytes, with_arena_sized};
     let a = with_arena_sized(3 << 20, |s| s.alloc(1u8) as *mut u8 as usize);
-    assert!(batch_pool_bytes() >= 3 << 20);
+    assert!(pool_bytes() >= 3 << 20);
     let b = with_arena_sized(3 << 20, |s| s.alloc(1u8) as *mut u8 as usize);
     assert_ne!(a, 0);
     assert_ne!(b, 0);

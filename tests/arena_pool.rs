@@ -5,7 +5,7 @@
 //! lock: each starts from an empty pool and reads what arrives there.
 
 use allocator_api2::alloc::{Allocator, Layout};
-use engram_kernels::scratch::{batch_pool_bytes, trim_batch_pool};
+use engram_kernels::scratch::{pool_bytes, trim_pool};
 use engram_kernels::{Arena, ArenaAlloc};
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,7 +14,7 @@ static POOL: Mutex<()> = Mutex::new(());
 /// Exclusive use of an emptied pool.
 fn empty_pool() -> MutexGuard<'static, ()> {
     let guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    trim_batch_pool();
+    trim_pool();
     guard
 }
 
@@ -53,7 +53,7 @@ fn a_growable_arena_reset_gives_nothing_to_the_pool() {
     // A larger chunk: the one the reset keeps.
     let kept = fill(&arena, 2 * BIG, 0x5D);
     arena.reset();
-    assert_eq!(batch_pool_bytes(), 0);
+    assert_eq!(pool_bytes(), 0);
     assert_eq!(
         fill(&arena, 8, 0x5E),
         kept,
@@ -97,9 +97,9 @@ fn the_allocation_limit_counts_the_spare_chunks_an_arena_holds() {
         wide.is_ok(),
         "the limit leaves room once the spares are given up"
     );
-    let before = batch_pool_bytes();
+    let before = pool_bytes();
     drop(arena);
-    let held = batch_pool_bytes() - before;
+    let held = pool_bytes() - before;
     assert!(
         held <= limit,
         "the arena held {held} bytes of chunks under a {limit}-byte limit"

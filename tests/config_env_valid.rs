@@ -27,7 +27,7 @@ fn valid_environment_values_apply() {
     assert_eq!(engram_kernels::scratch::pool_retain(), 2 << 20);
     // A 4 MiB batch chunk is more than the pool keeps: it goes back to the system.
     engram_kernels::with_arena_sized(4 << 20, |s| *s.alloc(1u8));
-    assert!(engram_kernels::scratch::batch_pool_bytes() <= 2 << 20);
+    assert!(engram_kernels::scratch::pool_bytes() <= 2 << 20);
     let cap = engram_kernels::with_arena(|s| {
         assert!(s.try_alloc_slice_fill_copy(200_000, 0u8).is_err());
         s.stats().capacity

@@ -7,7 +7,7 @@
 
 use allocator_api2::vec::Vec as ArenaVec;
 use engram_kernels::scratch::{
-    batch_pool_bytes, pool_retain, set_pool_retain, trim_batch_pool, with_arena_sized,
+    pool_bytes, pool_retain, set_pool_retain, trim_pool, with_arena_sized,
 };
 use engram_kernels::{Arena, ArenaAlloc, ArenaConfig, config, with_arena};
 use std::sync::{Mutex, MutexGuard};
@@ -21,7 +21,7 @@ impl Retention {
     fn set(bytes: usize) -> Self {
         let guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
         set_pool_retain(bytes);
-        trim_batch_pool();
+        trim_pool();
         Retention(guard)
     }
 }
@@ -72,7 +72,7 @@ fn a_growable_arena_in_a_fill_and_reset_loop_leaves_nothing_idle() {
         round(&arena, r as u64);
         arena.reset();
         // The reset keeps the largest chunk and frees the rest: nothing reaches the pool.
-        assert_eq!(batch_pool_bytes(), 0, "round {r}");
+        assert_eq!(pool_bytes(), 0, "round {r}");
         kept.push(arena.capacity());
     }
     // One chunk, at most twice a round's high-water mark, and it stops growing.
@@ -83,7 +83,7 @@ fn a_growable_arena_in_a_fill_and_reset_loop_leaves_nothing_idle() {
     );
     assert_eq!(kept[ROUNDS - 2], last, "the kept chunk stopped growing");
     drop(arena);
-    assert!(batch_pool_bytes() <= pool_retain());
+    assert!(pool_bytes() <= pool_retain());
 }
 
 #[test]
@@ -95,11 +95,11 @@ fn the_pool_never_holds_more_than_the_retention() {
         let arena = Arena::new();
         round(&arena, r as u64);
         drop(arena);
-        assert!(batch_pool_bytes() <= cap, "{} > {cap}", batch_pool_bytes());
+        assert!(pool_bytes() <= cap, "{} > {cap}", pool_bytes());
         // A batch larger than the retention: its chunk goes back to the system.
         let n = with_arena_sized(2 * cap, |s| s.alloc_slice_fill_copy(2 * cap, 7u8).len());
         assert_eq!(n, 2 * cap);
-        assert!(batch_pool_bytes() <= cap);
+        assert!(pool_bytes() <= cap);
     }
 }
 
@@ -115,7 +115,7 @@ fn a_batch_within_the_retention_reuses_its_chunk() {
         })
     };
     let first = at(1);
-    assert!(batch_pool_bytes() >= bytes, "the chunk stayed pooled");
+    assert!(pool_bytes() >= bytes, "the chunk stayed pooled");
     assert_eq!(at(2), first, "the next batch took the pooled chunk");
 }
 
@@ -123,11 +123,11 @@ fn a_batch_within_the_retention_reuses_its_chunk() {
 fn lowering_the_retention_trims_at_once() {
     let _r = Retention::set(ArenaConfig::DEFAULT_POOL_RETAIN);
     with_arena_sized(4 << 20, |s| *s.alloc(0u8));
-    assert!(batch_pool_bytes() >= 4 << 20);
+    assert!(pool_bytes() >= 4 << 20);
     set_pool_retain(1 << 20);
-    assert!(batch_pool_bytes() <= 1 << 20);
+    assert!(pool_bytes() <= 1 << 20);
     set_pool_retain(0);
-    assert_eq!(batch_pool_bytes(), 0);
+    assert_eq!(pool_bytes(), 0);
 }
 
 /// More than a default thread arena (1 MiB) holds.
@@ -147,10 +147,10 @@ fn a_thread_exit_gives_back_within_the_retention() {
             let big = s.alloc_slice_fill_copy(OVERFLOWING, 9u8);
             assert!(big.iter().all(|&x| x == 9));
         });
-        assert!(batch_pool_bytes() <= cap);
+        assert!(pool_bytes() <= cap);
     })
     .join()
     .unwrap();
     // The thread's arena left with the thread; the pool kept no more than the retention.
-    assert!(batch_pool_bytes() <= cap);
+    assert!(pool_bytes() <= cap);
 }

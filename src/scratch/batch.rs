@@ -34,7 +34,7 @@ fn rounded_capacity(bytes: usize) -> usize {
 /// Cost: a short lock to pick a buffer and one to give it back; a system allocation only when
 /// no pooled buffer is large enough. Capacities are rounded up to a power of two of at least
 /// 1 MiB so that buffers are shared across similar sizes. The pool is the one every arena shares
-/// (see [`batch_pool_bytes`]): it keeps at most 32 idle chunks and the configured retention
+/// (see [`pool_bytes`]): it keeps at most 32 idle chunks and the configured retention
 /// (8 MiB by default, [`set_pool_retain`]), and beyond either bound gives its smallest idle
 /// chunks back to the system. A batch larger than the retention maps its chunk afresh each call
 /// unless the retention is raised to its size.
@@ -79,16 +79,16 @@ pub fn with_arena_sized<R>(bytes: usize, f: impl for<'s> FnOnce(Scratch<'s>) -> 
 ///
 /// ```
 /// use engram_kernels::ArenaAlloc;
-/// use engram_kernels::scratch::{batch_pool_bytes, trim_batch_pool, with_arena_sized};
+/// use engram_kernels::scratch::{pool_bytes, trim_pool, with_arena_sized};
 ///
 /// with_arena_sized(2 << 20, |s| {
 ///     s.alloc(0u8);
 /// });
-/// assert!(batch_pool_bytes() >= 2 << 20);
-/// trim_batch_pool();
-/// assert_eq!(batch_pool_bytes(), 0);
+/// assert!(pool_bytes() >= 2 << 20);
+/// trim_pool();
+/// assert_eq!(pool_bytes(), 0);
 /// ```
-pub fn batch_pool_bytes() -> usize {
+pub fn pool_bytes() -> usize {
     chunk::idle_bytes()
 }
 
@@ -98,10 +98,10 @@ pub fn batch_pool_bytes() -> usize {
 /// # Example
 ///
 /// ```
-/// engram_kernels::scratch::trim_batch_pool();
-/// assert_eq!(engram_kernels::scratch::batch_pool_bytes(), 0);
+/// engram_kernels::scratch::trim_pool();
+/// assert_eq!(engram_kernels::scratch::pool_bytes(), 0);
 /// ```
-pub fn trim_batch_pool() {
+pub fn trim_pool() {
     chunk::trim_to(0);
 }
 
@@ -111,9 +111,9 @@ pub fn trim_batch_pool() {
 /// # Example
 ///
 /// ```
-/// use engram_kernels::scratch::{batch_pool_bytes, pool_retain};
+/// use engram_kernels::scratch::{pool_bytes, pool_retain};
 ///
-/// assert!(batch_pool_bytes() <= pool_retain());
+/// assert!(pool_bytes() <= pool_retain());
 /// ```
 pub fn pool_retain() -> usize {
     config::pool_retain()
@@ -127,14 +127,14 @@ pub fn pool_retain() -> usize {
 /// # Example
 ///
 /// ```
-/// use engram_kernels::scratch::{batch_pool_bytes, pool_retain, set_pool_retain, with_arena_sized};
+/// use engram_kernels::scratch::{pool_bytes, pool_retain, set_pool_retain, with_arena_sized};
 ///
 /// let before = pool_retain();
 /// set_pool_retain(16 << 20);
 /// with_arena_sized(16 << 20, |s| s.stats().capacity); // its 16 MiB chunk stays pooled
-/// assert!(batch_pool_bytes() >= 16 << 20);
+/// assert!(pool_bytes() >= 16 << 20);
 /// set_pool_retain(1 << 20);
-/// assert!(batch_pool_bytes() <= 1 << 20);
+/// assert!(pool_bytes() <= 1 << 20);
 /// set_pool_retain(before);
 /// ```
 pub fn set_pool_retain(bytes: usize) {

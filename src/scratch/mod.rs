@@ -51,9 +51,7 @@
 
 mod batch;
 
-pub use batch::{
-    batch_pool_bytes, pool_retain, set_pool_retain, trim_batch_pool, with_arena_sized,
-};
+pub use batch::{pool_bytes, pool_retain, set_pool_retain, trim_pool, with_arena_sized};
 
 use crate::arena_alloc::sealed;
 use crate::config::{self, OverflowPolicy};
