@@ -567,6 +567,23 @@ mod tests {
         assert_eq!(raw.used(), 0);
     }
 
+    /// A growable arena's first chunk may come from the pool larger than the capacity it shows;
+    /// a reset keeps the chunk that hands out the most, not the largest allocation.
+    #[test]
+    fn a_growable_reset_keeps_the_chunk_handing_out_the_most() {
+        let raw = RawArena::new(Refill::Grow);
+        let big = chunk::Chunk::alloc(64 << 10).unwrap();
+        raw.push_chunk(big, 8 << 10, false);
+        raw.next_size.set(growth_after(8 << 10));
+        raw.alloc(Layout::from_size_align(8 << 10, 8).unwrap(), 0)
+            .unwrap();
+        raw.alloc(Layout::from_size_align(20 << 10, 8).unwrap(), 0)
+            .unwrap();
+        raw.reset(false);
+        assert_eq!(raw.used(), 0);
+        assert!(raw.capacity() >= 20 << 10, "{}", raw.capacity());
+    }
+
     #[test]
     fn a_checkpoint_rewinds_within_and_across_chunks() {
         let raw = RawArena::new(Refill::Grow);

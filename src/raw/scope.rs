@@ -213,8 +213,15 @@ impl RawArena {
     fn choose_kept(&self) -> Option<Chunk> {
         let held = || chain(self.current.get()).chain(chain(self.spare.get()));
         match self.refill {
-            // The first of the largest.
-            Refill::Grow => held().reduce(|l, c| if c.usable() > l.usable() { c } else { l }),
+            // The first of those handing out the most. Not the largest allocation: a first
+            // chunk from the pool may be larger than the capacity it was asked to show.
+            Refill::Grow => held().reduce(|l, c| {
+                if c.header().visible > l.header().visible {
+                    c
+                } else {
+                    l
+                }
+            }),
             // The arena's first chunk: the one not taken by growth.
             _ => held().filter(|c| !c.header().growth).last(),
         }
