@@ -69,8 +69,14 @@ use crate::scratch::with_arena;
 mod kernel;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+mod packed;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+pub use packed::{
+    BLOCK_ROWS, MAX_QUANTIZED_M, PackedCodes, QuantizedTable, scan_quantized, top_k_packed,
+    top_k_packed_with_table,
+};
 
 /// Centroids per sub-space: a code is one byte.
 ///

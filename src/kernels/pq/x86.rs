@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 
 use super::CENTROIDS;
 use super::kernel::score_row;
-use crate::kernels::dispatch::{Avx2Token, Avx512Token};
+use crate::kernels::dispatch::{Avx2Token, Avx512Token, Avx512VbmiToken};
 
 /// Whether the gather kernels handle rows of `m` codes: a four-byte code gather needs `m >= 4`,
 /// and the byte offsets of 16 rows must fit an `i32`.
@@ -158,5 +158,50 @@ fn scan_avx2_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) 
     let rest = codes[full * m..].chunks_exact(m);
     for (row, s) in rest.zip(tail) {
         *s = score_row(table, row);
+    }
+}
+
+/// One packed block's 64 integer sums with AVX-512 VBMI: for each sub-space, the 64 codes (one
+/// line) index the sub-space's 256 `u8` entries, held as four 64-byte quarters. `vpermi2b` looks
+/// up 128 entries by the low 7 bits, so two of them cover codes below 128 and from 128 up, and the
+/// code's top bit picks between them; the bytes widen to `u16` and add into two accumulators of 32
+/// lanes. Integer adds: the sums equal the scalar kernel's. `block` holds `64 × q.len()` codes
+/// and `q.len() <= 257` (checked by the caller), so no sum exceeds 65535.
+pub(super) fn scan_block_vbmi(
+    _: Avx512VbmiToken,
+    q: &[[u8; CENTROIDS]],
+    block: &[u8],
+    out: &mut [u16; 64],
+) {
+    // SAFETY: the token proves AVX-512F, BW and VBMI were detected at run time.
+    unsafe { scan_block_vbmi_impl(q, block, out) }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn scan_block_vbmi_impl(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u16; 64]) {
+    let mut lo = _mm512_setzero_si512();
+    let mut hi = _mm512_setzero_si512();
+    for (t, codes) in q.iter().zip(block.chunks_exact(64)) {
+        // SAFETY: `t` holds 256 bytes, four 64-byte loads; `codes` holds 64 bytes.
+        let (t0, t1, t2, t3, c) = unsafe {
+            let p = t.as_ptr();
+            (
+                _mm512_loadu_si512(p.cast()),
+                _mm512_loadu_si512(p.add(64).cast()),
+                _mm512_loadu_si512(p.add(128).cast()),
+                _mm512_loadu_si512(p.add(192).cast()),
+                _mm512_loadu_si512(codes.as_ptr().cast()),
+            )
+        };
+        let below = _mm512_permutex2var_epi8(t0, c, t1);
+        let above = _mm512_permutex2var_epi8(t2, c, t3);
+        let v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(c), below, above);
+        lo = _mm512_add_epi16(lo, _mm512_cvtepu8_epi16(_mm512_castsi512_si256(v)));
+        hi = _mm512_add_epi16(hi, _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64::<1>(v)));
+    }
+    // SAFETY: `out` holds 64 u16, two 64-byte stores.
+    unsafe {
+        _mm512_storeu_si512(out.as_mut_ptr().cast(), lo);
+        _mm512_storeu_si512(out.as_mut_ptr().add(32).cast(), hi);
     }
 }
