@@ -333,6 +333,12 @@ impl QuantizedTable {
 
 /// Checks `m` (1 ..= [`MAX_QUANTIZED_M`]) and the table's length.
 fn quant_shape(table: &[f32], m: usize) -> Result<(), KernelError> {
+    quant_m(m)?;
+    crate::kernels::error::expect_len("table", m * CENTROIDS, table.len())
+}
+
+/// `Ok` if `m` is 1 ..= [`MAX_QUANTIZED_M`].
+fn quant_m(m: usize) -> Result<(), KernelError> {
     if m == 0 || m > MAX_QUANTIZED_M {
         return Err(KernelError::InvalidParameter {
             what: "m",
@@ -340,7 +346,7 @@ fn quant_shape(table: &[f32], m: usize) -> Result<(), KernelError> {
             requirement: "between 1 and 257 for u16 sums",
         });
     }
-    crate::kernels::error::expect_len("table", m * CENTROIDS, table.len())
+    Ok(())
 }
 
 /// Quantizes `table` (`m × 256`, checked) into `q`; see [`QuantizedTable`].
@@ -356,7 +362,9 @@ pub(super) fn quantize(table: &[f32], q: &mut [u8]) -> Result<Quant, KernelError
     let (subs, _) = table.as_chunks::<CENTROIDS>();
     let range = |t: &[f32; CENTROIDS]| {
         let lo = t.iter().fold(f64::INFINITY, |a, &x| a.min(f64::from(x)));
-        let hi = t.iter().fold(f64::NEG_INFINITY, |a, &x| a.max(f64::from(x)));
+        let hi = t
+            .iter()
+            .fold(f64::NEG_INFINITY, |a, &x| a.max(f64::from(x)));
         (lo, hi)
     };
     let mut widest = 0.0f64;
@@ -500,11 +508,13 @@ pub fn top_k_packed(
 ) -> Result<Vec<Match>, KernelError> {
     super::table_shape(query, codebook, m)?;
     super::positive("k", k)?;
+    quant_m(m)?;
+    crate::kernels::error::expect_len("packed m", m, packed.m)?;
     with_arena(|scratch| {
         let table = stage(scratch, m * CENTROIDS, |_| 0.0f32)?;
         super::build_table(query, codebook, m, metric, table)?;
         let heap = stage(scratch, k.min(packed.n), |_| Match::default())?;
-        let found = top_k_packed_with_table(table, m, metric, packed, heap)?;
+        let found = with_table(scratch, table, metric, packed, heap)?;
         Ok(heap[..found].to_vec())
     })
 }
@@ -543,15 +553,24 @@ pub fn top_k_packed_with_table(
     quant_shape(table, m)?;
     crate::kernels::error::expect_len("packed m", m, packed.m)?;
     super::positive("k", out.len())?;
-    with_arena(|scratch| {
-        let q = stage(scratch, table.len(), |_| 0u8)?;
-        let quant = quantize(table, q).ok();
-        let hist = match quant {
-            Some(_) => stage(scratch, m * 255 + 1, |_| 0u32)?,
-            None => &mut [][..],
-        };
-        Ok(select_packed(table, q, quant, metric, packed, hist, out))
-    })
+    with_arena(|scratch| with_table(scratch, table, metric, packed, out))
+}
+
+/// Quantizes `table` into scratch and selects; arguments validated.
+fn with_table(
+    scratch: crate::scratch::Scratch<'_>,
+    table: &[f32],
+    metric: Metric,
+    packed: &PackedCodes,
+    out: &mut [Match],
+) -> Result<usize, KernelError> {
+    let q = stage(scratch, table.len(), |_| 0u8)?;
+    let quant = quantize(table, q).ok();
+    let hist = match quant {
+        Some(_) => stage(scratch, packed.m * 255 + 1, |_| 0u32)?,
+        None => &mut [][..],
+    };
+    Ok(select_packed(table, q, quant, metric, packed, hist, out))
 }
 
 /// The selection behind [`top_k_packed_with_table`]: arguments validated, `hist` holds
@@ -652,7 +671,15 @@ mod tests {
         let quant = quantize(&table, &mut q).unwrap();
         let mut hist = vec![0u32; 256];
         let mut out = [Match::default(); 2];
-        let found = select_packed(&table, &q, Some(quant), Metric::L2, &packed, &mut hist, &mut out);
+        let found = select_packed(
+            &table,
+            &q,
+            Some(quant),
+            Metric::L2,
+            &packed,
+            &mut hist,
+            &mut out,
+        );
         assert_eq!(found, 2);
         let mut want: Vec<(u8, usize)> = codes.iter().copied().zip(0..).collect();
         want.sort();
