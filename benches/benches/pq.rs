@@ -216,11 +216,15 @@ fn main() {
         }
         for level in levels.into_iter().filter(|&l| dispatch::is_supported(l)) {
             let (query, codebook, packed) = (&query, &codebook, &packed);
-            members.push(Member::new(format!("top_k_packed k10 {level}"), move || {
-                dispatch::force(Some(level)).unwrap();
-                let best = pq::top_k_packed(black_box(query), codebook, m, Metric::L2, packed, 10);
-                black_box(best.unwrap());
-            }));
+            members.push(Member::new(
+                format!("top_k_packed k10 {level}"),
+                move || {
+                    dispatch::force(Some(level)).unwrap();
+                    let best =
+                        pq::top_k_packed(black_box(query), codebook, m, Metric::L2, packed, 10);
+                    black_box(best.unwrap());
+                },
+            ));
         }
         measure(&clock, &name, (rows, m), &mut members, rounds);
         dispatch::force(None).unwrap();
