@@ -176,6 +176,8 @@ fn main() {
         let codes = bytes(rows * m, 11);
         let table = pq::distance_table(&query, &codebook, m, Metric::L2).unwrap();
         let mut auto_scores = vec![0.0f32; rows];
+        let packed = pq::PackedCodes::pack(&codes, m).unwrap();
+        let qt = pq::QuantizedTable::new(&table, m).unwrap();
         let mut members = vec![Member::new("floor (byte sum)", || {
             black_box(stream_sum(black_box(&codes)));
         })];
@@ -204,8 +206,6 @@ fn main() {
             black_box(best.unwrap());
         }));
         // The fast scan: codes packed once, the table quantized once per query.
-        let packed = pq::PackedCodes::pack(&codes, m).unwrap();
-        let qt = pq::QuantizedTable::new(&table, m).unwrap();
         for level in levels.into_iter().filter(|&l| dispatch::is_supported(l)) {
             let (qt, packed) = (&qt, &packed);
             let mut sums = vec![0u16; rows];
