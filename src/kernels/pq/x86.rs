@@ -180,7 +180,7 @@ pub(super) fn scan_block_vbmi(
 }
 
 /// How far ahead of the line in use the VBMI kernel prefetches codes.
-const AHEAD: usize = 1024;
+const AHEAD: usize = 4096;
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 fn scan_block_vbmi_impl(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u16; 64]) {
