@@ -231,7 +231,8 @@ impl QuantizedTable {
     /// use engram_kernels::kernels::pq::{QuantizedTable, CENTROIDS};
     ///
     /// let flat = QuantizedTable::new(&[3.0; CENTROIDS], 1)?;
-    /// assert_eq!((flat.scale(), flat.offset(), flat.bound()), (0.0, 3.0, 0.0));
+    /// assert_eq!((flat.scale(), flat.offset()), (0.0, 3.0));
+    /// assert!(flat.bound() < 1e-6); // only the f32 rounding of the exact scan
     /// let mut bad = vec![0.0; CENTROIDS];
     /// bad[7] = f32::NAN;
     /// assert!(QuantizedTable::new(&bad, 1).is_err());
