@@ -281,6 +281,53 @@ fn pq_scans_agree_with_the_definition_at_every_level() {
     }
 }
 
+#[test]
+fn pq_quantized_sums_are_equal_at_every_level() {
+    use engram_kernels::kernels::pq::{CENTROIDS, PackedCodes, QuantizedTable, scan_quantized};
+    // A full block and a partial one; m = 257 reaches the largest sum, 257 · 255 = 65535.
+    let shapes: &[(usize, usize)] = if cfg!(miri) {
+        &[(1, 3), (3, 65)]
+    } else {
+        &[(1, 3), (3, 65), (96, 130), (257, 64)]
+    };
+    for &(m, n) in shapes {
+        let mut table = values(m * CENTROIDS, 5);
+        let mut codes: Vec<u8> = values(n * m, 6)
+            .iter()
+            .map(|&x| ((x + 1.0) * 127.9) as u8)
+            .collect();
+        if m == 257 {
+            // Every sub-space spans [-1, 1] and every row picks the top (255 after quantizing).
+            for t in table.chunks_exact_mut(CENTROIDS) {
+                (t[0], t[1]) = (-1.0, 1.0);
+            }
+            codes.fill(1);
+        }
+        let qt = QuantizedTable::new(&table, m).unwrap();
+        let packed = PackedCodes::pack(&codes, m).unwrap();
+        let want: Vec<u16> = codes
+            .chunks_exact(m)
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .map(|(j, &c)| u16::from(qt.codes(j)[usize::from(c)]))
+                    .sum()
+            })
+            .collect();
+        assert!(m != 257 || want.iter().all(|&s| s == u16::MAX));
+        for_each_level(|level| {
+            // Miri does not implement the AVX-512 VBMI byte permutes (`vpermi2b`); the native run
+            // covers that level where the CPU has VBMI.
+            if cfg!(miri) && level == SimdLevel::Avx512 {
+                return;
+            }
+            let mut sums = vec![0u16; n];
+            scan_quantized(&qt, &packed, &mut sums).unwrap();
+            assert_eq!(sums, want, "{level} m {m} n {n}");
+        });
+    }
+}
+
 /// `kernels::fixed` at every level on sizes whose tails are shorter than a vector: every load and
 /// store of the fixed-size paths runs here under Miri (`tests/kernels_fixed.rs` has the full
 /// reference checks at the embedding sizes).

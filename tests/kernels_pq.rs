@@ -283,3 +283,150 @@ proptest! {
         prop_assert!(failures.is_empty(), "levels {:?} differ", failures);
     }
 }
+
+// ---- The fast scan: packed codes, quantized tables, integer sums, exact top-k from them. ----
+
+/// The integer sums by definition: quantized entries added as integers.
+fn sums_ref(qt: &pq::QuantizedTable, codes: &[u8], m: usize) -> Vec<u16> {
+    codes
+        .chunks_exact(m)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(j, &c)| u16::from(qt.codes(j)[usize::from(c)]))
+                .sum()
+        })
+        .collect()
+}
+
+#[test]
+fn packing_keeps_every_code() {
+    for (m, n) in [(1, 0), (1, 1), (3, 64), (5, 65), (96, 130)] {
+        let codes = bytes(n * m, 11 + m as u64);
+        let packed = pq::PackedCodes::pack(&codes, m).unwrap();
+        assert_eq!((packed.len(), packed.m()), (n, m));
+        for (i, row) in codes.chunks_exact(m).enumerate() {
+            assert_eq!(packed.row(i).collect::<Vec<_>>(), row, "m {m} row {i}");
+            assert_eq!(packed.code(i, m - 1), row[m - 1]);
+        }
+    }
+}
+
+#[test]
+fn quantized_sums_agree_on_every_level_and_estimates_keep_the_bound() {
+    // Random tables, a wide range in one sub-space (coarse scale), and the largest m.
+    let cases: &[(usize, usize, u64, f32)] = &[
+        (1, 3, 1, 1.0),
+        (4, 64, 2, 10.0),
+        (7, 65, 3, 1e-3),
+        (96, 200, 4, 1.0),
+        (257, 70, 5, 1e4),
+    ];
+    for &(m, n, seed, scale) in cases {
+        let mut table = floats(m * CENTROIDS, seed, scale);
+        table[3] = 100.0 * scale; // one wide sub-space
+        // Codes that hit every entry, including 127/128 and 255 at the permute boundaries.
+        let mut codes = bytes(n * m, seed + 7);
+        codes[0] = 127;
+        let last = codes.len() - 1;
+        codes[m.min(last)] = 128;
+        *codes.last_mut().unwrap() = 255;
+        let qt = pq::QuantizedTable::new(&table, m).unwrap();
+        assert!(qt.scale() > 0.0);
+        assert!(qt.bound() <= m as f64 * qt.scale() / 2.0 * 1.01 + 1e-4 * scale as f64 * m as f64);
+        let want = sums_ref(&qt, &codes, m);
+        let packed = pq::PackedCodes::pack(&codes, m).unwrap();
+        for_each_level(|level| {
+            let mut sums = vec![0u16; n];
+            pq::scan_quantized(&qt, &packed, &mut sums).unwrap();
+            assert_eq!(sums, want, "{level} m {m} n {n}");
+        });
+        for (row, &sum) in codes.chunks_exact(m).zip(&want) {
+            let exact = f64::from(score_ref(&table, row));
+            assert!((exact - qt.estimate(sum)).abs() <= qt.bound(), "m {m}");
+            // The rounding part alone stays within m·s/2 (per entry s/2).
+            assert!((exact - qt.estimate(sum)).abs() <= m as f64 * qt.scale() / 2.0 + qt.bound());
+        }
+    }
+}
+
+#[test]
+fn quantized_tables_reject_what_they_cannot_bound() {
+    let mut table = vec![0.0f32; 2 * CENTROIDS];
+    table[300] = f32::INFINITY;
+    assert!(matches!(
+        pq::QuantizedTable::new(&table, 2),
+        Err(KernelError::NotFinite { index: 300, .. })
+    ));
+    table[300] = f32::MAX;
+    assert!(pq::QuantizedTable::new(&table, 2).is_err());
+    assert!(pq::QuantizedTable::new(&vec![0.0; 258 * CENTROIDS], 258).is_err());
+    assert!(pq::QuantizedTable::new(&[0.0; CENTROIDS], 2).is_err());
+    let qt = pq::QuantizedTable::new(&[0.0; CENTROIDS], 1).unwrap();
+    let packed = pq::PackedCodes::pack(&[0, 0], 2).unwrap();
+    let err = pq::scan_quantized(&qt, &packed, &mut [0]).unwrap_err();
+    assert!(matches!(err, KernelError::LengthMismatch { .. }));
+}
+
+/// `top_k_packed` against `top_k` on the unpacked codes: equal, match for match, bit for bit.
+fn check_packed_top_k(codebook: &[f32], query: &[f32], m: usize, codes: &[u8], k: usize) {
+    let packed = pq::PackedCodes::pack(codes, m).unwrap();
+    for metric in [Metric::L2, Metric::InnerProduct] {
+        let want = pq::top_k(query, codebook, m, metric, codes, k).unwrap();
+        for_each_level(|level| {
+            let got = pq::top_k_packed(query, codebook, m, metric, &packed, k).unwrap();
+            assert_eq!(got.len(), want.len(), "{level} {metric:?} k {k}");
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(
+                    (g.index, g.score.to_bits()),
+                    (w.index, w.score.to_bits()),
+                    "{level} {metric:?} m {m} k {k}"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn top_k_packed_equals_top_k_on_random_inputs() {
+    for (m, dsub, n, k, seed) in [
+        (1, 1, 5, 2, 1),
+        (4, 2, 300, 10, 2),
+        (8, 2, 1000, 1, 3),
+        (16, 1, 129, 200, 4),
+        (96, 1, 700, 25, 5),
+    ] {
+        let codebook = floats(m * CENTROIDS * dsub, seed, 1.0);
+        let query = floats(m * dsub, seed + 1, 1.0);
+        let codes = bytes(n * m, seed + 2);
+        check_packed_top_k(&codebook, &query, m, &codes, k);
+    }
+}
+
+#[test]
+fn top_k_packed_equals_top_k_on_ties_and_degenerate_tables() {
+    let m = 4;
+    // All rows equal: every score ties, the lowest indices win.
+    let codebook = floats(m * CENTROIDS, 9, 1.0);
+    check_packed_top_k(&codebook, &[0.5; 4], m, &vec![7; 100 * m], 5);
+    // A constant codebook: scale 0, every row rescored.
+    check_packed_top_k(
+        &vec![0.25; m * CENTROIDS],
+        &[1.0; 4],
+        m,
+        &bytes(90 * m, 3),
+        7,
+    );
+    // Few distinct codes: many ties and near ties under the quantization.
+    let codes: Vec<u8> = bytes(500 * m, 4).iter().map(|b| b % 3).collect();
+    check_packed_top_k(&codebook, &[0.1, -0.2, 0.3, 0.0], m, &codes, 40);
+    // k >= n, and n = 0.
+    check_packed_top_k(&codebook, &[1.0; 4], m, &bytes(10 * m, 5), 64);
+    check_packed_top_k(&codebook, &[1.0; 4], m, &[], 3);
+    // Non-finite tables fall back to an exact scan; NaN rows are skipped as top_k skips them.
+    let mut wild = codebook.clone();
+    wild[5] = f32::NAN;
+    wild[CENTROIDS + 9] = f32::INFINITY;
+    let codes: Vec<u8> = bytes(200 * m, 6).iter().map(|b| b % 12).collect();
+    check_packed_top_k(&wild, &[1.0; 4], m, &codes, 30);
+}

@@ -1,6 +1,8 @@
 //! PQ asymmetric-distance scans side by side in one process: `pq::scan` forced to each SIMD level
-//! this CPU has, the automatic choice, `pq::top_k` (k = 10, table built per call), and the memory
-//! floor: the same code bytes summed with the widest SIMD available (a pure streaming read). Each
+//! this CPU has, the automatic choice, `pq::top_k` (k = 10, table built per call), the fast scan
+//! (`pq::scan_quantized` on codes packed once, integer sums) and the exact `pq::top_k_packed`
+//! (k = 10) forced to each level, and the memory floor: the same code bytes summed with the widest
+//! SIMD available (a pure streaming read). Each
 //! case runs its members in interleaved rounds and reports medians, so machine noise hits every
 //! member alike; times are this thread's CPU time (see `support/clock.rs`).
 //!
@@ -174,6 +176,8 @@ fn main() {
         let codes = bytes(rows * m, 11);
         let table = pq::distance_table(&query, &codebook, m, Metric::L2).unwrap();
         let mut auto_scores = vec![0.0f32; rows];
+        let packed = pq::PackedCodes::pack(&codes, m).unwrap();
+        let qt = pq::QuantizedTable::new(&table, m).unwrap();
         let mut members = vec![Member::new("floor (byte sum)", || {
             black_box(stream_sum(black_box(&codes)));
         })];
@@ -201,6 +205,27 @@ fn main() {
             let best = pq::top_k(black_box(&query), &codebook, m, Metric::L2, &codes, 10);
             black_box(best.unwrap());
         }));
+        // The fast scan: codes packed once, the table quantized once per query.
+        for level in levels.into_iter().filter(|&l| dispatch::is_supported(l)) {
+            let (qt, packed) = (&qt, &packed);
+            let mut sums = vec![0u16; rows];
+            members.push(Member::new(format!("fast scan {level}"), move || {
+                dispatch::force(Some(level)).unwrap();
+                pq::scan_quantized(black_box(qt), black_box(packed), &mut sums).unwrap();
+            }));
+        }
+        for level in levels.into_iter().filter(|&l| dispatch::is_supported(l)) {
+            let (query, codebook, packed) = (&query, &codebook, &packed);
+            members.push(Member::new(
+                format!("top_k_packed k10 {level}"),
+                move || {
+                    dispatch::force(Some(level)).unwrap();
+                    let best =
+                        pq::top_k_packed(black_box(query), codebook, m, Metric::L2, packed, 10);
+                    black_box(best.unwrap());
+                },
+            ));
+        }
         measure(&clock, &name, (rows, m), &mut members, rounds);
         dispatch::force(None).unwrap();
     }

@@ -424,7 +424,21 @@ impl Avx512Token {
         // The std macro caches its detection.
         std::arch::is_x86_feature_detected!("avx512dq").then_some(Avx512DqToken(()))
     }
+
+    /// AVX-512BW and AVX-512VBMI as well, when this CPU has them.
+    pub(crate) fn vbmi(self) -> Option<Avx512VbmiToken> {
+        // The std macro caches its detection.
+        let vbmi = std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi");
+        vbmi.then_some(Avx512VbmiToken(()))
+    }
 }
+
+/// AVX-512F, AVX-512BW and AVX-512VBMI (with AVX2 and FMA) were detected at run time: the
+/// byte permutes (`vpermi2b`) of the PQ fast scan.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512VbmiToken(());
 
 /// AVX-512F and AVX-512DQ (with AVX2 and FMA) were detected at run time.
 #[cfg(target_arch = "x86_64")]

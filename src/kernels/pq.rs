@@ -35,6 +35,15 @@
 //! figures and the command are in the README's Performance section); forcing a level with
 //! [`dispatch::force`] runs its gather kernel. On aarch64 the NEON kernel runs.
 //!
+//! # Fast scan
+//!
+//! For many queries over the same codes, [`PackedCodes`] re-lays them once in blocks of 64 rows
+//! (sub-space major), [`QuantizedTable`] turns a query's table into bytes, and
+//! [`scan_quantized`] sums those bytes, one byte permute per 64 codes (AVX-512 VBMI, NEON): the
+//! sums are integers, equal at every level, and estimate each score within a stated bound.
+//! [`top_k_packed`] gives exactly [`top_k`]'s answer from them, rescoring in f32 only the rows
+//! the bound cannot rule out.
+//!
 //! Non-finite values are not errors: a NaN or infinity in the query or the codebook spreads into
 //! the table and the scores by IEEE rules. The top-k functions skip NaN scores.
 //!
@@ -69,8 +78,14 @@ use crate::scratch::with_arena;
 mod kernel;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+mod packed;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+pub use packed::{
+    BLOCK_ROWS, MAX_QUANTIZED_M, PackedCodes, QuantizedTable, scan_quantized, top_k_packed,
+    top_k_packed_with_table,
+};
 
 /// Centroids per sub-space: a code is one byte.
 ///

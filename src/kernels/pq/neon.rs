@@ -49,3 +49,52 @@ fn scan_neon_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) 
         *s = score_row(table, row);
     }
 }
+
+/// One packed block's 64 integer sums with NEON: for each sub-space, 16 codes at a time look up
+/// the sub-space's 256 `u8` entries as four 64-byte tables. `vqtbl4q_u8` gives 0 for an index of
+/// 64 or more, so looking up `c`, `c − 64`, `c − 128` and `c − 192` (wrapping) in the four quarters
+/// and OR-ing the results picks the one entry. The bytes widen into `u16` accumulators: integer
+/// adds, so the sums equal the scalar kernel's. `block` holds `64 × q.len()` codes and
+/// `q.len() <= 257` (checked by the caller), so no sum exceeds 65535.
+pub(super) fn scan_block_neon(
+    _: NeonToken,
+    q: &[[u8; CENTROIDS]],
+    block: &[u8],
+    out: &mut [u16; 64],
+) {
+    // SAFETY: the token proves NEON was detected at run time.
+    unsafe { scan_block_neon_impl(q, block, out) }
+}
+
+#[target_feature(enable = "neon")]
+fn scan_block_neon_impl(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u16; 64]) {
+    let mut acc = [vdupq_n_u16(0); 8];
+    let step = vdupq_n_u8(64);
+    for (t, codes) in q.iter().zip(block.chunks_exact(64)) {
+        // SAFETY: `t` holds 256 bytes: four loads of 64.
+        let quarters = unsafe {
+            let p = t.as_ptr();
+            [
+                vld1q_u8_x4(p),
+                vld1q_u8_x4(p.add(64)),
+                vld1q_u8_x4(p.add(128)),
+                vld1q_u8_x4(p.add(192)),
+            ]
+        };
+        for (i, acc) in acc.chunks_exact_mut(2).enumerate() {
+            // SAFETY: `codes` holds 64 bytes, `i < 4`.
+            let mut c = unsafe { vld1q_u8(codes.as_ptr().add(16 * i)) };
+            let mut v = vdupq_n_u8(0);
+            for quarter in quarters {
+                v = vorrq_u8(v, vqtbl4q_u8(quarter, c));
+                c = vsubq_u8(c, step);
+            }
+            acc[0] = vaddw_u8(acc[0], vget_low_u8(v));
+            acc[1] = vaddw_high_u8(acc[1], v);
+        }
+    }
+    for (i, acc) in acc.iter().enumerate() {
+        // SAFETY: `out` holds 64 u16; lanes `8i .. 8i + 8` with `i < 8`.
+        unsafe { vst1q_u16(out.as_mut_ptr().add(8 * i), *acc) };
+    }
+}

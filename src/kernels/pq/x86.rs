@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 
 use super::CENTROIDS;
 use super::kernel::score_row;
-use crate::kernels::dispatch::{Avx2Token, Avx512Token};
+use crate::kernels::dispatch::{Avx2Token, Avx512Token, Avx512VbmiToken};
 
 /// Whether the gather kernels handle rows of `m` codes: a four-byte code gather needs `m >= 4`,
 /// and the byte offsets of 16 rows must fit an `i32`.
@@ -158,5 +158,68 @@ fn scan_avx2_impl(table: &[[f32; CENTROIDS]], codes: &[u8], scores: &mut [f32]) 
     let rest = codes[full * m..].chunks_exact(m);
     for (row, s) in rest.zip(tail) {
         *s = score_row(table, row);
+    }
+}
+
+/// One packed block's 64 integer sums with AVX-512 VBMI: for each sub-space, the 64 codes (one
+/// line) index the sub-space's 256 `u8` entries, held as four 64-byte quarters. `vpermi2b` looks
+/// up 128 entries by the low 7 bits, so two of them cover codes below 128 and from 128 up, and the
+/// code's top bit picks between them. The bytes add into two `u16` accumulators, even rows (low
+/// byte of each 16-bit lane, masked) and odd rows (high byte, shifted): plain integer ops, where
+/// widening with `vpmovzxbw` would cost two more shuffles per line; one permute per block
+/// interleaves them back. Integer adds: the sums equal the scalar kernel's. `block` holds
+/// `64 × q.len()` codes and `q.len() <= 257` (checked by the caller), so no sum exceeds 65535.
+pub(super) fn scan_block_vbmi(
+    _: Avx512VbmiToken,
+    q: &[[u8; CENTROIDS]],
+    block: &[u8],
+    out: &mut [u16; 64],
+) {
+    // SAFETY: the token proves AVX-512F, BW and VBMI were detected at run time.
+    unsafe { scan_block_vbmi_impl(q, block, out) }
+}
+
+/// How far ahead of the line in use the VBMI kernel prefetches codes.
+const AHEAD: usize = 4096;
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+fn scan_block_vbmi_impl(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u16; 64]) {
+    let low = _mm512_set1_epi16(0xFF);
+    let mut even = _mm512_setzero_si512();
+    let mut odd = _mm512_setzero_si512();
+    for (t, codes) in q.iter().zip(block.chunks_exact(64)) {
+        // SAFETY: `t` holds 256 bytes, four 64-byte loads; `codes` holds 64 bytes.
+        let (t0, t1, t2, t3, c) = unsafe {
+            let p = t.as_ptr();
+            (
+                _mm512_loadu_si512(p.cast()),
+                _mm512_loadu_si512(p.add(64).cast()),
+                _mm512_loadu_si512(p.add(128).cast()),
+                _mm512_loadu_si512(p.add(192).cast()),
+                _mm512_loadu_si512(codes.as_ptr().cast()),
+            )
+        };
+        // The codes are one sequential stream; asking for the line `AHEAD` bytes on keeps more
+        // reads in flight than the hardware prefetcher alone (a prefetch never faults, so the
+        // address may lie past the slice).
+        _mm_prefetch::<_MM_HINT_T0>(codes.as_ptr().wrapping_add(AHEAD).cast());
+        let below = _mm512_permutex2var_epi8(t0, c, t1);
+        let above = _mm512_permutex2var_epi8(t2, c, t3);
+        let v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(c), below, above);
+        even = _mm512_add_epi16(even, _mm512_and_si512(v, low));
+        odd = _mm512_add_epi16(odd, _mm512_srli_epi16::<8>(v));
+    }
+    // Row 2i is even's lane i, row 2i + 1 odd's (index 32 + i of the pair).
+    let first = _mm512_set_epi16(
+        47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6, 37, 5, 36, 4,
+        35, 3, 34, 2, 33, 1, 32, 0,
+    );
+    let second = _mm512_add_epi16(first, _mm512_set1_epi16(16));
+    let lo = _mm512_permutex2var_epi16(even, first, odd);
+    let hi = _mm512_permutex2var_epi16(even, second, odd);
+    // SAFETY: `out` holds 64 u16, two 64-byte stores.
+    unsafe {
+        _mm512_storeu_si512(out.as_mut_ptr().cast(), lo);
+        _mm512_storeu_si512(out.as_mut_ptr().add(32).cast(), hi);
     }
 }
