@@ -237,6 +237,33 @@ int32_t engram_pq_top_k(const float *query, size_t dim, const float *codebook, s
                         uint32_t metric, const uint8_t *codes, size_t num_codes, size_t k,
                         size_t *out_indices, float *out_scores, size_t *out_count);
 
+/*
+ * The fast scan. engram_pq_packed_len writes to *out_len the bytes num_codes rows of m codes
+ * take packed: ceil(num_codes / 64) * 64 * m. Returns ENGRAM_OK; ENGRAM_ERR_NULL if out_len is
+ * null; ENGRAM_ERR_INVALID for m == 0 or a size overflow.
+ */
+int32_t engram_pq_packed_len(size_t num_codes, size_t m, size_t *out_len);
+
+/*
+ * Packs num_codes code rows (m bytes each, row-major) into packed (engram_pq_packed_len bytes):
+ * blocks of 64 rows, sub-space major, the last block padded with zero codes. Pack once, scan any
+ * number of queries; the packed bytes may be stored and reloaded as they are. Returns ENGRAM_OK;
+ * ENGRAM_ERR_NULL; ENGRAM_ERR_INVALID for m == 0, a size overflow or an overlap. On error packed
+ * is untouched. No scratch.
+ */
+int32_t engram_pq_pack(const uint8_t *codes, size_t num_codes, size_t m, uint8_t *packed);
+
+/*
+ * engram_pq_top_k over codes packed by engram_pq_pack: the same rows, scores and order, bit for
+ * bit, from a quantized SIMD scan that rescores in float only the rows that could reach the k
+ * nearest. m is at most 257. Returns as engram_pq_top_k does, with ENGRAM_ERR_INVALID for
+ * m > 257 too. Scratch: about 2.25 KiB * m for the tables and histogram plus
+ * 16 * min(k, num_codes) bytes.
+ */
+int32_t engram_pq_top_k_packed(const float *query, size_t dim, const float *codebook, size_t m,
+                               uint32_t metric, const uint8_t *packed, size_t num_codes, size_t k,
+                               size_t *out_indices, float *out_scores, size_t *out_count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -368,9 +368,17 @@ fn quantized_tables_reject_what_they_cannot_bound() {
     assert!(matches!(err, KernelError::LengthMismatch { .. }));
 }
 
-/// `top_k_packed` against `top_k` on the unpacked codes: equal, match for match, bit for bit.
+/// `top_k_packed` (on owned codes, and on a borrowed buffer packed by `pack_into` through
+/// `top_k_packed_into_parts`) against `top_k` on the unpacked codes: equal, match for match,
+/// bit for bit.
 fn check_packed_top_k(codebook: &[f32], query: &[f32], m: usize, codes: &[u8], k: usize) {
     let packed = pq::PackedCodes::pack(codes, m).unwrap();
+    // A caller's buffer full of garbage: the padding must come out zero.
+    let mut buf = vec![0xA5; pq::packed_len(codes.len() / m, m).unwrap()];
+    assert_eq!(pq::pack_into(codes, m, &mut buf).unwrap(), codes.len() / m);
+    assert_eq!(buf, packed.as_bytes());
+    let view = pq::PackedCodes::from_packed(&buf[..], codes.len() / m, m).unwrap();
+    assert_eq!(view, packed.as_view());
     for metric in [Metric::L2, Metric::InnerProduct] {
         let want = pq::top_k(query, codebook, m, metric, codes, k).unwrap();
         for_each_level(|level| {
@@ -383,8 +391,85 @@ fn check_packed_top_k(codebook: &[f32], query: &[f32], m: usize, codes: &[u8], k
                     "{level} {metric:?} m {m} k {k}"
                 );
             }
+            let (mut idx, mut sc) = (vec![usize::MAX; k], vec![-1.5f32; k]);
+            let n =
+                pq::top_k_packed_into_parts(query, codebook, m, metric, &view, &mut idx, &mut sc)
+                    .unwrap();
+            assert_eq!(n, want.len(), "{level} {metric:?} k {k} (parts)");
+            for (r, w) in want.iter().enumerate() {
+                assert_eq!((idx[r], sc[r].to_bits()), (w.index, w.score.to_bits()));
+            }
+            // Beyond the count, untouched.
+            assert!(
+                idx[n..].iter().all(|&i| i == usize::MAX) && sc[n..].iter().all(|&s| s == -1.5)
+            );
         });
     }
+}
+
+#[test]
+fn packed_buffers_the_caller_owns_are_checked() {
+    let codes = bytes(70 * 3, 8);
+    assert_eq!(pq::packed_len(70, 3), Some(2 * 64 * 3));
+    assert_eq!(pq::packed_len(0, 3), Some(0));
+    assert_eq!(pq::packed_len(usize::MAX, 1), None);
+    assert_eq!(pq::packed_len(usize::MAX / 64, 65), None);
+    let len = pq::packed_len(70, 3).unwrap();
+    let mut buf = vec![9u8; len + 1];
+    // Wrong lengths, m = 0, ragged codes: errors, and the buffer untouched.
+    assert!(matches!(
+        pq::pack_into(&codes, 3, &mut buf),
+        Err(KernelError::LengthMismatch { what: "packed", .. })
+    ));
+    assert!(matches!(
+        pq::pack_into(&codes, 0, &mut buf[..len]),
+        Err(KernelError::InvalidParameter { what: "m", .. })
+    ));
+    assert!(matches!(
+        pq::pack_into(&codes[1..], 3, &mut buf[..len]),
+        Err(KernelError::NotAMultiple { .. })
+    ));
+    assert!(buf.iter().all(|&b| b == 9));
+    assert_eq!(pq::pack_into(&codes, 3, &mut buf[..len]).unwrap(), 70);
+    assert!(matches!(
+        pq::PackedCodes::from_packed(&buf[..], 70, 3),
+        Err(KernelError::LengthMismatch { what: "packed", .. })
+    ));
+    assert!(pq::PackedCodes::from_packed(&buf[..len], 70, 0).is_err());
+    assert!(pq::PackedCodes::from_packed(&buf[..len], usize::MAX, 3).is_err());
+    // An owned buffer round-trips too.
+    let owned = pq::PackedCodes::from_packed(buf[..len].to_vec(), 70, 3).unwrap();
+    assert_eq!(owned.row(69).collect::<Vec<_>>(), &codes[69 * 3..]);
+
+    let view = pq::PackedCodes::from_packed(&buf[..len], 70, 3).unwrap();
+    let codebook = floats(3 * CENTROIDS, 1, 1.0);
+    let (mut idx, mut sc) = ([0usize; 4], [0.0f32; 3]);
+    assert!(matches!(
+        pq::top_k_packed_into_parts(
+            &[1.0; 3],
+            &codebook,
+            3,
+            Metric::L2,
+            &view,
+            &mut idx,
+            &mut sc
+        ),
+        Err(KernelError::LengthMismatch { what: "scores", .. })
+    ));
+    let mut sc = [0.0f32; 4];
+    assert!(matches!(
+        pq::top_k_packed_into_parts(&[1.0; 3], &codebook, 3, Metric::L2, &view, &mut [], &mut []),
+        Err(KernelError::InvalidParameter { what: "k", .. })
+    ));
+    let one = floats(CENTROIDS, 2, 1.0);
+    assert!(matches!(
+        pq::top_k_packed_into_parts(&[1.0], &one, 1, Metric::L2, &view, &mut idx, &mut sc),
+        Err(KernelError::LengthMismatch {
+            what: "packed m",
+            ..
+        })
+    ));
+    assert_eq!((idx, sc), ([0; 4], [0.0; 4]));
 }
 
 #[test]

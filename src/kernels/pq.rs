@@ -83,8 +83,8 @@ mod packed;
 mod x86;
 
 pub use packed::{
-    BLOCK_ROWS, MAX_QUANTIZED_M, PackedCodes, QuantizedTable, scan_quantized, top_k_packed,
-    top_k_packed_with_table,
+    BLOCK_ROWS, MAX_QUANTIZED_M, PackedCodes, QuantizedTable, pack_into, packed_len,
+    scan_quantized, top_k_packed, top_k_packed_into_parts, top_k_packed_with_table,
 };
 
 /// Centroids per sub-space: a code is one byte.

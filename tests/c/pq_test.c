@@ -1,8 +1,9 @@
 /*
  * C test of the product-quantization exports: engram_pq_build_table against a C computation,
  * engram_pq_scan against the definition (float adds in order of the sub-space: bit for bit),
- * engram_pq_top_k against a sort of the scanned scores for both metrics, and the refusals: an
- * unknown metric, k == 0, m == 0, m not dividing dim, nulls, overflowing sizes, an overlap.
+ * engram_pq_top_k against a sort of the scanned scores for both metrics, engram_pq_pack and
+ * engram_pq_top_k_packed against engram_pq_top_k (bit for bit), and the refusals: an unknown
+ * metric, k == 0, m == 0 or not dividing dim, nulls, overflowing sizes, an overlap.
  * Prints "N passed, 0 failed"; exits 1 on any failure.
  *
  * Build and run (from the repository root, after scripts/dist.sh):
@@ -48,6 +49,8 @@ static float codebook[DIM * 256];
 static uint8_t codes[N * M];
 static float table[M * 256];
 static float scores[N];
+/* N = 333 rows: five whole blocks of 64 and a padded one. */
+static uint8_t packed[6 * 64 * M];
 
 /* Index order of the reference top k: nearer first, then lower index. */
 static int l2_metric;
@@ -79,6 +82,16 @@ static void check_top_k(uint32_t metric) {
     int same = 1;
     for (size_t r = 0; r < K; r++) same &= idx[r] == want[r] && sc[r] == scores[want[r]];
     CHECK(same);
+
+    /* The fast scan from packed codes: the same answer, bit for bit. */
+    size_t len = 0, pidx[K], pcount = 0;
+    float psc[K];
+    CHECK(engram_pq_packed_len(N, M, &len) == ENGRAM_OK && len == sizeof packed);
+    CHECK(engram_pq_pack(codes, N, M, packed) == ENGRAM_OK);
+    CHECK(engram_pq_top_k_packed(query, DIM, codebook, M, metric, packed, N, K, pidx, psc,
+                                 &pcount) == ENGRAM_OK);
+    CHECK(pcount == count);
+    CHECK(memcmp(pidx, idx, sizeof idx) == 0 && memcmp(psc, sc, sizeof sc) == 0);
 }
 
 int main(void) {
@@ -136,6 +149,23 @@ int main(void) {
     CHECK(engram_pq_scan(table, M, codes, N, table + 1) == ENGRAM_ERR_INVALID); /* overlap */
     CHECK(engram_pq_scan(NULL, 0, NULL, 0, NULL) == ENGRAM_ERR_INVALID);      /* m == 0 */
     CHECK(engram_pq_scan(table, M, NULL, 0, NULL) == ENGRAM_OK);              /* no rows */
+    size_t len = 7;
+    CHECK(engram_pq_packed_len(N, 0, &len) == ENGRAM_ERR_INVALID && len == 7);
+    CHECK(engram_pq_packed_len(SIZE_MAX, 2, &len) == ENGRAM_ERR_INVALID && len == 7);
+    CHECK(engram_pq_packed_len(N, M, NULL) == ENGRAM_ERR_NULL);
+    CHECK(engram_pq_pack(codes, N, 0, packed) == ENGRAM_ERR_INVALID);
+    CHECK(engram_pq_pack(codes, SIZE_MAX / 2, M, packed) == ENGRAM_ERR_INVALID);
+    CHECK(engram_pq_pack(codes, N, M, NULL) == ENGRAM_ERR_NULL);
+    CHECK(engram_pq_pack(packed, N, M, packed) == ENGRAM_ERR_INVALID); /* overlap */
+    CHECK(engram_pq_top_k_packed(query, DIM, codebook, M, ENGRAM_PQ_L2, packed, N, 0, idx, sc,
+                                 &count) == ENGRAM_ERR_INVALID);
+    CHECK(engram_pq_top_k_packed(query, DIM, codebook, 0, ENGRAM_PQ_L2, packed, N, K, idx, sc,
+                                 &count) == ENGRAM_ERR_INVALID);
+    CHECK(engram_pq_top_k_packed(query, DIM, codebook, M, 9, packed, N, K, idx, sc, &count) ==
+          ENGRAM_ERR_INVALID);
+    CHECK(engram_pq_top_k_packed(query, DIM, codebook, M, ENGRAM_PQ_L2, packed, N, K, idx, sc,
+                                 NULL) == ENGRAM_ERR_NULL);
+    CHECK(count == 99);
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

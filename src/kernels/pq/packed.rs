@@ -36,11 +36,16 @@ pub const MAX_QUANTIZED_M: usize = 257;
 /// assert_eq!(packed.row(1).collect::<Vec<u8>>(), [3, 4]);
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
+///
+/// The bytes can also live elsewhere: [`pack_into`] packs into a buffer the caller owns (a C
+/// array, a memory-mapped file), [`as_bytes`](Self::as_bytes) gives them out for storage, and
+/// [`from_packed`](PackedCodes::from_packed) wraps packed bytes, borrowed or owned, without
+/// copying them (`PackedCodes<&[u8]>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PackedCodes {
+pub struct PackedCodes<S = Vec<u8>> {
     n: usize,
     m: usize,
-    data: Vec<u8>,
+    data: S,
 }
 
 impl PackedCodes {
@@ -48,8 +53,8 @@ impl PackedCodes {
     ///
     /// # Errors
     ///
-    /// [`KernelError::InvalidParameter`] if `m` is 0; [`KernelError::NotAMultiple`] unless
-    /// `codes.len()` is a multiple of `m`.
+    /// [`KernelError::InvalidParameter`] if `m` is 0 or the packed size overflows `usize`;
+    /// [`KernelError::NotAMultiple`] unless `codes.len()` is a multiple of `m`.
     ///
     /// # Example
     ///
@@ -63,14 +68,40 @@ impl PackedCodes {
     pub fn pack(codes: &[u8], m: usize) -> Result<Self, KernelError> {
         super::positive("m", m)?;
         let n = super::rows(codes, m)?;
-        let blocks = n.div_ceil(BLOCK_ROWS);
-        let mut data = vec![0u8; blocks * BLOCK_ROWS * m];
-        for (i, row) in codes.chunks_exact(m).enumerate() {
-            for (j, &c) in row.iter().enumerate() {
-                data[packed_index(m, i, j)] = c;
-            }
-        }
+        let mut data = vec![0u8; checked_packed_len(n, m)?];
+        scatter(codes, m, &mut data);
         Ok(PackedCodes { n, m, data })
+    }
+}
+
+impl<S: AsRef<[u8]>> PackedCodes<S> {
+    /// Wraps bytes packed by [`pack_into`] (or taken from [`as_bytes`](Self::as_bytes)) for
+    /// `rows` rows of `m` codes, without copying them.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::InvalidParameter`] if `m` is 0 or the packed size overflows `usize`;
+    /// [`KernelError::LengthMismatch`] unless `data` holds exactly
+    /// [`packed_len(rows, m)`](packed_len) bytes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use engram_kernels::kernels::pq::{pack_into, packed_len, PackedCodes};
+    ///
+    /// let codes = [7, 8, /* row 1 */ 9, 10];
+    /// let mut buf = vec![0xAA; packed_len(2, 2).unwrap()];
+    /// pack_into(&codes, 2, &mut buf)?;
+    /// let view = PackedCodes::from_packed(&buf[..], 2, 2)?;
+    /// assert_eq!(view, PackedCodes::pack(&codes, 2)?.as_view());
+    /// assert!(PackedCodes::from_packed(&buf[1..], 2, 2).is_err());
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn from_packed(data: S, rows: usize, m: usize) -> Result<Self, KernelError> {
+        super::positive("m", m)?;
+        let len = checked_packed_len(rows, m)?;
+        crate::kernels::error::expect_len("packed", len, data.as_ref().len())?;
+        Ok(PackedCodes { n: rows, m, data })
     }
 
     /// The number of rows.
@@ -112,6 +143,40 @@ impl PackedCodes {
         self.m
     }
 
+    /// The packed bytes, [`packed_len(len(), m())`](packed_len) of them: what
+    /// [`from_packed`](PackedCodes::from_packed) takes back.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use engram_kernels::kernels::pq::PackedCodes;
+    /// let packed = PackedCodes::pack(&[1, 2], 2)?;
+    /// assert_eq!(packed.as_bytes().len(), 128);
+    /// assert_eq!((packed.as_bytes()[0], packed.as_bytes()[64]), (1, 2));
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// A borrowed view of the same rows.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use engram_kernels::kernels::pq::PackedCodes;
+    /// let packed = PackedCodes::pack(&[1, 2], 2)?;
+    /// assert_eq!(packed.as_view().code(0, 1), 2);
+    /// # Ok::<(), engram_kernels::kernels::KernelError>(())
+    /// ```
+    pub fn as_view(&self) -> PackedCodes<&[u8]> {
+        PackedCodes {
+            n: self.n,
+            m: self.m,
+            data: self.data.as_ref(),
+        }
+    }
+
     /// Row `i`'s code in sub-space `j`.
     ///
     /// # Panics
@@ -128,7 +193,7 @@ impl PackedCodes {
     /// ```
     pub fn code(&self, i: usize, j: usize) -> u8 {
         assert!(i < self.n && j < self.m, "code ({i}, {j}) out of range");
-        self.data[packed_index(self.m, i, j)]
+        self.as_bytes()[packed_index(self.m, i, j)]
     }
 
     /// Row `i`'s codes in order of the sub-space.
@@ -147,12 +212,78 @@ impl PackedCodes {
     /// ```
     pub fn row(&self, i: usize) -> impl Iterator<Item = u8> + '_ {
         assert!(i < self.n, "row {i} out of range");
-        (0..self.m).map(move |j| self.data[packed_index(self.m, i, j)])
+        (0..self.m).map(move |j| self.as_bytes()[packed_index(self.m, i, j)])
     }
 
     /// The blocks, `64 × m` bytes each.
     fn blocks(&self) -> core::slice::ChunksExact<'_, u8> {
-        self.data.chunks_exact(BLOCK_ROWS * self.m)
+        self.as_bytes().chunks_exact(BLOCK_ROWS * self.m)
+    }
+}
+
+/// Bytes that `rows` rows of `m` codes take packed: `⌈rows / 64⌉ · 64 · m` (whole blocks);
+/// `None` if that overflows `usize`.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::pq::packed_len;
+///
+/// assert_eq!(packed_len(0, 96), Some(0));
+/// assert_eq!(packed_len(65, 96), Some(2 * 64 * 96));
+/// assert_eq!(packed_len(usize::MAX, 2), None);
+/// ```
+pub fn packed_len(rows: usize, m: usize) -> Option<usize> {
+    rows.div_ceil(BLOCK_ROWS)
+        .checked_mul(BLOCK_ROWS)?
+        .checked_mul(m)
+}
+
+/// [`packed_len`] as a kernel error.
+fn checked_packed_len(rows: usize, m: usize) -> Result<usize, KernelError> {
+    packed_len(rows, m).ok_or(KernelError::InvalidParameter {
+        what: "rows",
+        value: rows as f64,
+        requirement: "a packed size that fits usize",
+    })
+}
+
+/// Packs row-major codes (`m` bytes per row) into `out`, a buffer the caller owns, padding the
+/// last block with zero codes; wrap it with [`PackedCodes::from_packed`] to scan it. Returns the
+/// number of rows.
+///
+/// # Errors
+///
+/// [`KernelError::InvalidParameter`] if `m` is 0; [`KernelError::NotAMultiple`] unless
+/// `codes.len()` is a multiple of `m`; [`KernelError::LengthMismatch`] unless `out` holds exactly
+/// [`packed_len(rows, m)`](packed_len) bytes. `out` is untouched on any error.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::pq::{pack_into, packed_len};
+///
+/// let mut out = vec![0xFF; packed_len(1, 2).unwrap()];
+/// assert_eq!(pack_into(&[3, 4], 2, &mut out)?, 1);
+/// assert_eq!((out[0], out[1], out[64]), (3, 0, 4));
+/// assert!(pack_into(&[3, 4], 2, &mut out[..10]).is_err());
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn pack_into(codes: &[u8], m: usize, out: &mut [u8]) -> Result<usize, KernelError> {
+    super::positive("m", m)?;
+    let n = super::rows(codes, m)?;
+    crate::kernels::error::expect_len("packed", checked_packed_len(n, m)?, out.len())?;
+    out.fill(0);
+    scatter(codes, m, out);
+    Ok(n)
+}
+
+/// Writes row-major `codes` into zeroed packed `out` (lengths checked).
+fn scatter(codes: &[u8], m: usize, out: &mut [u8]) {
+    for (i, row) in codes.chunks_exact(m).enumerate() {
+        for (j, &c) in row.iter().enumerate() {
+            out[packed_index(m, i, j)] = c;
+        }
     }
 }
 
@@ -432,9 +563,9 @@ pub(super) fn quantize(table: &[f32], q: &mut [u8]) -> Result<Quant, KernelError
 /// assert_eq!(sums, [3, 510]);
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
-pub fn scan_quantized(
+pub fn scan_quantized<S: AsRef<[u8]>>(
     qt: &QuantizedTable,
-    packed: &PackedCodes,
+    packed: &PackedCodes<S>,
     sums: &mut [u16],
 ) -> Result<(), KernelError> {
     crate::kernels::error::expect_len("quantized table m", packed.m, qt.m())?;
@@ -499,12 +630,12 @@ pub(super) fn scan_block_scalar(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [
 /// assert_eq!(fast, pq::top_k(&[8.0], &codebook, 1, Metric::L2, &codes, 2)?);
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
-pub fn top_k_packed(
+pub fn top_k_packed<S: AsRef<[u8]>>(
     query: &[f32],
     codebook: &[f32],
     m: usize,
     metric: Metric,
-    packed: &PackedCodes,
+    packed: &PackedCodes<S>,
     k: usize,
 ) -> Result<Vec<Match>, KernelError> {
     super::table_shape(query, codebook, m)?;
@@ -515,7 +646,7 @@ pub fn top_k_packed(
         let table = stage(scratch, m * CENTROIDS, |_| 0.0f32)?;
         super::build_table(query, codebook, m, metric, table)?;
         let heap = stage(scratch, k.min(packed.n), |_| Match::default())?;
-        let found = with_table(scratch, table, metric, packed, heap)?;
+        let found = with_table(scratch, table, metric, packed.as_view(), heap)?;
         Ok(heap[..found].to_vec())
     })
 }
@@ -544,17 +675,66 @@ pub fn top_k_packed(
 /// assert_eq!((out[0].index, out[1].index), (0, 2));
 /// # Ok::<(), engram_kernels::kernels::KernelError>(())
 /// ```
-pub fn top_k_packed_with_table(
+pub fn top_k_packed_with_table<S: AsRef<[u8]>>(
     table: &[f32],
     m: usize,
     metric: Metric,
-    packed: &PackedCodes,
+    packed: &PackedCodes<S>,
     out: &mut [Match],
 ) -> Result<usize, KernelError> {
     quant_shape(table, m)?;
     crate::kernels::error::expect_len("packed m", m, packed.m)?;
     super::positive("k", out.len())?;
-    with_arena(|scratch| with_table(scratch, table, metric, packed, out))
+    with_arena(|scratch| with_table(scratch, table, metric, packed.as_view(), out))
+}
+
+/// Like [`top_k_packed`] with `k = indices.len()`, writing each match's row index to `indices`
+/// and its score to `scores` (two arrays, as a C caller holds them), without allocating: tables,
+/// histogram and heap live in scratch. Returns how many matches were written, nearest first;
+/// both outputs beyond that count are untouched.
+///
+/// # Errors
+///
+/// As for [`top_k_packed`]; [`KernelError::LengthMismatch`] unless
+/// `scores.len() == indices.len()`. The outputs are untouched on any error.
+///
+/// # Example
+///
+/// ```
+/// use engram_kernels::kernels::pq::{top_k_packed_into_parts, Metric, PackedCodes, CENTROIDS};
+///
+/// let codebook: Vec<f32> = (0..CENTROIDS).map(|c| c as f32).collect(); // m = 1, dsub = 1
+/// let packed = PackedCodes::pack(&[0, 3, 2], 1)?;
+/// let (mut indices, mut scores) = ([0usize; 2], [0.0f32; 2]);
+/// let n = top_k_packed_into_parts(&[2.0], &codebook, 1, Metric::L2, &packed, &mut indices,
+///                                 &mut scores)?;
+/// assert_eq!((n, indices, scores), (2, [2, 1], [0.0, 1.0]));
+/// # Ok::<(), engram_kernels::kernels::KernelError>(())
+/// ```
+pub fn top_k_packed_into_parts<S: AsRef<[u8]>>(
+    query: &[f32],
+    codebook: &[f32],
+    m: usize,
+    metric: Metric,
+    packed: &PackedCodes<S>,
+    indices: &mut [usize],
+    scores: &mut [f32],
+) -> Result<usize, KernelError> {
+    crate::kernels::error::expect_len("scores", indices.len(), scores.len())?;
+    super::table_shape(query, codebook, m)?;
+    super::positive("k", indices.len())?;
+    quant_m(m)?;
+    crate::kernels::error::expect_len("packed m", m, packed.m)?;
+    with_arena(|scratch| {
+        let table = stage(scratch, m * CENTROIDS, |_| 0.0f32)?;
+        super::build_table(query, codebook, m, metric, table)?;
+        let heap = stage(scratch, indices.len().min(packed.n), |_| Match::default())?;
+        let found = with_table(scratch, table, metric, packed.as_view(), heap)?;
+        for ((hit, i), s) in heap[..found].iter().zip(indices).zip(scores) {
+            (*i, *s) = (hit.index, hit.score);
+        }
+        Ok(found)
+    })
 }
 
 /// Quantizes `table` into scratch and selects; arguments validated.
@@ -562,7 +742,7 @@ fn with_table(
     scratch: crate::scratch::Scratch<'_>,
     table: &[f32],
     metric: Metric,
-    packed: &PackedCodes,
+    packed: PackedCodes<&[u8]>,
     out: &mut [Match],
 ) -> Result<usize, KernelError> {
     let q = stage(scratch, table.len(), |_| 0u8)?;
@@ -571,7 +751,7 @@ fn with_table(
         Some(_) => stage(scratch, packed.m * 255 + 1, |_| 0u32)?,
         None => &mut [][..],
     };
-    Ok(select_packed(table, q, quant, metric, packed, hist, out))
+    Ok(select_packed(table, q, quant, metric, &packed, hist, out))
 }
 
 /// The selection behind [`top_k_packed_with_table`]: arguments validated, `hist` holds
@@ -588,7 +768,7 @@ fn select_packed(
     q: &[u8],
     quant: Option<Quant>,
     metric: Metric,
-    packed: &PackedCodes,
+    packed: &PackedCodes<&[u8]>,
     hist: &mut [u32],
     out: &mut [Match],
 ) -> usize {
@@ -677,7 +857,7 @@ mod tests {
             &q,
             Some(quant),
             Metric::L2,
-            &packed,
+            &packed.as_view(),
             &mut hist,
             &mut out,
         );
