@@ -55,7 +55,9 @@ fn stream_sum(data: &[u8]) -> u64 {
 mod x86 {
     use core::arch::x86_64::*;
 
-    /// Four 32-byte vectors per step into four accumulators (`vpsadbw` sums 8 bytes to a u64).
+    /// Four 32-byte vectors per step into four accumulators (`vpsadbw` sums 8 bytes to a u64),
+    /// asking for the lines 8 KiB ahead into L2 as the fast scan does: without it this floor
+    /// streams slower than the scan.
     #[target_feature(enable = "avx2")]
     pub fn sum_avx2(data: &[u8]) -> u64 {
         let zero = _mm256_setzero_si256();
@@ -63,6 +65,9 @@ mod x86 {
         let blocks = data.chunks_exact(128);
         let tail: u64 = blocks.remainder().iter().map(|&b| u64::from(b)).sum();
         for b in blocks {
+            // A prefetch never faults, so the address may lie past the slice.
+            _mm_prefetch::<_MM_HINT_T1>(b.as_ptr().wrapping_add(8192).cast());
+            _mm_prefetch::<_MM_HINT_T1>(b.as_ptr().wrapping_add(8192 + 64).cast());
             for (j, a) in acc.iter_mut().enumerate() {
                 // SAFETY: each 128-byte block holds four 32-byte vectors; j < 4.
                 let v = unsafe { _mm256_loadu_si256(b.as_ptr().add(32 * j).cast()) };
