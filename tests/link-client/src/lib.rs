@@ -38,6 +38,95 @@ unsafe extern "C" {
         out_scores: *mut f32,
         out_count: *mut usize,
     ) -> i32;
+    fn engram_pq_packed_len(num_codes: usize, m: usize, out_len: *mut usize) -> i32;
+    fn engram_pq_pack(codes: *const u8, num_codes: usize, m: usize, packed: *mut u8) -> i32;
+    fn engram_pq_top_k(
+        query: *const f32,
+        dim: usize,
+        codebook: *const f32,
+        m: usize,
+        metric: u32,
+        codes: *const u8,
+        num_codes: usize,
+        k: usize,
+        out_indices: *mut usize,
+        out_scores: *mut f32,
+        out_count: *mut usize,
+    ) -> i32;
+    fn engram_pq_top_k_packed(
+        query: *const f32,
+        dim: usize,
+        codebook: *const f32,
+        m: usize,
+        metric: u32,
+        packed: *const u8,
+        num_codes: usize,
+        k: usize,
+        out_indices: *mut usize,
+        out_scores: *mut f32,
+        out_count: *mut usize,
+    ) -> i32;
+}
+
+/// The `k` nearest PQ code rows (`m` codes each) to `query` under squared L2, as
+/// `(index, score)`, nearest first: once from the row-major codes and once from the same codes
+/// packed for the fast scan. The two answers must be equal; returns both.
+#[allow(clippy::type_complexity)]
+pub fn pq_nearest(
+    query: &[f32],
+    codebook: &[f32],
+    m: usize,
+    codes: &[u8],
+    k: usize,
+) -> (Vec<(usize, f32)>, Vec<(usize, f32)>) {
+    let n = codes.len() / m;
+    let run = |packed: Option<&[u8]>| {
+        let (mut idx, mut sc, mut count) = (vec![0usize; k], vec![0f32; k], 0usize);
+        // SAFETY: each pointer is valid for the length passed with it (the packed buffer for
+        // `engram_pq_packed_len(n, m)` bytes); the outputs are distinct.
+        let rc = unsafe {
+            match packed {
+                None => engram_pq_top_k(
+                    query.as_ptr(),
+                    query.len(),
+                    codebook.as_ptr(),
+                    m,
+                    0,
+                    codes.as_ptr(),
+                    n,
+                    k,
+                    idx.as_mut_ptr(),
+                    sc.as_mut_ptr(),
+                    &mut count,
+                ),
+                Some(p) => engram_pq_top_k_packed(
+                    query.as_ptr(),
+                    query.len(),
+                    codebook.as_ptr(),
+                    m,
+                    0,
+                    p.as_ptr(),
+                    n,
+                    k,
+                    idx.as_mut_ptr(),
+                    sc.as_mut_ptr(),
+                    &mut count,
+                ),
+            }
+        };
+        assert_eq!(rc, 0, "engram_pq_top_k / _packed");
+        idx.into_iter().zip(sc).take(count).collect::<Vec<_>>()
+    };
+    let mut len = 0usize;
+    // SAFETY: `len` is valid for one write.
+    assert_eq!(unsafe { engram_pq_packed_len(n, m, &mut len) }, 0);
+    let mut packed = vec![0u8; len];
+    // SAFETY: `codes` holds `n * m` bytes and `packed` the packed length.
+    assert_eq!(
+        unsafe { engram_pq_pack(codes.as_ptr(), n, m, packed.as_mut_ptr()) },
+        0
+    );
+    (run(None), run(Some(&packed)))
 }
 
 /// Cosine similarity of `query` against each `query.len()`-float row of `candidates`.

@@ -61,6 +61,15 @@ fn main() -> ExitCode {
         "top-k order and score",
     );
 
+    // PQ: m = 1, one-float sub-vectors, centroid c at c; the query 8 is 1 from codes 9 and 7.
+    let codebook: Vec<f32> = (0..256).map(|c| c as f32).collect();
+    let (exact, fast) = engram::pq_nearest(&[8.0], &codebook, 1, &[9, 2, 7, 255], 2);
+    c.check(
+        exact == [(0, 1.0), (2, 1.0)],
+        "PQ top-k from row-major codes",
+    );
+    c.check(fast == exact, "PQ top-k from packed codes equals it");
+
     engram::reset_metrics();
     let mut act = [1.0f32, 0.0, 0.0];
     engram::spread(&[1, 2], &[0.5, 0.3], &mut act, 5);
