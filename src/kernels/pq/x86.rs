@@ -205,7 +205,12 @@ fn scan_block_vbmi_impl(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u16; 64]
         // The codes are one sequential stream; asking for the line `AHEAD` bytes on keeps more
         // reads in flight than the hardware prefetcher alone (a prefetch never faults, so the
         // address may lie past the slice).
-        _mm_prefetch::<_MM_HINT_T1>(codes.as_ptr().wrapping_add(AHEAD).cast());
+        // SAFETY: a prefetch never faults, whatever the address. (The minimum supported Rust,
+        // 1.89, still declares it unsafe; newer ones do not, hence the allow.)
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T1>(codes.as_ptr().wrapping_add(AHEAD).cast())
+        };
         let below = _mm512_permutex2var_epi8(t0, c, t1);
         let above = _mm512_permutex2var_epi8(t2, c, t3);
         let v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(c), below, above);
