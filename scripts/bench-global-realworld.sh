@@ -10,6 +10,8 @@
 #   * the median wall-clock time per iteration over ROUNDS interleaved rounds (every configuration
 #     runs once per round, so drift hits all alike), and the median of the per-round ratios to
 #     System and to mimalloc (each ratio taken within one round);
+#   * the same ratio to mimalloc for the fastest tenth of the iterations of each timed run (its
+#     10th-percentile iteration time), which a slow phase of a shared machine does not move;
 #   * steady-state minor page faults per iteration (after a warm-up iteration), peak RSS, and the
 #     share of resident memory on transparent huge pages at the end: of the whole process, and
 #     (GlobalArena binaries) of the arena's reserved range (medians over the rounds);
@@ -60,7 +62,7 @@ def ir(binary, w, mode, n, out):
             return int(line.split()[-1])
     sys.exit(f"no callgrind total for {binary} {w} {mode}")
 
-instr, wall, mem, mismatch = {}, {}, {}, []
+instr, wall, fast, mem, mismatch = {}, {}, {}, {}, []
 for w in W:
     n, t_iters = ITERS[w]
     print(f"[{w}: {'callgrind, then ' if CALLGRIND else ''}{ROUNDS} timed rounds...]",
@@ -80,19 +82,20 @@ for w in W:
         for name, binary, mode in CONFIGS:
             r = subprocess.run([f"{B}/{binary}", "time", w, str(t_iters), mode],
                                capture_output=True, text=True, check=True)
-            ns, faults, hwm, rss, huge, arena_rss, arena_huge = r.stdout.split()
+            ns, faults, hwm, rss, huge, arena_rss, arena_huge, p10 = r.stdout.split()
             wall.setdefault((w, name), []).append(int(ns))
+            fast.setdefault((w, name), []).append(int(p10))
             mem.setdefault((w, name), []).append((float(faults), int(hwm), int(rss), int(huge),
                                                   int(arena_rss), int(arena_huge)))
     print(f"[{w} done]", file=sys.stderr, flush=True)
 
-def ratio(w, name, base):
+def ratio(w, name, base, times=wall):
     """Median over rounds of this round's time / the base's time in the same round."""
-    return statistics.median(a / b for a, b in zip(wall[w, name], wall[w, base]))
+    return statistics.median(a / b for a, b in zip(times[w, name], times[w, base]))
 
 print(f"{'workload':10} {'configuration':22} {'Minstr/iter':>11} {'vs mimalloc':>11}"
       f" {'median ms':>10} {'vs System':>9} {'vs mimalloc':>11} {'faults/iter':>11}"
-      f" {'peak RSS MB':>11} {'huge: all':>9} {'arena':>6}")
+      f" {'p10 vs mimalloc':>15} {'peak RSS MB':>11} {'huge: all':>9} {'arena':>6}")
 for w in W:
     for name, _, _ in CONFIGS:
         med = statistics.median(wall[w, name]) / 1e6
@@ -107,18 +110,20 @@ for w in W:
         arena = (f"{statistics.median(x[5] / x[4] for x in mem[w, name]) * 100:5.0f}%"
                  if mem[w, name][0][4] else f"{'-':>6}")
         print(f"{w:10} {name:22} {ic} {med:10.2f} {ratio(w, name, 'System'):9.3f}"
-              f" {ratio(w, name, 'mimalloc'):11.3f} {faults:11.1f} {hwm:11.1f} {huge * 100:8.0f}% {arena}")
+              f" {ratio(w, name, 'mimalloc'):11.3f} {faults:11.1f}"
+              f" {ratio(w, name, 'mimalloc', fast):15.3f} {hwm:11.1f} {huge * 100:8.0f}% {arena}")
 if os.environ.get("CSV"):
     with open(os.environ["CSV"], "w") as f:
         f.write("workload,configuration,instr_per_iter,median_ns,ratio_system,ratio_mimalloc,"
-                "faults_per_iter,peak_rss_kb\n")
+                "faults_per_iter,peak_rss_kb,p10_ratio_mimalloc\n")
         for w in W:
             for name, _, _ in CONFIGS:
                 i = f"{instr[w, name]:.0f}" if CALLGRIND else ""
                 faults = statistics.median(x[0] for x in mem[w, name])
                 hwm = statistics.median(x[1] for x in mem[w, name])
                 f.write(f"{w},{name},{i},{statistics.median(wall[w, name])},"
-                        f"{ratio(w, name, 'System')},{ratio(w, name, 'mimalloc')},{faults},{hwm}\n")
+                        f"{ratio(w, name, 'System')},{ratio(w, name, 'mimalloc')},{faults},{hwm},"
+                        f"{ratio(w, name, 'mimalloc', fast)}\n")
 print(f"outputs identical to System's: {'yes' if not mismatch else 'NO: ' + ', '.join(mismatch)}")
 sys.exit(1 if mismatch else 0)
 PY

@@ -146,6 +146,13 @@ impl<S: AsRef<[u8]>> PackedCodes<S> {
     /// The packed bytes, [`packed_len(len(), m())`](packed_len) of them: what
     /// [`from_packed`](PackedCodes::from_packed) takes back.
     ///
+    /// # Panics
+    ///
+    /// If `S`'s `as_ref` no longer returns as many bytes as [`from_packed`](Self::from_packed)
+    /// checked (a storage type whose contents change length behind a shared reference). Every
+    /// read of the codes goes through here, so such storage panics instead of scoring rows that
+    /// are not there.
+    ///
     /// # Example
     ///
     /// ```
@@ -156,10 +163,22 @@ impl<S: AsRef<[u8]>> PackedCodes<S> {
     /// # Ok::<(), engram_kernels::kernels::KernelError>(())
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
-        self.data.as_ref()
+        let bytes = self.data.as_ref();
+        // The length was checked at construction; the multiplication cannot overflow now.
+        let want = (self.n.div_ceil(BLOCK_ROWS) * BLOCK_ROWS) * self.m;
+        assert!(
+            bytes.len() == want,
+            "PackedCodes storage changed length: {} bytes, {want} expected",
+            bytes.len()
+        );
+        bytes
     }
 
     /// A borrowed view of the same rows.
+    ///
+    /// # Panics
+    ///
+    /// As [`as_bytes`](Self::as_bytes).
     ///
     /// # Example
     ///
@@ -173,7 +192,7 @@ impl<S: AsRef<[u8]>> PackedCodes<S> {
         PackedCodes {
             n: self.n,
             m: self.m,
-            data: self.data.as_ref(),
+            data: self.as_bytes(),
         }
     }
 
@@ -212,7 +231,8 @@ impl<S: AsRef<[u8]>> PackedCodes<S> {
     /// ```
     pub fn row(&self, i: usize) -> impl Iterator<Item = u8> + '_ {
         assert!(i < self.n, "row {i} out of range");
-        (0..self.m).map(move |j| self.as_bytes()[packed_index(self.m, i, j)])
+        let bytes = self.as_bytes();
+        (0..self.m).map(move |j| bytes[packed_index(self.m, i, j)])
     }
 
     /// The blocks, `64 × m` bytes each.
@@ -830,6 +850,27 @@ fn rescore(table: &[[f32; CENTROIDS]], block: &[u8], r: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Storage that hands out one byte fewer once told to: a perverse `AsRef`.
+    struct Shrinking(Vec<u8>, core::cell::Cell<bool>);
+
+    impl AsRef<[u8]> for Shrinking {
+        fn as_ref(&self) -> &[u8] {
+            let n = self.0.len() - usize::from(self.1.get());
+            &self.0[..n]
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "PackedCodes storage changed length: 127 bytes, 128 expected")]
+    fn storage_that_changes_length_panics_on_read() {
+        let bytes = PackedCodes::pack(&[1, 2], 2).unwrap().as_bytes().to_vec();
+        let packed =
+            PackedCodes::from_packed(Shrinking(bytes, core::cell::Cell::new(false)), 1, 2).unwrap();
+        assert_eq!(packed.code(0, 1), 2);
+        packed.data.1.set(true);
+        let _ = packed.as_view();
+    }
 
     #[test]
     fn packed_index_lays_blocks_subspace_major() {
