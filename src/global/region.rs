@@ -23,7 +23,7 @@
 //! management; the arithmetic is in safe `const fn`s tested below.
 
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 /// log2 of the chunk size.
 #[cfg(not(miri))]
@@ -49,28 +49,95 @@ const _: () = assert!(
     "the range is aligned to its size"
 );
 
-/// Base of the reserved range, or null before the first reservation (or after a refusal).
-static BASE: AtomicPtr<u8> = AtomicPtr::new(null_mut());
+/// The process's one reservation.
+static RANGE: Reservation = Reservation::new();
 
-/// [`BASE`]'s bits above [`REGION_SHIFT`] for the ownership test, or [`NO_RANGE`] while there
-/// is no range.
-static TAG: AtomicUsize = AtomicUsize::new(NO_RANGE);
+/// The shared state of a reservation: one static instance ([`RANGE`]); the tests build their own
+/// to replay the race for the first reservation.
+struct Reservation {
+    /// Base of the reserved range, or null before the first reservation (or after a refusal).
+    base: AtomicPtr<u8>,
+    /// `base`'s bits above [`REGION_SHIFT`] for the ownership test, or [`NO_RANGE`] while there
+    /// is no range.
+    tag: AtomicUsize,
+    /// Not tried, reserved, or refused by the OS.
+    state: AtomicU8,
+    /// Whether the range is one writable mapping (`true`) or a `PROT_NONE` reservation whose
+    /// chunks [`commit`] makes writable one by one (the strict-overcommit fallback). Only the
+    /// thread whose mapping becomes the range stores it, so a reader sees that thread's value or
+    /// the initial `false` (which costs a redundant `mprotect`, never a fault).
+    writable: AtomicBool,
+}
 
 /// The tag while no range is reserved: `addr >> REGION_SHIFT` has its top bits clear, so it is
 /// never `usize::MAX`, and no address is owned. With it the ownership test needs no "is there a
 /// range" branch.
 pub const NO_RANGE: usize = usize::MAX;
 
-/// Reservation state: not tried, reserved, or refused by the OS.
-static STATE: AtomicU8 = AtomicU8::new(UNTRIED);
 const UNTRIED: u8 = 0;
 const RESERVED: u8 = 1;
 const REFUSED: u8 = 2;
 
-/// Whether the range is one writable mapping (`true`) or a `PROT_NONE` reservation whose chunks
-/// [`commit`] makes writable one by one (the strict-overcommit fallback). Set before the range
-/// is published.
-static WRITABLE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+impl Reservation {
+    const fn new() -> Reservation {
+        Reservation {
+            base: AtomicPtr::new(null_mut()),
+            tag: AtomicUsize::new(NO_RANGE),
+            state: AtomicU8::new(UNTRIED),
+            writable: AtomicBool::new(false),
+        }
+    }
+
+    /// The range base pointer, reserving the range with `map` on first use (`unmap` gives back
+    /// a mapping that lost the race); `None` if the OS refused it.
+    ///
+    /// Whoever returns a base has published its tag first, so [`owner_of`] recognises every
+    /// block carved from it: the thread that installs the base stores the tag just after, and a
+    /// thread that finds the base installed (or loses the race) stores the same tag itself
+    /// rather than trust that the installer has got that far.
+    fn reserve(
+        &self,
+        map: impl FnOnce() -> Option<(*mut u8, bool)>,
+        unmap: impl FnOnce(*mut u8),
+    ) -> Option<*mut u8> {
+        let current = self.base.load(Ordering::Acquire);
+        if !current.is_null() {
+            self.publish(current);
+            return Some(current);
+        }
+        if self.state.load(Ordering::Relaxed) == REFUSED {
+            return None;
+        }
+        let Some((fresh, writable)) = map() else {
+            self.state.store(REFUSED, Ordering::Relaxed);
+            return None;
+        };
+        match self
+            .base
+            .compare_exchange(null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                self.writable.store(writable, Ordering::Relaxed);
+                self.publish(fresh);
+                Some(fresh)
+            }
+            Err(winner) => {
+                unmap(fresh);
+                self.publish(winner);
+                Some(winner)
+            }
+        }
+    }
+
+    /// Stores `base`'s tag (every caller passes the one installed base, so every store writes
+    /// the same value) and marks the range reserved.
+    fn publish(&self, base: *mut u8) {
+        if self.tag.load(Ordering::Relaxed) == NO_RANGE {
+            self.tag.store(tag_of(base.addr()), Ordering::Release);
+            self.state.store(RESERVED, Ordering::Relaxed);
+        }
+    }
+}
 
 /// The ownership tag of a range starting at `base` (aligned to [`REGION_SIZE`]).
 #[inline(always)]
@@ -98,13 +165,14 @@ pub const fn chunk_offset(index: usize) -> usize {
 /// The range's tag if it is reserved, else `NO_RANGE`; a plain load, for the deallocation path.
 #[inline(always)]
 pub fn tag() -> usize {
-    TAG.load(Ordering::Relaxed)
+    RANGE.tag.load(Ordering::Relaxed)
 }
 
 /// Chunk index owning `ptr`, or `None` if `ptr` did not come from an arena.
 ///
 /// A `Relaxed` load suffices: a thread holding an arena pointer obtained it through some
-/// synchronisation with the allocating thread, which had already seen the published base.
+/// synchronisation with the allocating thread, which had published the tag (or seen it) before
+/// it carved the block ([`reserve`]).
 #[inline(always)]
 pub fn owner_of(ptr: *mut u8) -> Option<usize> {
     chunk_index(ptr.addr(), tag())
@@ -112,55 +180,34 @@ pub fn owner_of(ptr: *mut u8) -> Option<usize> {
 
 /// Whether the reservation was tried and refused (scopes then pass through).
 pub fn refused() -> bool {
-    STATE.load(Ordering::Relaxed) == REFUSED
+    RANGE.state.load(Ordering::Relaxed) == REFUSED
 }
 
 /// Whether the range is reserved.
 pub fn reserved() -> bool {
-    STATE.load(Ordering::Relaxed) == RESERVED
+    RANGE.state.load(Ordering::Relaxed) == RESERVED
 }
 
 /// The range base pointer, reserving the range on first use; `None` if the OS refused it.
 /// Never calls the global allocator.
 pub fn reserve() -> Option<*mut u8> {
-    let current = BASE.load(Ordering::Acquire);
-    if !current.is_null() {
-        return Some(current);
-    }
-    if STATE.load(Ordering::Relaxed) == REFUSED {
-        return None;
-    }
-    let Some(fresh) = map_range() else {
-        STATE.store(REFUSED, Ordering::Relaxed);
-        return None;
-    };
-    match BASE.compare_exchange(null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => {
-            TAG.store(tag_of(fresh.addr()), Ordering::Release);
-            STATE.store(RESERVED, Ordering::Relaxed);
-            Some(fresh)
-        }
-        Err(winner) => {
-            unmap_range(fresh);
-            Some(winner)
-        }
-    }
+    RANGE.reserve(map_range, unmap_range)
 }
 
 /// Maps `REGION_SIZE` bytes aligned to `REGION_SIZE`: one writable `MAP_NORESERVE` mapping
 /// advised for huge pages, or, where the OS refuses that, a `PROT_NONE` one (see the module docs).
 /// Aligning takes twice the range in address space for a moment; the slack is unmapped at once.
+/// Returns the base and whether the mapping is writable.
 #[cfg(all(unix, not(miri)))]
-fn map_range() -> Option<*mut u8> {
+fn map_range() -> Option<(*mut u8, bool)> {
     let (base, writable) = match map_aligned(REGION_SIZE, REGION_SIZE, true) {
         Some(base) => (base, true),
         None => (map_aligned(REGION_SIZE, REGION_SIZE, false)?, false),
     };
-    WRITABLE.store(writable, Ordering::Relaxed);
     // Advice only: where THP is off (or the kernel predates it) the range simply uses 4 KiB
     // pages. In the `PROT_NONE` fallback the advice is kept per chunk as it is made writable.
     advise_huge_pages(base, REGION_SIZE);
-    Some(base)
+    Some((base, writable))
 }
 
 /// Maps `len` bytes of anonymous memory aligned to `align` (a power of two): read-write if
@@ -211,12 +258,13 @@ fn unmap_range(base: *mut u8) {
 }
 
 #[cfg(miri)]
-fn map_range() -> Option<*mut u8> {
+fn map_range() -> Option<(*mut u8, bool)> {
     use std::alloc::{GlobalAlloc, Layout, System};
     let layout = Layout::from_size_align(REGION_SIZE, REGION_SIZE).ok()?;
     // SAFETY: non-zero size. `System` directly: never the global allocator.
     let p = unsafe { System.alloc(layout) };
-    (!p.is_null()).then_some(p)
+    // Not a writable mapping in the sense of `writable()`: `commit` does nothing under Miri.
+    (!p.is_null()).then_some((p, false))
 }
 
 #[cfg(miri)]
@@ -234,8 +282,10 @@ fn unmap_range(base: *mut u8) {
 /// Start of chunk `index` (requires a reserved range), with the range's provenance.
 #[inline(always)]
 pub fn chunk_start(index: usize) -> *mut u8 {
-    // `index < CHUNK_COUNT`: within the reservation `BASE` points to.
-    BASE.load(Ordering::Relaxed)
+    // `index < CHUNK_COUNT`: within the reservation the base points to.
+    RANGE
+        .base
+        .load(Ordering::Relaxed)
         .wrapping_add(chunk_offset(index))
 }
 
@@ -244,7 +294,7 @@ pub fn chunk_start(index: usize) -> *mut u8 {
 /// overcommit accounting when memory is short).
 #[cfg(all(unix, not(miri)))]
 pub fn commit(index: usize) -> bool {
-    if WRITABLE.load(Ordering::Relaxed) {
+    if RANGE.writable.load(Ordering::Relaxed) {
         return true;
     }
     commit_range(chunk_start(index), CHUNK_SIZE)
@@ -281,7 +331,7 @@ fn advise_huge_pages(start: *mut u8, len: usize) {
 // reports a refusal once, and every scope passes through to the inner allocator, counted as
 // `no_chunk_spills`. Everything above the range (routing, statistics) is the same.
 #[cfg(not(any(unix, miri)))]
-fn map_range() -> Option<*mut u8> {
+fn map_range() -> Option<(*mut u8, bool)> {
     None
 }
 
@@ -315,7 +365,7 @@ pub fn decommit(_index: usize) {}
 
 /// Whether the range is one writable mapping (not the per-chunk `PROT_NONE` fallback).
 pub fn writable() -> bool {
-    WRITABLE.load(Ordering::Relaxed)
+    RANGE.writable.load(Ordering::Relaxed)
 }
 
 /// Start and length of the reserved range, or `None` before it is reserved.
@@ -343,6 +393,71 @@ pub fn warn_no_chunk_once() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::cell::Cell;
+    use core::ptr::without_provenance_mut;
+
+    fn fake_base(k: usize) -> *mut u8 {
+        without_provenance_mut(k * REGION_SIZE)
+    }
+
+    #[test]
+    fn a_thread_that_finds_the_base_installed_publishes_its_tag() {
+        // Another thread's CAS installed the base and it was preempted before storing the tag.
+        // Blocks carved now must already be recognised by the free path.
+        let r = Reservation::new();
+        let base = fake_base(7);
+        r.base.store(base, Ordering::Release);
+        let got = r.reserve(
+            || panic!("the range is reserved"),
+            |_| panic!("nothing to unmap"),
+        );
+        assert_eq!(got, Some(base));
+        let tag = r.tag.load(Ordering::Relaxed);
+        assert_eq!(tag, tag_of(base.addr()));
+        assert_eq!(chunk_index(base.addr() + 3 * CHUNK_SIZE + 5, tag), Some(3));
+        assert_eq!(r.state.load(Ordering::Relaxed), RESERVED);
+    }
+
+    #[test]
+    fn the_loser_of_the_first_reservation_unmaps_its_range_and_publishes_the_winners() {
+        let r = Reservation::new();
+        let (winner, ours) = (fake_base(3), fake_base(5));
+        let unmapped = Cell::new(None);
+        let got = r.reserve(
+            || {
+                // The winner installs its base while we map ours (its tag not stored yet).
+                r.base.store(winner, Ordering::Release);
+                Some((ours, true))
+            },
+            |p| unmapped.set(Some(p)),
+        );
+        assert_eq!(got, Some(winner));
+        assert_eq!(unmapped.get(), Some(ours));
+        assert_eq!(r.tag.load(Ordering::Relaxed), tag_of(winner.addr()));
+        assert!(
+            !r.writable.load(Ordering::Relaxed),
+            "the loser's kind of mapping is not the range's"
+        );
+    }
+
+    #[test]
+    fn the_first_reservation_publishes_base_tag_and_kind_and_a_refusal_sticks() {
+        let r = Reservation::new();
+        let base = fake_base(2);
+        assert_eq!(
+            r.reserve(|| Some((base, false)), |_| unreachable!()),
+            Some(base)
+        );
+        assert_eq!(r.tag.load(Ordering::Relaxed), tag_of(base.addr()));
+        assert!(!r.writable.load(Ordering::Relaxed));
+        assert_eq!(r.reserve(|| unreachable!(), |_| unreachable!()), Some(base));
+
+        let refused = Reservation::new();
+        assert_eq!(refused.reserve(|| None, |_| unreachable!()), None);
+        assert_eq!(refused.state.load(Ordering::Relaxed), REFUSED);
+        assert_eq!(refused.reserve(|| unreachable!(), |_| unreachable!()), None);
+        assert_eq!(refused.tag.load(Ordering::Relaxed), NO_RANGE);
+    }
 
     #[test]
     fn chunk_index_is_a_range_check_and_a_shift() {
