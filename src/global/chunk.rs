@@ -387,16 +387,34 @@ fn release_claim(i: usize) {
     CHUNKS[i].word.fetch_sub(OWNED, Ordering::Release);
 }
 
-/// Carves `count` never-used contiguous chunks, claimed and committed.
+/// Carves `count` never-used contiguous chunks, claimed and committed. Takes nothing when fewer
+/// than `count` are left uncarved, so a request too large for what is left (or for the whole
+/// range) costs later, smaller requests no chunk.
 fn carve_run(count: usize) -> Option<usize> {
-    let head = CARVED.fetch_add(count, Ordering::AcqRel);
-    if head.saturating_add(count) > CHUNK_COUNT {
-        // The range is exhausted; chunks carved past its end do not exist, and any left before
-        // it stay unused (claimers skip chunks never committed).
-        CARVED.store(CHUNK_COUNT, Ordering::Relaxed);
-        return None;
+    let mut head = CARVED.load(Ordering::Acquire);
+    loop {
+        // `carve` may push the counter past the end for a moment: nothing is left then.
+        if count > CHUNK_COUNT.saturating_sub(head) {
+            return None;
+        }
+        match CARVED.compare_exchange_weak(head, head + count, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => break,
+            Err(now) => head = now,
+        }
     }
-    (head..head + count).all(commit_fresh).then_some(head)
+    for i in head..head + count {
+        if !commit_fresh(i) {
+            // The OS refused (strict overcommit, memory short): the chunks committed so far
+            // become free ones; this one and the rest of the run stay unusable, like a chunk
+            // whose single carve failed.
+            for j in head..i {
+                release_claim(j);
+            }
+            return None;
+        }
+    }
+    Some(head)
 }
 
 /// Makes a just-carved chunk owned and committed; `false` if the OS refused the commit (the

@@ -324,7 +324,9 @@ impl RegionStats {
 
 /// Whether a [`GlobalArena`] is the process's `#[global_allocator]`. Without one,
 /// [`with_global_arena`] does nothing (debug builds warn once on stderr). The first call makes
-/// one small allocation in a scope of its own to find out; the answer is cached.
+/// one small allocation in a scope of its own to find out; the answer is cached. During a
+/// thread's teardown, once its scopes can no longer become active, it answers `false` without
+/// caching it, and a later call asks again.
 ///
 /// # Example
 ///
@@ -345,10 +347,14 @@ pub fn is_installed() -> bool {
     }
     // Inside a scope our allocator counts every allocation (arena block or spill); no other
     // allocator touches these counters.
-    let Ok(before) = LOCAL.try_with(|l| l.counters.snapshot()) else {
-        return false; // thread teardown: ask again later
-    };
+    let before = LOCAL.with(|l| l.counters.snapshot());
     LOCAL.with(thread::Local::enter);
+    if !LOCAL.with(thread::Local::active) {
+        // Thread teardown (the exit hook is gone): the scope passes through, so the probe would
+        // prove nothing. Answer `false` for now, uncached, and ask again next time.
+        LOCAL.with(thread::Local::leave);
+        return false;
+    }
     let probe = std::hint::black_box(Box::new(0u64));
     drop(probe);
     LOCAL.with(thread::Local::leave);

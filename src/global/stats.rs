@@ -281,6 +281,11 @@ pub fn retire(entry: usize, s: GlobalStats) {
     }
 }
 
+/// Counts an arena free made by a thread without a table entry (see `Local::free`).
+pub fn count_unpublished_free() {
+    RETIRED[ARENA_FREES].fetch_add(1, Ordering::Relaxed);
+}
+
 /// Retired totals plus every published entry.
 pub fn aggregate() -> GlobalStats {
     let mut sum: [u64; FIELDS] = core::array::from_fn(|i| RETIRED[i].load(Ordering::Relaxed));

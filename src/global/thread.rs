@@ -79,9 +79,10 @@ pub struct Local {
     parked: Cell<usize>,
     /// Chunks owned: the current one plus the parked ones.
     owned: Cell<usize>,
-    /// No chunk to be had (cap reached or range exhausted) until the outermost scope exits: the
-    /// slow path then spills at once instead of searching again for every allocation.
-    starved: Cell<bool>,
+    /// Why no chunk is to be had (cap reached, or range exhausted or refused) until the outermost
+    /// scope exits: the slow path then spills at once, counted under that reason, instead of
+    /// searching again for every allocation.
+    starved: Cell<Option<Reason>>,
     /// This thread's token, written into the chunks it owns; `NO_TOKEN` before its first chunk.
     token: Cell<usize>,
     /// Entry in the published-counters table, or `NO_ENTRY`.
@@ -103,7 +104,7 @@ thread_local! {
             live: Cell::new(0),
             parked: Cell::new(NO_CHUNK),
             owned: Cell::new(0),
-            starved: Cell::new(false),
+            starved: Cell::new(None),
             token: Cell::new(NO_TOKEN),
             entry: Cell::new(stats::NO_ENTRY),
             bins: reuse::Bins::new(),
@@ -122,6 +123,7 @@ impl Drop for ExitGuard {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reason {
     Large,
     Cap,
@@ -256,6 +258,10 @@ impl Local {
         if count > thread_chunk_cap() {
             return Err(Reason::Cap);
         }
+        if count > region::CHUNK_COUNT {
+            // Larger than the whole range (the cap was lifted): no chunk could ever hold it.
+            return Err(Reason::Large);
+        }
         match chunk::take_span(count) {
             Some(head) => {
                 self.counters.large_alloc(size);
@@ -288,8 +294,8 @@ impl Local {
     /// Makes a chunk with nothing alive current: the current one rewound, a parked one that died,
     /// or one taken from the pool.
     fn next_chunk(&self) -> Result<(), Reason> {
-        if self.starved.get() {
-            return Err(Reason::Cap);
+        if let Some(reason) = self.starved.get() {
+            return Err(reason);
         }
         let cur = self.cur.get();
         if cur != NO_CHUNK {
@@ -306,7 +312,7 @@ impl Local {
             return Ok(());
         }
         if self.owned.get() >= thread_chunk_cap() {
-            self.starved.set(true);
+            self.starved.set(Some(Reason::Cap));
             return Err(Reason::Cap);
         }
         if self.token.get() == NO_TOKEN {
@@ -320,7 +326,7 @@ impl Local {
                 Ok(())
             }
             None => {
-                self.starved.set(true);
+                self.starved.set(Some(Reason::NoChunk));
                 region::warn_no_chunk_once();
                 Err(Reason::NoChunk)
             }
@@ -366,6 +372,19 @@ impl Local {
         }
     }
 
+    /// Counts a free of a block outside the current chunk: in this thread's counters while it
+    /// has a table entry, else straight into the process totals, since a thread without one (it
+    /// never entered a scope, its exit hook has run, or the table was full) would never publish
+    /// it.
+    #[inline(always)]
+    fn count_free_elsewhere(&self) {
+        if self.entry.get() == stats::NO_ENTRY {
+            stats::count_unpublished_free();
+        } else {
+            self.counters.arena_free();
+        }
+    }
+
     fn rewind(&self) {
         self.bins.clear();
         self.cursor.set(self.start.get().addr());
@@ -374,11 +393,12 @@ impl Local {
     /// Frees the arena block `[addr, addr + size)` of chunk `index`, from whichever thread.
     #[inline(always)]
     pub fn free(&self, index: usize, addr: usize, size: usize) {
-        self.counters.arena_free();
         if index != self.cur.get() {
+            self.count_free_elsewhere();
             chunk::free_parked_or_remote(index, self.token.get());
             return;
         }
+        self.counters.arena_free();
         self.live.set(self.live.get().wrapping_sub(1));
         if let Some(c) = release_last(addr, size, self.cursor.get(), self.start.get().addr()) {
             self.cursor.set(c);
@@ -455,7 +475,7 @@ impl Local {
             return;
         }
         self.active.set(false);
-        self.starved.set(false);
+        self.starved.set(None);
         self.settle_parked();
         let cur = self.cur.get();
         if cur != NO_CHUNK && chunk::owner_live(cur, self.live.get()) == 0 {
