@@ -13,12 +13,14 @@
 #
 # Engram links the library through its `zig-kernels` feature: engram-core/build.rs runs
 # `zig build` in ENGRAM_DIR/zig and links zig/zig-out/lib/libengram_kernels.a statically. Here a
-# stand-in `zig` on PATH copies the library under test there instead, and each library gets its
-# own target directory (named after its checksum), so the benchmarks are built once per library
-# and the runs alternate A, B, A, B. Ids whose name says "rust" time Engram's own Rust code, which
+# stand-in `zig` on PATH copies the library under test there instead; the benchmarks are built
+# once per library (the dependencies once for both) and the runs alternate A, B, A, B. Ids whose name says "rust" time Engram's own Rust code, which
 # does not call the library: their ratio shows the noise.
 #
-# Not run in CI: it needs an Engram checkout and builds it twice (long on a small machine).
+# Not run in CI: it needs an Engram checkout and builds it (about 300 crates with fat LTO: some
+# 20 minutes on 2 cores, then engram-core and the three benchmarks once more for the second
+# library). Engram's dependencies need hwloc and libudev (Debian: libhwloc-dev libudev-dev
+# pkg-config).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,22 +37,37 @@ rounds=${ENGRAM_BENCH_ROUNDS:-2}
 read -r -a criterion_args <<<"${ENGRAM_CRITERION_ARGS:---warm-up-time 1 --measurement-time 3}"
 benches=(decay_comparison spreading_comparison vector_similarity_comparison)
 work="$root/target/bench-engram"
+host=$(rustc -vV | sed -n 's/^host: //p')
 mkdir -p "$work"
 
 # The stand-in writes zig/zig-out/lib/libengram_kernels.a: keep the checkout's own file (often
 # LIB_A itself) and put it back at the end.
 zig_out="$engram/zig/zig-out/lib/libengram_kernels.a"
+restore=()
 if [[ -f $zig_out ]]; then
     cp "$zig_out" "$work/zig-out.saved"
-    trap 'cp "$work/zig-out.saved" "$zig_out"' EXIT
+    restore+=("cp '$work/zig-out.saved' '$zig_out'")
 fi
+# Engram's manifest declares spreading_comparison with `harness = false` but not the other two,
+# so cargo builds them with the libtest harness, which runs none of their criterion benchmarks.
+# Declare them for the run (the benchmark sources stay as they are) and put the manifest back.
+manifest="$engram/engram-core/Cargo.toml"
+cp "$manifest" "$work/Cargo.toml.saved"
+restore+=("cp '$work/Cargo.toml.saved' '$manifest'")
+trap 'for c in "${restore[@]}"; do eval "$c"; done' EXIT
+for b in "${benches[@]}"; do
+    grep -q "^name = \"$b\"" "$manifest" ||
+        printf '\n[[bench]]\nname = "%s"\nharness = false\n' "$b" >>"$manifest"
+done
 
 # Builds the benchmarks against one library; prints the directory holding its stand-in, its copy
-# of the library and its target directory.
+# of the library, its benchmark executables (benches/) and its criterion data (target/).
+# The dependencies (a few hundred crates, fat LTO) are built once, in one target directory shared
+# by both libraries; only engram-core and the benchmarks are rebuilt for the second.
 build() {
     local dir
     dir="$work/$(sha256sum "$1" | cut -c1-16)"
-    mkdir -p "$dir/bin"
+    mkdir -p "$dir/bin" "$dir/benches"
     cp "$1" "$dir/libengram_kernels.a"
     local lib="$dir/libengram_kernels.a"
     cat >"$dir/bin/zig" <<EOF
@@ -63,13 +80,28 @@ case "\$1" in
 esac
 EOF
     chmod +x "$dir/bin/zig"
-    # A fresh target directory runs the build script (and so the copy) before linking.
+    # engram-core's build script reruns when build.rs changes: that runs the stand-in (the copy)
+    # and rebuilds engram-core, which bundles the static library, before the benchmarks link.
+    touch "$engram/engram-core/build.rs"
     # -no-pie: `zig build` makes position-dependent objects, which a PIE cannot link; both
-    # libraries get the same flag.
-    (cd "$engram" && PATH="$dir/bin:$PATH" CARGO_TARGET_DIR="$dir/target" \
-        RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-no-pie" \
-        cargo bench -p engram-core --features zig-kernels --no-run \
+    # libraries get the same flag. The library is also named to the linker of every program:
+    # the similarity and decay benchmarks declare the exports themselves, and under fat LTO the
+    # copy bundled into engram-core does not reach their link. Its path is the same for both
+    # libraries (the flags, and so the dependencies' build, stay the same). An explicit --target
+    # keeps all this off the proc macros and build scripts (shared objects and host programs,
+    # which RUSTFLAGS then do not reach).
+    cp "$lib" "$work/libengram_kernels.a"
+    (cd "$engram" && PATH="$dir/bin:$PATH" CARGO_TARGET_DIR="$work/target" \
+        RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-no-pie -C link-arg=$work/libengram_kernels.a" \
+        cargo bench -p engram-core --features zig-kernels --no-run --target "$host" \
         $(printf -- '--bench %s ' "${benches[@]}") >&2)
+    local b exe
+    for b in "${benches[@]}"; do
+        exe=$(find "$work/target/$host/release/deps" -maxdepth 1 -type f -executable -name "$b-*" \
+            -newer "$lib" | head -n1)
+        [[ -n $exe ]] || { echo "no $b benchmark built for $1" >&2; exit 1; }
+        cp "$exe" "$dir/benches/$b"
+    done
     echo "$dir"
 }
 
@@ -82,14 +114,12 @@ done
 for ((r = 1; r <= rounds; r++)); do
     for i in 0 1; do
         for b in "${benches[@]}"; do
-            exe=$(find "${dirs[i]}/target/release/deps" -maxdepth 1 -type f -executable \
-                -name "$b-*" | head -n1)
-            [[ -n $exe ]] || { echo "no $b benchmark built in ${dirs[i]}" >&2; exit 1; }
+            exe="${dirs[i]}/benches/$b"
             echo "round $r, library $((i + 1)) (${libs[i]}): $b" >&2
             # Criterion keeps its data under the target directory: one per library, so a run
             # never compares itself with the other library's.
             (cd "$engram/engram-core" && CARGO_TARGET_DIR="${dirs[i]}/target" \
-                "$exe" --bench --noplot "${criterion_args[@]}") >"$work/run-$r-$i-$b.txt" 2>&1
+                "$exe" --bench "${criterion_args[@]}") >"$work/run-$r-$i-$b.txt" 2>&1
         done
     done
 done
