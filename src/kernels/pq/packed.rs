@@ -164,8 +164,8 @@ impl<S: AsRef<[u8]>> PackedCodes<S> {
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
         let bytes = self.data.as_ref();
-        // The length was checked at construction; the multiplication cannot overflow now.
-        let want = (self.n.div_ceil(BLOCK_ROWS) * BLOCK_ROWS) * self.m;
+        // The length was checked at construction, so it fits `usize`.
+        let want = packed_len(self.n, self.m).unwrap_or(usize::MAX);
         assert!(
             bytes.len() == want,
             "PackedCodes storage changed length: {} bytes, {want} expected",
