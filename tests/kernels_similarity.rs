@@ -62,6 +62,53 @@ fn clamps_the_seeds_overshoot() {
     });
 }
 
+/// The kernels prove a query finite from its sum of squares and scan it only when that sum is not
+/// finite: a query whose squares overflow is still valid, and a NaN or an infinity anywhere (past
+/// the first block of the scan, in the tail, with no candidates) is still reported at its index.
+#[test]
+fn query_check_covers_overflow_and_every_position() {
+    let dim = 200;
+    let row = vec![0.5f32; dim];
+    for_each_level(|level| {
+        let mut huge = vec![1.0f32; dim];
+        huge[3] = 1e20; // finite, but dot(q, q) overflows f32
+        let mut s = [7.0f32; 2];
+        cosine_similarity_batch(&huge, &[row.clone(), row.clone()].concat(), &mut s).unwrap();
+        assert_eq!(s, [0.0; 2], "{level}");
+        assert_eq!(cosine_similarity(&huge, &row).unwrap(), [0.0], "{level}");
+        assert!(
+            cosine_similarity_batch(&huge, &[], &mut []).is_ok(),
+            "{level}"
+        );
+        for index in [0, 63, 64, 130, 199] {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut q = vec![1.0f32; dim];
+                q[index] = bad;
+                let mut s = [7.0f32; 1];
+                for e in [
+                    cosine_similarity_batch(&q, &row, &mut s).unwrap_err(),
+                    cosine_similarity_batch(&q, &[], &mut []).unwrap_err(),
+                    cosine_similarity(&q, &row).unwrap_err(),
+                    cosine_similarity(&q, &[]).unwrap_err(),
+                ] {
+                    match e {
+                        KernelError::NotFinite {
+                            what: "query",
+                            index: i,
+                            value,
+                        } => {
+                            assert_eq!(i, index, "{level}");
+                            assert_eq!(value.to_bits(), bad.to_bits(), "{level}");
+                        }
+                        other => panic!("{level}: wrong error {other:?}"),
+                    }
+                }
+                assert_eq!(s, [0.0], "{level}");
+            }
+        }
+    });
+}
+
 #[test]
 fn nan_inf_and_tiny_vectors_score_zero() {
     let q = [1.0f32, 2.0, 3.0, 4.0, 5.0];

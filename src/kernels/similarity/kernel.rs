@@ -152,19 +152,23 @@ fn finish<U: Undefined>(dot: f32, inv_q: f64, inv_c: f64) -> f32 {
     (f64::from(dot) * inv_q * inv_c).clamp(-1.0, 1.0) as f32
 }
 
-/// `1 / mag(v)` computed by the kernel's own loop, so both kernels agree on it bit for bit.
+/// `dot(v, v)` computed by the kernel's own loop, so both kernels agree on `1 / mag(v)` bit for
+/// bit.
 ///
 /// # Safety
 ///
 /// The CPU runs `V`'s instruction set; `v` is not empty.
 #[inline(always)]
-unsafe fn vector_inv_magnitude<V: Vector>(v: &[f32]) -> f64 {
+unsafe fn sum_of_squares<V: Vector>(v: &[f32]) -> f32 {
     // SAFETY: `v` is valid for `v.len()` reads, and as a "row" it is one row of that length.
     let (_, n) = unsafe { dots::<V, 0, 1, true>(&[], v.as_ptr(), 0, v.len()) };
-    inv_magnitude(n[0])
+    n[0]
 }
 
-/// One query against row-major candidates: `scores[i] = cos(query, row i)`.
+/// One query against row-major candidates: `scores[i] = cos(query, row i)`. Returns whether the
+/// query's sum of squares is finite, which proves every component finite (the squares are never
+/// negative, so a NaN or an infinity cannot cancel out): callers skip their own scan of the query
+/// then, which would cost more than scoring one candidate.
 ///
 /// # Safety
 ///
@@ -174,14 +178,15 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
     query: &[f32],
     candidates: &[f32],
     scores: &mut [f32],
-) {
+) -> bool {
     let dim = query.len();
     assert!(dim > 0 && Some(candidates.len()) == scores.len().checked_mul(dim));
     // SAFETY: instruction set by the caller's contract; `query` is not empty.
-    let inv_q = unsafe { vector_inv_magnitude::<V>(query) };
+    let sum_sq = unsafe { sum_of_squares::<V>(query) };
+    let inv_q = inv_magnitude(sum_sq);
     if inv_q == 0.0 {
         scores.fill(U::VALUE);
-        return;
+        return sum_sq.is_finite();
     }
     let qs = [query.as_ptr()];
     let n = scores.len();
@@ -201,6 +206,7 @@ pub(super) unsafe fn batch<V: Vector, U: Undefined>(
         let (d, nn) = unsafe { dots::<V, 1, 1, true>(&qs, rows.add(row * dim), 0, dim) };
         *s = finish::<U>(d[0][0], inv_q, inv_magnitude(nn[0]));
     }
+    true
 }
 
 /// Many queries against row-major candidates: `scores[j * n + i] = cos(query j, row i)`.
@@ -233,7 +239,7 @@ pub(super) unsafe fn many<V: Vector, const QB: usize, U: Undefined>(
         for (j, inv_q) in inv_qs[..sq].iter_mut().enumerate() {
             let q = &queries[(q0 + j) * dim..(q0 + j + 1) * dim];
             // SAFETY: instruction set by the caller's contract; `q` has `dim > 0` floats.
-            *inv_q = unsafe { vector_inv_magnitude::<V>(q) };
+            *inv_q = inv_magnitude(unsafe { sum_of_squares::<V>(q) });
         }
         // 1 / mag of each row of the tile, from the first query block's pass.
         let mut inv_c = [0.0f64; TILE_MAX_ROWS];
@@ -358,7 +364,11 @@ impl Vector for Scalar8 {
 }
 
 /// The scalar entry points: no instruction-set requirement, so no token.
-pub(super) fn batch_scalar<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) {
+pub(super) fn batch_scalar<U: Undefined>(
+    query: &[f32],
+    candidates: &[f32],
+    scores: &mut [f32],
+) -> bool {
     // SAFETY: `Scalar8` uses no instruction beyond the target's baseline.
     unsafe { batch::<Scalar8, U>(query, candidates, scores) }
 }

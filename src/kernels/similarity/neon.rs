@@ -65,9 +65,9 @@ pub(super) fn batch_neon<U: Undefined>(
     query: &[f32],
     candidates: &[f32],
     scores: &mut [f32],
-) {
+) -> bool {
     #[target_feature(enable = "neon")]
-    fn run<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) {
+    fn run<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) -> bool {
         // SAFETY: this function runs with NEON enabled.
         unsafe { batch::<Neon, U>(query, candidates, scores) }
     }

@@ -125,9 +125,9 @@ pub(super) fn batch_avx2<U: Undefined>(
     query: &[f32],
     candidates: &[f32],
     scores: &mut [f32],
-) {
+) -> bool {
     #[target_feature(enable = "avx2,fma")]
-    fn run<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) {
+    fn run<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) -> bool {
         // SAFETY: this function runs with AVX2 and FMA enabled.
         unsafe { batch::<Avx2, U>(query, candidates, scores) }
     }
@@ -140,9 +140,9 @@ pub(super) fn batch_avx512<U: Undefined>(
     query: &[f32],
     candidates: &[f32],
     scores: &mut [f32],
-) {
+) -> bool {
     #[target_feature(enable = "avx512f")]
-    fn run<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) {
+    fn run<U: Undefined>(query: &[f32], candidates: &[f32], scores: &mut [f32]) -> bool {
         // SAFETY: this function runs with AVX-512F enabled.
         unsafe { batch::<Avx512, U>(query, candidates, scores) }
     }
