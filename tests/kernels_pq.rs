@@ -350,6 +350,45 @@ fn quantized_sums_agree_on_every_level_and_estimates_keep_the_bound() {
     }
 }
 
+/// Every code value in every row position of a block, against distinct table entries: the table
+/// lookups of each level (byte permutes, nibble shuffles and blends, NEON table lookups) pick
+/// the one entry a code names, whichever bits it has set.
+#[test]
+fn quantized_sums_see_every_code_value_at_every_level() {
+    let m = 3;
+    // Entry `c` of sub-space `j` is a distinct integer per code, 0 to 255 in every sub-space, so
+    // it quantizes to itself: `c` (j = 0), `255 - c` (j = 1), `c + 85` modulo 256 (j = 2).
+    let entry = |j: usize, c: usize| match j {
+        0 => c,
+        1 => 255 - c,
+        _ => (c + 85) % 256,
+    };
+    let mut table = vec![0.0f32; m * CENTROIDS];
+    for j in 0..m {
+        for c in 0..CENTROIDS {
+            table[j * CENTROIDS + c] = entry(j, c) as f32;
+        }
+    }
+    // 256 rows: row r holds code r in sub-space 0 and codes r + 1, r + 2 in the next two.
+    let n = CENTROIDS;
+    let codes: Vec<u8> = (0..n)
+        .flat_map(|r| (0..m).map(move |j| ((r + j) % 256) as u8))
+        .collect();
+    let qt = pq::QuantizedTable::new(&table, m).unwrap();
+    assert_eq!(qt.scale(), 1.0);
+    let want = sums_ref(&qt, &codes, m);
+    for (r, &w) in want.iter().enumerate() {
+        let exact: usize = (0..m).map(|j| entry(j, (r + j) % 256)).sum();
+        assert_eq!(usize::from(w), exact, "row {r}");
+    }
+    let packed = pq::PackedCodes::pack(&codes, m).unwrap();
+    for_each_level(|level| {
+        let mut sums = vec![0u16; n];
+        pq::scan_quantized(&qt, &packed, &mut sums).unwrap();
+        assert_eq!(sums, want, "{level}");
+    });
+}
+
 #[test]
 fn quantized_tables_reject_what_they_cannot_bound() {
     let mut table = vec![0.0f32; 2 * CENTROIDS];

@@ -562,7 +562,8 @@ pub(super) fn quantize(table: &[f32], q: &mut [u8]) -> Result<Quant, KernelError
 }
 
 /// Integer sums of the packed rows under a quantized table: `sums[i] = Σ_j q[j][code(i, j)]`,
-/// the same on every SIMD level (AVX-512 with VBMI, NEON, scalar; AVX2 runs the scalar kernel).
+/// the same on every SIMD level (AVX-512 with VBMI, AVX2 (also AVX-512 without VBMI), NEON,
+/// scalar).
 /// `qt.estimate(sums[i])` is then within `qt.bound()` of row `i`'s exact score.
 ///
 /// # Errors
@@ -607,8 +608,10 @@ fn scan_block_at(token: Token, q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512(t) => match t.vbmi() {
             Some(v) => super::x86::scan_block_vbmi(v, q, block, out),
-            None => scan_block_scalar(q, block, out),
+            None => super::x86::scan_block_avx2(t.avx2(), q, block, out),
         },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2(t) => super::x86::scan_block_avx2(t, q, block, out),
         #[cfg(target_arch = "aarch64")]
         Isa::Neon(t) => super::neon::scan_block_neon(t, q, block, out),
         _ => scan_block_scalar(q, block, out),
