@@ -229,6 +229,15 @@ static void zig_decay1(void) { zig_engram_apply_decay(strength1, age1, 1); }
 static void ours_decay_tau1(void) { engram_apply_decay_tau(strength1, age1, 1, 86400.0); }
 static void ours_cos10(void) { engram_vector_similarity(q10, cand10, scores10, 768, 10); }
 static void zig_cos10(void) { zig_engram_vector_similarity(q10, cand10, scores10, 768, 10); }
+/* One pair, as Engram's `single_similarity` calls it (query and candidate from cand10). */
+static void ours_pair384(void) { engram_vector_similarity(cand10, cand10 + 1536, scores10, 384, 1); }
+static void zig_pair384(void) { zig_engram_vector_similarity(cand10, cand10 + 1536, scores10, 384, 1); }
+static void ours_pair768(void) { engram_vector_similarity(cand10, cand10 + 1536, scores10, 768, 1); }
+static void zig_pair768(void) { zig_engram_vector_similarity(cand10, cand10 + 1536, scores10, 768, 1); }
+static void ours_pair1536(void) { engram_vector_similarity(cand10, cand10 + 1536, scores10, 1536, 1); }
+static void zig_pair1536(void) {
+    zig_engram_vector_similarity(cand10, cand10 + 1536, scores10, 1536, 1);
+}
 static void ours_many10(void) {
     engram_cosine_similarity_many(q10, 1, cand10, 10, 768, scores10);
 }
@@ -248,6 +257,9 @@ static int overhead(void) {
         {"decay, 1 element", {ours_decay1, zig_decay1}},
         {"decay_tau, 1", {ours_decay_tau1, NULL}},
         {"cosine 768 x 10", {ours_cos10, zig_cos10}},
+        {"cosine 384 x 1", {ours_pair384, zig_pair384}},
+        {"cosine 768 x 1", {ours_pair768, zig_pair768}},
+        {"cosine 1536 x 1", {ours_pair1536, zig_pair1536}},
         {"many 1 x 10", {ours_many10, NULL}},
         {"top-3 of 10", {ours_topk10, NULL}},
         {"spread 4 nodes", {ours_spread4, zig_spread4}},

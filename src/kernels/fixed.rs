@@ -37,6 +37,8 @@
 //! assert_eq!(fixed::dot(&query, &rows[0]), 384.0);
 //! ```
 
+use core::mem::MaybeUninit;
+
 use super::dispatch::{self, Isa};
 use crate::kernels::similarity::kernel::Scalar8;
 
@@ -55,16 +57,20 @@ const SHORT: usize = 32;
 /// Runs `op` at the active SIMD level.
 #[inline]
 fn run<O: Op>(op: O) -> O::Out {
+    let mut out = MaybeUninit::uninit();
     match dispatch::token().isa() {
-        // SAFETY: `Scalar8` uses no instruction beyond the target's baseline.
-        Isa::Scalar => unsafe { op.run::<Scalar8>() },
+        // SAFETY: `Scalar8` uses no instruction beyond the target's baseline; `out` is valid for
+        // a write.
+        Isa::Scalar => unsafe { op.run::<Scalar8>(out.as_mut_ptr()) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2(t) => x86::avx2(t, op),
+        Isa::Avx2(t) => x86::avx2(t, op, &mut out),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512(t) => x86::avx512(t, op),
+        Isa::Avx512(t) => x86::avx512(t, op, &mut out),
         #[cfg(target_arch = "aarch64")]
-        Isa::Neon(t) => neon::neon(t, op),
+        Isa::Neon(t) => neon::neon(t, op, &mut out),
     }
+    // SAFETY: every `Op` writes its result to `out` before `run` returns (the trait's contract).
+    unsafe { out.assume_init() }
 }
 
 /// Cosine similarity of `a` and `b`: 0 when either norm is 0, otherwise clamped to `[-1, 1]`.

@@ -7,8 +7,6 @@
 //! completely and, for the usual sizes (multiples of 16), the tail code is compiled out; the
 //! reductions keep a loop on purpose (see `sums`).
 
-use core::mem::MaybeUninit;
-
 use super::lanes::Lanes;
 use crate::kernels::similarity::kernel::{ROWS, dots};
 
@@ -26,15 +24,23 @@ const COLUMN_TILE: usize = 2048;
 const COLUMN_GROUP: usize = 8;
 
 /// An operation of this module, for any lane type.
-pub(super) trait Op {
+///
+/// # Safety
+///
+/// Implementations write a valid `Self::Out` to `out` before `run` returns: the entry points
+/// read it as initialized.
+pub(super) unsafe trait Op {
     /// What the operation returns.
     type Out;
-    /// Runs the operation with lanes `V`.
+    /// Runs the operation with lanes `V`, writing the result to `out`. The result is written
+    /// where the caller keeps it: an array returned by value from the `#[target_feature]` entry
+    /// point was built on the stack and copied out on the AVX2 path (3 KiB per 768 floats, which
+    /// took about a third of a `scale` in cache).
     ///
     /// # Safety
     ///
-    /// The CPU runs `V`'s instruction set.
-    unsafe fn run<V: Lanes>(self) -> Self::Out;
+    /// The CPU runs `V`'s instruction set; `out` is valid for a write of `Self::Out`.
+    unsafe fn run<V: Lanes>(self, out: *mut Self::Out);
 }
 
 /// `[dot(a, b), dot(a, a), dot(b, b)]` over `D` floats, each only when asked (`AB`, `AA`, `BB`;
@@ -128,38 +134,44 @@ pub(super) fn batch_score(dot: f32, inv_q: f64, cc: f32) -> f32 {
 
 pub(super) struct Cosine<'a, const D: usize>(pub &'a [f32; D], pub &'a [f32; D]);
 
-impl<const D: usize> Op for Cosine<'_, D> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl<const D: usize> Op for Cosine<'_, D> {
     type Out = f32;
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> f32 {
+    unsafe fn run<V: Lanes>(self, out: *mut f32) {
         // SAFETY: both arrays hold `D` floats; the instruction set is the caller's.
         let [d, aa, bb] =
             unsafe { sums::<V, D, true, true, true>(self.0.as_ptr(), self.1.as_ptr()) };
-        cosine_from_sums(d, aa, bb)
+        // SAFETY: `out` is valid for a write (the caller's contract).
+        unsafe { out.write(cosine_from_sums(d, aa, bb)) }
     }
 }
 
 pub(super) struct Dot<'a, const D: usize>(pub &'a [f32; D], pub &'a [f32; D]);
 
-impl<const D: usize> Op for Dot<'_, D> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl<const D: usize> Op for Dot<'_, D> {
     type Out = f32;
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> f32 {
-        // SAFETY: both arrays hold `D` floats; the instruction set is the caller's.
-        unsafe { sums::<V, D, true, false, false>(self.0.as_ptr(), self.1.as_ptr())[0] }
+    unsafe fn run<V: Lanes>(self, out: *mut f32) {
+        // SAFETY: both arrays hold `D` floats; the instruction set is the caller's; `out` is
+        // valid for a write.
+        unsafe { out.write(sums::<V, D, true, false, false>(self.0.as_ptr(), self.1.as_ptr())[0]) }
     }
 }
 
 /// `dot(v, v)`; the caller takes the square root.
 pub(super) struct SumSquares<'a, const D: usize>(pub &'a [f32; D]);
 
-impl<const D: usize> Op for SumSquares<'_, D> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl<const D: usize> Op for SumSquares<'_, D> {
     type Out = f32;
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> f32 {
+    unsafe fn run<V: Lanes>(self, out: *mut f32) {
         let p = self.0.as_ptr();
-        // SAFETY: the array holds `D` floats; the instruction set is the caller's.
-        unsafe { sums::<V, D, false, true, false>(p, p)[1] }
+        // SAFETY: the array holds `D` floats; the instruction set is the caller's; `out` is
+        // valid for a write.
+        unsafe { out.write(sums::<V, D, false, true, false>(p, p)[1]) }
     }
 }
 
@@ -175,10 +187,11 @@ pub(super) struct CosineBatch<'a, const D: usize> {
     pub scores: &'a mut [f32],
 }
 
-impl<const D: usize> Op for CosineBatch<'_, D> {
+// SAFETY: `Out` is `()`, a zero-sized type: there is nothing to write.
+unsafe impl<const D: usize> Op for CosineBatch<'_, D> {
     type Out = ();
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) {
+    unsafe fn run<V: Lanes>(self, _: *mut ()) {
         let n = self.rows.len();
         assert_eq!(n, self.scores.len());
         let qs = [self.query.as_ptr()];
@@ -233,46 +246,36 @@ unsafe fn map<V: Lanes, const D: usize>(
 
 pub(super) struct Add<'a, const D: usize>(pub &'a [f32; D], pub &'a [f32; D]);
 
-impl<const D: usize> Op for Add<'_, D> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl<const D: usize> Op for Add<'_, D> {
     type Out = [f32; D];
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> [f32; D] {
-        let mut out = MaybeUninit::<[f32; D]>::uninit();
-        // SAFETY: `map` writes all `D` floats of `out` before it is read; the inputs hold `D`.
+    unsafe fn run<V: Lanes>(self, out: *mut [f32; D]) {
+        // SAFETY: `map` writes all `D` floats of `out` (valid for them: the caller's contract);
+        // the inputs hold `D`.
         unsafe {
             let add = |x, y| V::add(x, y);
-            map::<V, D>(
-                self.0.as_ptr(),
-                self.1.as_ptr(),
-                out.as_mut_ptr().cast(),
-                add,
-                |x, y| x + y,
-            );
-            out.assume_init()
+            map::<V, D>(self.0.as_ptr(), self.1.as_ptr(), out.cast(), add, |x, y| {
+                x + y
+            });
         }
     }
 }
 
 pub(super) struct Scale<'a, const D: usize>(pub &'a [f32; D], pub f32);
 
-impl<const D: usize> Op for Scale<'_, D> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl<const D: usize> Op for Scale<'_, D> {
     type Out = [f32; D];
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> [f32; D] {
-        let mut out = MaybeUninit::<[f32; D]>::uninit();
+    unsafe fn run<V: Lanes>(self, out: *mut [f32; D]) {
         let s = self.1;
         let p = self.0.as_ptr();
-        // SAFETY: `map` writes all `D` floats of `out` before it is read; the input holds `D`.
+        // SAFETY: `map` writes all `D` floats of `out` (valid for them: the caller's contract);
+        // the input holds `D`.
         unsafe {
             let sv = V::splat(s);
-            map::<V, D>(
-                p,
-                p,
-                out.as_mut_ptr().cast(),
-                |x, _| V::mul(x, sv),
-                |x, _| x * s,
-            );
-            out.assume_init()
+            map::<V, D>(p, p, out.cast(), |x, _| V::mul(x, sv), |x, _| x * s);
         }
     }
 }
@@ -285,18 +288,19 @@ pub(super) struct WeightedSum<'a, const D: usize> {
     pub inv: f32,
 }
 
-impl<const D: usize> Op for WeightedSum<'_, D> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl<const D: usize> Op for WeightedSum<'_, D> {
     type Out = [f32; D];
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> [f32; D] {
+    unsafe fn run<V: Lanes>(self, out: *mut [f32; D]) {
         let n = self.vectors.len().min(self.weights.len());
         let (vectors, weights) = (&self.vectors[..n], &self.weights[..n]);
-        let mut out = MaybeUninit::<[f32; D]>::uninit();
-        let o = out.as_mut_ptr().cast::<f32>();
+        let o = out.cast::<f32>();
         let l = V::LANES;
         // SAFETY: every load reads `[i, i + LANES)` of a `D`-float input with `i + LANES <= D`,
-        // every store writes that range of `out`, and the tail loop fills `[i, D)`: all of `out`
-        // is written before `assume_init`. The instruction set is the caller's.
+        // every store writes that range of `out` (valid for `D` floats: the caller's contract),
+        // and the tail loop fills `[i, D)`: all of `out` is written. The instruction set is the
+        // caller's.
         unsafe {
             let inv = V::splat(self.inv);
             let mut i = 0;
@@ -325,7 +329,6 @@ impl<const D: usize> Op for WeightedSum<'_, D> {
                 let s: f32 = vectors.iter().zip(weights).map(|(v, &w)| v[e] * w).sum();
                 *o.add(e) = s * self.inv;
             }
-            out.assume_init()
         }
     }
 }
@@ -337,10 +340,11 @@ pub(super) struct FmaAccumulate<'a> {
     pub acc: &'a mut [f32],
 }
 
-impl Op for FmaAccumulate<'_> {
+// SAFETY: `Out` is `()`, a zero-sized type: there is nothing to write.
+unsafe impl Op for FmaAccumulate<'_> {
     type Out = ();
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) {
+    unsafe fn run<V: Lanes>(self, _: *mut ()) {
         let n = self.column.len().min(self.acc.len());
         let (c, a) = (self.column.as_ptr(), self.acc.as_mut_ptr());
         let l = V::LANES;
@@ -369,12 +373,14 @@ impl Op for FmaAccumulate<'_> {
 
 pub(super) struct Sum<'a>(pub &'a [f32]);
 
-impl Op for Sum<'_> {
+// SAFETY: `run` writes `out` on every path.
+unsafe impl Op for Sum<'_> {
     type Out = f32;
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) -> f32 {
+    unsafe fn run<V: Lanes>(self, out: *mut f32) {
         let (p, n, l) = (self.0.as_ptr(), self.0.len(), V::LANES);
-        // SAFETY: every load reads inside `[0, n)`; the instruction set is the caller's.
+        // SAFETY: every load reads inside `[0, n)`; the instruction set is the caller's; `out` is
+        // valid for a write.
         unsafe {
             let mut acc = [V::zero(); K];
             let mut i = 0;
@@ -391,7 +397,7 @@ impl Op for Sum<'_> {
             if i < n {
                 acc[0] = V::add(acc[0], V::load_partial(p.add(i), n - i));
             }
-            V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])).reduce()
+            out.write(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])).reduce());
         }
     }
 }
@@ -439,10 +445,11 @@ unsafe fn add_columns<V: Lanes, const G: usize>(
     }
 }
 
-impl<const D: usize> Op for DotColumnar<'_, D> {
+// SAFETY: `Out` is `()`, a zero-sized type: there is nothing to write.
+unsafe impl<const D: usize> Op for DotColumnar<'_, D> {
     type Out = ();
     #[inline(always)]
-    unsafe fn run<V: Lanes>(self) {
+    unsafe fn run<V: Lanes>(self, _: *mut ()) {
         let m = self.results.len();
         self.results.fill(0.0);
         let res = self.results.as_mut_ptr();
