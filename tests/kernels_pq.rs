@@ -350,9 +350,9 @@ fn quantized_sums_agree_on_every_level_and_estimates_keep_the_bound() {
     }
 }
 
-/// Every code value in every row position of a block, against distinct table entries: the table
-/// lookups of each level (byte permutes, nibble shuffles and blends, NEON table lookups) pick
-/// the one entry a code names, whichever bits it has set.
+/// Every code value at every row position of a block, in every sub-space, against distinct table
+/// entries: the table lookups of each level (byte permutes, nibble shuffles and blends, NEON table
+/// lookups) pick the one entry a code names, whichever bits it has set and wherever it sits.
 #[test]
 fn quantized_sums_see_every_code_value_at_every_level() {
     let m = 3;
@@ -369,16 +369,18 @@ fn quantized_sums_see_every_code_value_at_every_level() {
             table[j * CENTROIDS + c] = entry(j, c) as f32;
         }
     }
-    // 256 rows: row r holds code r in sub-space 0 and codes r + 1, r + 2 in the next two.
-    let n = CENTROIDS;
+    // 256 blocks of 64 rows: row p of block b holds code `p + b + 100 j` (modulo 256) in
+    // sub-space j, so each of the 64 positions of a block sees all 256 codes in every sub-space.
+    let n = 64 * CENTROIDS;
+    let code = |r: usize, j: usize| (r % 64 + r / 64 + 100 * j) % 256;
     let codes: Vec<u8> = (0..n)
-        .flat_map(|r| (0..m).map(move |j| ((r + j) % 256) as u8))
+        .flat_map(|r| (0..m).map(move |j| code(r, j) as u8))
         .collect();
     let qt = pq::QuantizedTable::new(&table, m).unwrap();
     assert_eq!(qt.scale(), 1.0);
     let want = sums_ref(&qt, &codes, m);
     for (r, &w) in want.iter().enumerate() {
-        let exact: usize = (0..m).map(|j| entry(j, (r + j) % 256)).sum();
+        let exact: usize = (0..m).map(|j| entry(j, code(r, j))).sum();
         assert_eq!(usize::from(w), exact, "row {r}");
     }
     let packed = pq::PackedCodes::pack(&codes, m).unwrap();

@@ -69,7 +69,8 @@ fn run<O: Op>(op: O) -> O::Out {
         #[cfg(target_arch = "aarch64")]
         Isa::Neon(t) => neon::neon(t, op, &mut out),
     }
-    // SAFETY: every `Op` writes its result to `out` before `run` returns (the trait's contract).
+    // SAFETY: every `Op` writes its result to `out` before `run` returns, or its result is `()`
+    // (the trait's contract).
     unsafe { out.assume_init() }
 }
 

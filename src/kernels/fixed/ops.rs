@@ -27,15 +27,15 @@ const COLUMN_GROUP: usize = 8;
 ///
 /// # Safety
 ///
-/// Implementations write a valid `Self::Out` to `out` before `run` returns: the entry points
-/// read it as initialized.
+/// Implementations write a valid `Self::Out` to `out` before `run` returns, unless `Self::Out` is
+/// `()` (nothing to write): the entry points read it as initialized.
 pub(super) unsafe trait Op {
     /// What the operation returns.
     type Out;
-    /// Runs the operation with lanes `V`, writing the result to `out`. The result is written
-    /// where the caller keeps it: an array returned by value from the `#[target_feature]` entry
-    /// point was built on the stack and copied out on the AVX2 path (3 KiB per 768 floats, which
-    /// took about a third of a `scale` in cache).
+    /// Runs the operation with lanes `V`, writing the result to `out`, which the caller owns:
+    /// returned by value from the `#[target_feature]` entry point, an array was built in that
+    /// function's frame and copied out on the AVX2 path (3 KiB per 768 floats, about a third of
+    /// a `scale` in cache).
     ///
     /// # Safety
     ///

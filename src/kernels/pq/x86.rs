@@ -182,10 +182,11 @@ pub(super) fn scan_block_vbmi(
     unsafe { scan_block_vbmi_impl(q, block, out) }
 }
 
-/// How far ahead of the line in use the VBMI kernel prefetches codes: 8 KiB into L2 (`T1`).
-/// Measured at 1M rows of 96 codes: 4 KiB into L1 (`T0`) left the scan 2.3× its bandwidth floor,
-/// L1 prefetches at any distance stayed near that (the prefetches compete with the kernel's own
-/// loads of the 24 KiB table), and `T1` / `T2` at 6–16 KiB brought it to 1.1–1.3×.
+/// How far ahead of the line in use the block kernels (VBMI and AVX2) prefetch codes: 8 KiB into
+/// L2 (`T1`). Measured with the VBMI kernel at 1M rows of 96 codes: 4 KiB into L1 (`T0`) left the
+/// scan 2.3× its bandwidth floor, L1 prefetches at any distance stayed near that (the prefetches
+/// compete with the kernel's own loads of the 24 KiB table), and `T1` / `T2` at 6–16 KiB brought
+/// it to 1.1–1.3×.
 const AHEAD: usize = 8192;
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
@@ -264,7 +265,8 @@ fn scan_block_avx2_impl(q: &[[u8; CENTROIDS]], block: &[u8], out: &mut [u16; 64]
             if h == 0 {
                 // As in the VBMI kernel: without it the scan of 1M rows ran 4.5 times slower
                 // than in cache.
-                // SAFETY: a prefetch never faults, whatever the address. (Unsafe on Rust 1.89.)
+                // SAFETY: a prefetch never faults, whatever the address. (The minimum supported
+                // Rust, 1.89, still declares it unsafe; newer ones do not, hence the allow.)
                 #[allow(unused_unsafe)]
                 unsafe {
                     _mm_prefetch::<_MM_HINT_T1>(codes.as_ptr().wrapping_add(AHEAD).cast())
