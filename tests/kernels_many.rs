@@ -99,6 +99,39 @@ fn many_matches_the_f64_reference() {
     });
 }
 
+/// One query takes the single-query kernel: the same errors (a NaN reported at its index, with
+/// zeros written), a finite query whose squares overflow still accepted, no rows still checked.
+#[test]
+fn one_query_keeps_the_errors_and_the_overflow_rule() {
+    let dim = 70;
+    let c = fill(3 * dim, 12);
+    for_each_level(|level| {
+        let mut q = fill(dim, 13);
+        q[66] = f32::NEG_INFINITY;
+        let mut s = [7.0f32; 3];
+        let e = cosine_similarity_many(&q, dim, &c, &mut s).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                KernelError::NotFinite {
+                    what: "queries",
+                    index: 66,
+                    ..
+                }
+            ),
+            "{level}: {e:?}"
+        );
+        assert_eq!(s, [0.0; 3], "{level}");
+        assert!(
+            cosine_similarity_many(&q, dim, &[], &mut []).is_err(),
+            "{level}"
+        );
+        q[66] = 1e20; // finite, but dot(q, q) overflows f32: every score undefined, no error
+        cosine_similarity_many(&q, dim, &c, &mut s).unwrap();
+        assert_eq!(s, [0.0; 3], "{level}");
+    });
+}
+
 #[test]
 fn a_non_finite_query_is_reported_and_scores_zero() {
     let dim = 4;

@@ -210,7 +210,7 @@ pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, 
     finite("query", query)?;
     with_arena(|scratch| {
         let heap = stage(scratch, m, |_| Match::default())?;
-        let written = top_k_into(query, candidates, heap)?;
+        let written = top_k_checked(query, candidates, heap);
         Ok(heap[..written].to_vec())
     })
 }
@@ -242,8 +242,14 @@ pub fn top_k_into(
 ) -> Result<usize, KernelError> {
     count(query, candidates)?;
     finite("query", query)?;
+    Ok(top_k_checked(query, candidates, out))
+}
+
+/// [`top_k_into`] once the shapes and the query are validated (by [`count`] and [`finite`]), so
+/// that callers that checked them already do not scan the query again.
+fn top_k_checked(query: &[f32], candidates: &[f32], out: &mut [Match]) -> usize {
     if out.is_empty() || candidates.is_empty() {
-        return Ok(0);
+        return 0;
     }
     let token = dispatch::token();
     let dim = query.len();
@@ -259,7 +265,7 @@ pub fn top_k_into(
             heap.push(b * BLOCK + j, score);
         }
     }
-    Ok(heap.finish())
+    heap.finish()
 }
 
 /// Like [`top_k`] with `k = indices.len()`, writing each match's candidate index to `indices` and
@@ -293,7 +299,7 @@ pub fn top_k_into_parts(
     finite("query", query)?;
     with_arena(|scratch| {
         let heap = stage(scratch, m, |_| Match::default())?;
-        let found = top_k_into(query, candidates, heap)?;
+        let found = top_k_checked(query, candidates, heap);
         write_parts(&heap[..found], indices, scores);
         Ok(found)
     })

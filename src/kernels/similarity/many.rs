@@ -1,6 +1,6 @@
 //! Many queries against the same candidates: one pass over the candidates per block of queries.
 
-use super::{Match, Nan, Zero, finite, many_at, select};
+use super::{Match, Nan, Zero, batch_at, finite, many_at, select};
 use crate::kernels::KernelError;
 use crate::kernels::dispatch;
 use crate::kernels::error::expect_len;
@@ -74,7 +74,14 @@ pub fn cosine_similarity_many(
     let (nq, n) = shape(queries, dim, candidates)?;
     let expected = nq.saturating_mul(n);
     crate::kernels::error::expect_len("scores", expected, scores.len())?;
-    if !scores.is_empty() {
+    if nq == 1 && n > 0 {
+        // One query: the single-query kernel gives the same bits without the tiling's fixed
+        // costs (1 x 10 rows of 768: 758 ns through the tiles, 367 ns this way), and proves the
+        // query finite on the way.
+        if batch_at::<Zero>(dispatch::token(), queries, candidates, scores) {
+            return Ok(());
+        }
+    } else if !scores.is_empty() {
         many_at::<Zero>(dispatch::token(), queries, dim, candidates, scores);
     }
     finite("queries", queries)
