@@ -91,22 +91,28 @@ fn query_check_covers_overflow_and_every_position() {
                     cosine_similarity(&q, &row).unwrap_err(),
                     cosine_similarity(&q, &[]).unwrap_err(),
                 ] {
-                    match e {
-                        KernelError::NotFinite {
-                            what: "query",
-                            index: i,
-                            value,
-                        } => {
-                            assert_eq!(i, index, "{level}");
-                            assert_eq!(value.to_bits(), bad.to_bits(), "{level}");
-                        }
-                        other => panic!("{level}: wrong error {other:?}"),
-                    }
+                    assert_query_not_finite(e, index, bad, level);
                 }
                 assert_eq!(s, [0.0], "{level}");
             }
         }
     });
+}
+
+/// `e` is `NotFinite` for the query at `index`, holding `bad` (compared by bits: NaN != NaN, so
+/// the variant is compared field by field).
+fn assert_query_not_finite(e: KernelError, index: usize, bad: f32, level: impl std::fmt::Display) {
+    match e {
+        KernelError::NotFinite {
+            what: "query",
+            index: i,
+            value,
+        } => {
+            assert_eq!(i, index, "{level}");
+            assert_eq!(value.to_bits(), bad.to_bits(), "{level}");
+        }
+        other => panic!("{level}: wrong error {other:?}"),
+    }
 }
 
 #[test]
@@ -120,7 +126,7 @@ fn nan_inf_and_tiny_vectors_score_zero() {
         [1e20, 1.0, 1.0, 1.0, 1.0],  // dot(c, c) overflows f32
     ];
     let c: Vec<f32> = rows.iter().flatten().copied().collect();
-    for_each_level(|_| {
+    for_each_level(|level| {
         assert_eq!(cosine_similarity(&q, &c).unwrap(), [0.0; 5]);
         // A query of tiny magnitude scores 0 against everything.
         assert_eq!(
@@ -137,18 +143,7 @@ fn nan_inf_and_tiny_vectors_score_zero() {
             let mut s = [7.0f32; 6];
             let e =
                 cosine_similarity_batch(&bad_q, &[q, q, q, q, q, q].concat(), &mut s).unwrap_err();
-            // NaN != NaN, so the variant is compared field by field.
-            match e {
-                KernelError::NotFinite {
-                    what: "query",
-                    index: i,
-                    value,
-                } => {
-                    assert_eq!(i, index);
-                    assert_eq!(value.to_bits(), bad_q[index].to_bits());
-                }
-                other => panic!("wrong error {other:?}"),
-            }
+            assert_query_not_finite(e, index, bad_q[index], level);
             assert_eq!(s, [0.0; 6]);
             assert!(cosine_similarity(&bad_q, &q).is_err());
             assert!(top_k(&bad_q, &q, 1).is_err());

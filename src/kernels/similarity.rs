@@ -259,7 +259,7 @@ fn top_k_checked(query: &[f32], candidates: &[f32], out: &mut [Match]) -> usize 
     let mut buf = [0.0f32; BLOCK];
     for (b, block) in candidates.chunks(BLOCK * dim).enumerate() {
         let scores = &mut buf[..block.len() / dim];
-        // The query was checked above.
+        // The callers checked the query.
         let _ = batch_at::<Nan>(token, query, block, scores);
         for (j, &score) in scores.iter().enumerate() {
             heap.push(b * BLOCK + j, score);
