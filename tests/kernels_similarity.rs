@@ -5,7 +5,7 @@ mod kernels_common;
 
 use engram_kernels::kernels::KernelError;
 use engram_kernels::kernels::similarity::{
-    Match, cosine_similarity, cosine_similarity_batch, top_k, top_k_into,
+    Match, cosine_similarity, cosine_similarity_batch, top_k, top_k_into, top_k_into_parts,
 };
 use kernels_common::{cos_ref, for_each_level, mag_ref};
 use proptest::prelude::*;
@@ -64,7 +64,8 @@ fn clamps_the_seeds_overshoot() {
 
 /// The kernels prove a query finite from its sum of squares and scan it only when that sum is not
 /// finite: a query whose squares overflow is still valid, and a NaN or an infinity anywhere (past
-/// the first block of the scan, in the tail, with no candidates) is still reported at its index.
+/// the first block of the scan, in the tail, with no candidates, k = 0) is still reported at its
+/// index, by the scores and by the top-k family, whose outputs stay untouched.
 #[test]
 fn query_check_covers_overflow_and_every_position() {
     let dim = 200;
@@ -80,19 +81,45 @@ fn query_check_covers_overflow_and_every_position() {
             cosine_similarity_batch(&huge, &[], &mut []).is_ok(),
             "{level}"
         );
+        // The top-k family checks the query the same way, over more than one block of rows.
+        let many = row.repeat(300);
+        let (mut idx, mut sc) = ([0usize; 3], [0.0f32; 3]);
+        assert!(top_k(&huge, &many, 3).is_ok(), "{level}");
+        assert!(
+            top_k_into(&huge, &many, &mut [Match::default(); 3]).is_ok(),
+            "{level}"
+        );
+        assert!(
+            top_k_into_parts(&huge, &many, &mut idx, &mut sc).is_ok(),
+            "{level}"
+        );
+        assert!(top_k(&huge, &[], 3).is_ok(), "{level}");
         for index in [0, 63, 64, 130, 199] {
             for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
                 let mut q = vec![1.0f32; dim];
                 q[index] = bad;
                 let mut s = [7.0f32; 1];
+                let untouched = Match {
+                    index: 9,
+                    score: 9.0,
+                };
+                let mut out = [untouched; 3];
+                let (mut idx, mut sc) = ([9usize; 3], [9.0f32; 3]);
                 for e in [
                     cosine_similarity_batch(&q, &row, &mut s).unwrap_err(),
                     cosine_similarity_batch(&q, &[], &mut []).unwrap_err(),
                     cosine_similarity(&q, &row).unwrap_err(),
                     cosine_similarity(&q, &[]).unwrap_err(),
+                    top_k(&q, &many, 3).unwrap_err(),
+                    top_k(&q, &[], 3).unwrap_err(),
+                    top_k(&q, &many, 0).unwrap_err(),
+                    top_k_into(&q, &many, &mut out).unwrap_err(),
+                    top_k_into_parts(&q, &many, &mut idx, &mut sc).unwrap_err(),
                 ] {
                     assert_query_not_finite(e, index, bad, level);
                 }
+                assert_eq!(out, [untouched; 3], "{level}");
+                assert_eq!((idx, sc), ([9; 3], [9.0; 3]), "{level}");
                 assert_eq!(s, [0.0], "{level}");
             }
         }

@@ -207,10 +207,9 @@ pub fn cosine_similarity(query: &[f32], candidates: &[f32]) -> Result<Vec<f32>, 
 /// ```
 pub fn top_k(query: &[f32], candidates: &[f32], k: usize) -> Result<Vec<Match>, KernelError> {
     let m = count(query, candidates)?.min(k);
-    finite("query", query)?;
     with_arena(|scratch| {
         let heap = stage(scratch, m, |_| Match::default())?;
-        let written = top_k_checked(query, candidates, heap);
+        let written = top_k_counted(query, candidates, heap)?;
         Ok(heap[..written].to_vec())
     })
 }
@@ -241,15 +240,22 @@ pub fn top_k_into(
     out: &mut [Match],
 ) -> Result<usize, KernelError> {
     count(query, candidates)?;
-    finite("query", query)?;
-    Ok(top_k_checked(query, candidates, out))
+    top_k_counted(query, candidates, out)
 }
 
-/// [`top_k_into`] once the shapes and the query are validated (by [`count`] and [`finite`]), so
-/// that callers that checked them already do not scan the query again.
-fn top_k_checked(query: &[f32], candidates: &[f32], out: &mut [Match]) -> usize {
+/// [`top_k_into`] once [`count`] has validated the shapes. The query is checked by the kernel:
+/// its sum of squares is finite only if every component is (see [`cosine_similarity_batch`]), so
+/// the query is scanned only when that sum is not finite (for the error's index, or to find it
+/// finite after all: an overflowing sum), or when no kernel runs. On an error `out` is untouched:
+/// the check comes after the first block's scores and before anything enters the heap.
+fn top_k_counted(
+    query: &[f32],
+    candidates: &[f32],
+    out: &mut [Match],
+) -> Result<usize, KernelError> {
     if out.is_empty() || candidates.is_empty() {
-        return 0;
+        finite("query", query)?;
+        return Ok(0);
     }
     let token = dispatch::token();
     let dim = query.len();
@@ -259,13 +265,15 @@ fn top_k_checked(query: &[f32], candidates: &[f32], out: &mut [Match]) -> usize 
     let mut buf = [0.0f32; BLOCK];
     for (b, block) in candidates.chunks(BLOCK * dim).enumerate() {
         let scores = &mut buf[..block.len() / dim];
-        // The callers checked the query.
-        let _ = batch_at::<Nan>(token, query, block, scores);
+        // The kernel's answer depends on the query alone: the first block's is every block's.
+        if !batch_at::<Nan>(token, query, block, scores) && b == 0 {
+            finite("query", query)?;
+        }
         for (j, &score) in scores.iter().enumerate() {
             heap.push(b * BLOCK + j, score);
         }
     }
-    heap.finish()
+    Ok(heap.finish())
 }
 
 /// Like [`top_k`] with `k = indices.len()`, writing each match's candidate index to `indices` and
@@ -296,10 +304,9 @@ pub fn top_k_into_parts(
 ) -> Result<usize, KernelError> {
     expect_len("scores", indices.len(), scores.len())?;
     let m = count(query, candidates)?.min(indices.len());
-    finite("query", query)?;
     with_arena(|scratch| {
         let heap = stage(scratch, m, |_| Match::default())?;
-        let found = top_k_checked(query, candidates, heap);
+        let found = top_k_counted(query, candidates, heap)?;
         write_parts(&heap[..found], indices, scores);
         Ok(found)
     })
