@@ -5,7 +5,7 @@
 //! one generic `#[target_feature]` function that runs any `Op`, so adding an operation adds no
 //! unsafe entry point. The dimension is a const generic, so the element-wise loops unroll
 //! completely and, for the usual sizes (multiples of 16), the tail code is compiled out; the
-//! reductions keep a loop on purpose (see `sums`).
+//! reductions of two or three sums (the cosine) keep a loop on purpose (see `sums`).
 
 use super::lanes::Lanes;
 use crate::kernels::similarity::kernel::{ROWS, dots};
